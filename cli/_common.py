@@ -1,0 +1,75 @@
+"""What every command shares: the home directory, passphrases, errors, output."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, ParamSpec, TypeVar
+
+import platformdirs
+import typer
+
+from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"
+HOME_ENV = "PROVENANCE_HOME"
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("provenance-toolkit", appauthor=False))
+
+
+def home_of(ctx: typer.Context) -> Path:
+    """The --home chosen on the root command (or its default)."""
+    root = ctx.find_root()
+    home = root.obj.get("home") if isinstance(root.obj, dict) else None
+    return Path(home) if home else default_home()
+
+
+def read_passphrase(*, confirm: bool = False, purpose: str = "key store") -> str:
+    """PROVENANCE_PASSPHRASE, else a prompt on the terminal; never argv."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value is not None:
+        if not value:
+            raise PassphraseRequired(f"{PASSPHRASE_ENV} is set but empty")
+        return value
+    if not sys.stdin.isatty():
+        raise PassphraseRequired(
+            f"a passphrase is needed for the {purpose}: set {PASSPHRASE_ENV} "
+            "or run in a terminal to be prompted"
+        )
+    first = getpass.getpass(f"Passphrase for the {purpose}: ")
+    if not first:
+        raise PassphraseRequired("an empty passphrase is not allowed")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise UsageError("the two passphrases differ")
+    return first
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one line to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors into one stderr line and their documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ProvenanceError as exc:
+            fail(exc.diagnostics(), exc.exit_code)
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper

@@ -1,0 +1,65 @@
+"""The root ``provenance`` application: global options and the command tree."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from cli._common import HOME_ENV, default_home
+from cli.keys import keys_app
+from cli.sign import sign
+from cli.trust import trust_app
+from cli.verify import inspect, verify
+from provenance._version import __version__
+
+app = typer.Typer(
+    name="provenance",
+    help="Sign, watermark and verify AI-generated images and text (C2PA Content Credentials).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"provenance-toolkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Path = typer.Option(
+        None,
+        "--home",
+        envvar=HOME_ENV,
+        help="Folder holding the key store, trust anchors and repository "
+        f"[default: {default_home()}].",
+        show_default=False,
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log diagnostics to stderr."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Global options shared by every command."""
+    ctx.obj = {"home": home or default_home()}
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s: %(message)s",
+    )
+
+
+app.command(no_args_is_help=True)(sign)
+app.command(no_args_is_help=True)(verify)
+app.command(no_args_is_help=True)(inspect)
+app.add_typer(keys_app, name="keys", help="Signing identities, the local CA and backups.")
+app.add_typer(trust_app, name="trust", help="Trust anchors used when verifying.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

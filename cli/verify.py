@@ -1,0 +1,162 @@
+"""``provenance verify`` and ``provenance inspect``: one honest verdict per file."""
+
+from __future__ import annotations
+
+import collections
+import enum
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import typer
+
+from cli._common import handle_errors, home_of
+from provenance.batch import iter_files, verify_many
+from provenance.credentials.read import CredentialReader, TrustSettings
+from provenance.errors import InputError, UsageError
+from provenance.keystore import KeyStore
+from provenance.media import IMAGE_TYPES, sniff
+from provenance.verify import Report, Verdict, VerifyConfig
+
+_COLOURS = {
+    Verdict.TRUSTED: typer.colors.GREEN,
+    Verdict.VALID: typer.colors.CYAN,
+    Verdict.RECOVERED: typer.colors.GREEN,
+    Verdict.WATERMARKED: typer.colors.CYAN,
+    Verdict.INVALID: typer.colors.RED,
+    Verdict.NONE: typer.colors.WHITE,
+    Verdict.ERROR: typer.colors.YELLOW,
+}
+_SIGNALS = {Verdict.TRUSTED, Verdict.VALID, Verdict.RECOVERED, Verdict.WATERMARKED}
+
+
+class Require(enum.StrEnum):
+    ANY = "any"
+    TRUSTED = "trusted"
+
+
+@handle_errors
+def verify(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., metavar="PATH...", help="Files or directories."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Walk directories."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
+    as_jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON report a line."),
+    workers: int = typer.Option(
+        None, "--workers", "-w", min=1, help="Worker processes [default: the CPU count]."
+    ),
+    trust_anchors: list[Path] = typer.Option(
+        None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
+    ),
+    trust_config: Path = typer.Option(
+        None, "--trust-config", help="File of accepted signer EKU OIDs, one a line."
+    ),
+    require: Require = typer.Option(
+        None, "--require", help="Also fail (exit 1) unless every file is trusted / has any signal."
+    ),
+) -> None:
+    """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
+    if as_json and as_jsonl:
+        raise UsageError("choose one of --json and --jsonl")
+    config = _config(home_of(ctx), trust_anchors or [], trust_config)
+    reports = verify_many(
+        iter_files(paths, recursive=recursive), config, workers=workers or os.cpu_count() or 1
+    )
+    counts: collections.Counter[Verdict] = collections.Counter()
+    unmet = 0
+    for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
+        counts[report.verdict] += 1
+        unmet += require is not None and not _meets(report, require)
+    total = sum(counts.values())
+    tally = ", ".join(f"{counts[v]} {v}" for v in Verdict if counts[v])
+    typer.echo(f"{total} file{'s' * (total != 1)}: {tally or 'none'}", err=True)
+    if counts[Verdict.INVALID]:
+        raise typer.Exit(1)
+    if counts[Verdict.ERROR]:
+        raise typer.Exit(3)
+    if unmet:
+        typer.echo(f"{unmet} file(s) do not meet --require {require}", err=True)
+        raise typer.Exit(1)
+
+
+@handle_errors
+def inspect(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="File whose manifest store to print."),
+    trust_anchors: list[Path] = typer.Option(
+        None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
+    ),
+    trust_config: Path = typer.Option(None, "--trust-config", help="EKU OID list."),
+) -> None:
+    """Print the full C2PA manifest store of FILE as JSON (exit 1 when it has none)."""
+    config = _config(home_of(ctx), trust_anchors or [], trust_config)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    media_type = sniff(data[:512])
+    if media_type not in IMAGE_TYPES:
+        raise InputError(f"{file}: not a supported image type")
+    store = CredentialReader(config.trust).read(data, media_type)
+    if store is None:
+        typer.echo(f"{file}: no C2PA manifest", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(store.store or {"validation_state": store.state}, indent=2))
+
+
+def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> VerifyConfig:
+    """Trust anchors from the key store at ``home`` (if any) plus the flags."""
+    pems: list[str] = []
+    revoked: dict[int, str] = {}
+    if KeyStore.exists(home):
+        store = KeyStore.open(home)
+        pems.append(store.trust_anchors_pem())
+        revoked = store.revoked_serials()
+    for path in anchors:
+        text = _read_text(path, "--trust-anchors")
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise UsageError(f"{path}: no PEM certificate in --trust-anchors file")
+        pems.append(text)
+    eku = _read_text(trust_config, "--trust-config") if trust_config else None
+    trust = TrustSettings(anchors_pem="\n".join(p for p in pems if p.strip()), trust_config=eku)
+    return VerifyConfig(trust=trust, revoked_serials=revoked)
+
+
+def _read_text(path: Path, flag: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read {flag} file ({exc})") from None
+
+
+def _meets(report: Report, require: Require) -> bool:
+    if require is Require.ANY:
+        return report.verdict in _SIGNALS
+    state = report.credentials.state if report.credentials else None
+    return report.verdict is Verdict.TRUSTED or (
+        report.verdict is Verdict.RECOVERED and state == "Trusted"
+    )
+
+
+def _emit(reports: Iterable[Report], style: str) -> Iterator[Report]:
+    """Print each report as it arrives (streaming) and pass it on."""
+    colour = style == "text" and sys.stdout.isatty()
+    if style == "json":
+        typer.echo("[", nl=False)
+    for index, report in enumerate(reports):
+        if style == "json":
+            prefix = "\n  " if index == 0 else ",\n  "
+            typer.echo(prefix + json.dumps(report.to_json()), nl=False)
+        elif style == "jsonl":
+            typer.echo(json.dumps(report.to_json()))
+        else:
+            verdict = f"{report.verdict!s:<11}"
+            if colour:
+                verdict = typer.style(verdict, fg=_COLOURS[report.verdict], bold=True)
+            typer.echo(f"{verdict} {report.path}  {report.summary}")
+        sys.stdout.flush()
+        yield report
+    if style == "json":
+        typer.echo("\n]")

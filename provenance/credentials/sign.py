@@ -1,0 +1,97 @@
+"""Embed a signed C2PA manifest into an asset, signing through the key store's Signer."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import c2pa
+
+from provenance.credentials.explain import explain_signing_error
+from provenance.errors import SigningError, UnsupportedMedia
+from provenance.keystore.signer import Algorithm, Signer
+
+__all__ = ["ManifestSigner", "SignOptions"]
+
+log = logging.getLogger(__name__)
+
+_C2PA_ALG = {
+    Algorithm.ES256: c2pa.C2paSigningAlg.ES256,
+    Algorithm.ES384: c2pa.C2paSigningAlg.ES384,
+    Algorithm.PS256: c2pa.C2paSigningAlg.PS256,
+    Algorithm.ED25519: c2pa.C2paSigningAlg.ED25519,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SignOptions:
+    """c2pa-rs builder settings.
+
+    ``thumbnail`` is off by default: the automatic thumbnail adds ~146 KB and ~100 ms to
+    a 1 MP JPEG (research notes), and a generated image needs no preview of itself.
+    ``verify_after_sign`` re-reads the output inside c2pa-rs; it costs about 1 ms and
+    catches a signer that signs with the wrong key before the file is written.
+    """
+
+    thumbnail: bool = False
+    verify_after_sign: bool = True
+    tsa_url: str | None = None
+
+    def context_settings(self) -> dict[str, Any]:
+        return {
+            "builder": {"thumbnail": {"enabled": self.thumbnail}},
+            "verify": {"verify_after_sign": self.verify_after_sign},
+        }
+
+
+class ManifestSigner:
+    """Embeds manifests signed by one ``Signer``; build once and reuse for many assets.
+
+    The c2pa signer and context are created once: rebuilding them per asset costs
+    0.2-0.6 ms, a quarter of a whole 1 MP JPEG signature (measured in bench/).
+    """
+
+    def __init__(self, signer: Signer, options: SignOptions = SignOptions()) -> None:
+        self.signer = signer
+        self.options = options
+        self._callback_errors: list[BaseException] = []
+        try:
+            self._c2pa_signer = c2pa.Signer.from_callback(
+                self._sign_callback,
+                _C2PA_ALG[signer.algorithm],
+                signer.certificate_chain_pem.decode("ascii"),
+                options.tsa_url,
+            )
+            self._context = c2pa.Context.from_dict(options.context_settings())
+        except c2pa.C2paError as exc:
+            raise SigningError(explain_signing_error(str(exc))) from exc
+
+    def _sign_callback(self, data: bytes) -> bytes:
+        # c2pa-rs turns any exception here into "COSE signature invalid"; keep the cause.
+        try:
+            return self.signer.sign(data)
+        except BaseException as exc:
+            self._callback_errors.append(exc)
+            raise
+
+    def embed(self, asset: bytes, media_type: str, definition: Mapping[str, Any]) -> bytes:
+        """Return ``asset`` with a manifest built from ``definition``, signed."""
+        if media_type not in c2pa.Builder.get_supported_mime_types():
+            raise UnsupportedMedia(f"{media_type} cannot carry an embedded C2PA manifest")
+        self._callback_errors.clear()
+        output = io.BytesIO()
+        try:
+            with c2pa.Builder(dict(definition), self._context) as builder:
+                builder.sign(self._c2pa_signer, media_type, io.BytesIO(asset), output)
+        except c2pa.C2paError as exc:
+            if self._callback_errors:
+                cause = self._callback_errors[0]
+                raise SigningError(
+                    f"the signer {self.signer.identity!r} failed: {cause}"
+                ) from cause
+            raise SigningError(explain_signing_error(str(exc))) from exc
+        log.debug("signed %d bytes of %s as %s", len(asset), media_type, self.signer.identity)
+        return output.getvalue()

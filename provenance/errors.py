@@ -1,0 +1,107 @@
+"""One root error for everything the library refuses or cannot do.
+
+Every error carries the exit code the CLI uses for it, so the CLI catches
+``ProvenanceError`` once and never needs to know the subclasses:
+
+* ``UsageError`` (exit 2): the caller asked for something impossible
+  (output exists without ``force``, no key store at ``--home``, unknown identity).
+* ``InputError`` (exit 3): an input could not be read (unreadable, unsupported, too large).
+* everything else (exit 1): the operation was refused on its merits
+  (wrong passphrase, revoked identity, corrupt store, signing failed).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CredentialsError",
+    "IdentityNotFound",
+    "IdentityUnusable",
+    "InputError",
+    "KeyStoreCorrupt",
+    "KeyStoreError",
+    "KeyStoreExists",
+    "KeyStoreMissing",
+    "OutputExists",
+    "PassphraseRequired",
+    "ProvenanceError",
+    "SigningError",
+    "UnsupportedMedia",
+    "UsageError",
+    "WrongPassphrase",
+]
+
+
+class ProvenanceError(Exception):
+    """Root of every error raised by the library on bad data or environment."""
+
+    exit_code: int = 1
+
+    def diagnostics(self) -> str:
+        """One line a person can act on."""
+        return str(self)
+
+
+class UsageError(ProvenanceError):
+    """The request cannot be carried out as asked (a usage problem, exit 2)."""
+
+    exit_code = 2
+
+
+class OutputExists(UsageError):
+    """The output path exists and overwriting was not requested."""
+
+
+class InputError(ProvenanceError):
+    """An input could not be read: missing, unreadable, truncated, too large (exit 3)."""
+
+    exit_code = 3
+
+
+class UnsupportedMedia(InputError):
+    """The input's bytes are not a media type this operation supports."""
+
+
+class KeyStoreError(ProvenanceError):
+    """A key store operation failed."""
+
+
+class KeyStoreMissing(KeyStoreError, UsageError):
+    """No key store exists at the given home directory."""
+
+    exit_code = 2
+
+
+class KeyStoreExists(KeyStoreError, UsageError):
+    """A key store already exists where a new one was to be created."""
+
+    exit_code = 2
+
+
+class KeyStoreCorrupt(KeyStoreError):
+    """A key store file is unreadable, foreign or damaged; it is never overwritten."""
+
+
+class PassphraseRequired(KeyStoreError):
+    """A passphrase is needed and none was given."""
+
+
+class WrongPassphrase(KeyStoreError):
+    """The passphrase does not decrypt the key."""
+
+
+class IdentityNotFound(KeyStoreError, UsageError):
+    """No signing identity (or watermark key) of that name."""
+
+    exit_code = 2
+
+
+class IdentityUnusable(KeyStoreError):
+    """The identity exists but may not sign (revoked, retired or expired)."""
+
+
+class SigningError(ProvenanceError):
+    """Building or signing a manifest failed."""
+
+
+class CredentialsError(ProvenanceError):
+    """Reading a manifest store failed for a reason other than the file itself."""

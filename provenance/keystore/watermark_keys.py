@@ -1,0 +1,117 @@
+"""Watermark detection secrets: one JSON file, 0600, readable without a passphrase.
+
+Detection runs unattended (batch verification, the HTTP API), so these secrets cannot
+sit behind the signing passphrase. They only key the invisible watermark; none of
+them can sign a C2PA manifest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import secrets
+from pathlib import Path
+
+from ..errors import IdentityNotFound, KeyStoreCorrupt, UsageError
+from ._files import PRIVATE_MODE, Layout, now_utc
+from ._index import NAME_PATTERN
+from .records import WatermarkKey
+
+__all__ = ["create_key", "load_keys", "write_initial"]
+
+FORMAT = "provenance-watermark-keys"
+VERSION = 1
+SECRET_BYTES = 32
+
+
+def _path(layout: Layout) -> Path:
+    return layout.watermark / "keys.json"
+
+
+def _dump(default: str, keys: dict[str, WatermarkKey]) -> bytes:
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "default": default,
+        "keys": {
+            name: {
+                "secret": base64.b64encode(key.secret).decode(),
+                "created_at": key.created_at.isoformat(),
+            }
+            for name, key in sorted(keys.items())
+        },
+    }
+    return (json.dumps(document, indent=2) + "\n").encode()
+
+
+def load_keys(layout: Layout) -> tuple[str, dict[str, WatermarkKey]]:
+    """The default key's name and every key; KeyStoreCorrupt names a bad file."""
+    path = _path(layout)
+    data = layout.read(path)
+
+    def bad(what: str) -> KeyStoreCorrupt:
+        return KeyStoreCorrupt(f"{path}: {what}; it was left untouched")
+
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise bad("not valid JSON") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise bad("not a provenance watermark key file")
+    if document.get("version") != VERSION:
+        raise bad(f"version {document.get('version')!r} is not supported")
+    default, raw_keys = document.get("default"), document.get("keys")
+    if not isinstance(default, str) or not isinstance(raw_keys, dict):
+        raise bad("'default' must be a string and 'keys' an object")
+    keys = {}
+    for name, raw in raw_keys.items():
+        if not NAME_PATTERN.match(name) or not isinstance(raw, dict):
+            raise bad(f"key {name!r} is malformed")
+        try:
+            secret = base64.b64decode(raw["secret"], validate=True)
+            created = dt.datetime.fromisoformat(raw["created_at"])
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise bad(f"key {name!r} is malformed") from None
+        if len(secret) != SECRET_BYTES:
+            raise bad(f"key {name!r} is not {SECRET_BYTES} bytes long")
+        keys[name] = WatermarkKey(name=name, secret=secret, created_at=created)
+    if default not in keys:
+        raise bad(f"the default key {default!r} is not in the file")
+    return default, keys
+
+
+def _new_key(name: str) -> WatermarkKey:
+    if not NAME_PATTERN.match(name):
+        raise UsageError(
+            f"{name!r} is not a valid key name: use up to 64 letters, digits, '.', '_' or '-'"
+        )
+    return WatermarkKey(name=name, secret=secrets.token_bytes(SECRET_BYTES), created_at=now_utc())
+
+
+def write_initial(layout: Layout, name: str) -> WatermarkKey:
+    """A new key file holding one fresh default key."""
+    key = _new_key(name)
+    layout.write(_path(layout), _dump(name, {name: key}), PRIVATE_MODE)
+    return key
+
+
+def create_key(layout: Layout, name: str) -> WatermarkKey:
+    """Add a fresh key. The caller holds the lock."""
+    key = _new_key(name)
+    default, keys = load_keys(layout)
+    if name in keys:
+        raise UsageError(f"a watermark key named {name!r} already exists")
+    keys[name] = key
+    layout.write(_path(layout), _dump(default, keys), PRIVATE_MODE)
+    return key
+
+
+def find_key(layout: Layout, name: str | None) -> WatermarkKey:
+    default, keys = load_keys(layout)
+    wanted = default if name is None else name
+    if wanted not in keys:
+        known = ", ".join(sorted(keys)) or "none"
+        raise IdentityNotFound(f"no watermark key named {wanted!r} (known: {known})")
+    return keys[wanted]

@@ -1,0 +1,136 @@
+"""Media type sniffing from bytes, and the limits every decoder works under.
+
+The type of a file is what its first bytes say, never its extension: a PNG named
+``.jpg`` is a PNG, and a report says so. Only formats that both this toolkit and
+c2pa-rs handle get a media type; everything else is ``None`` (unsupported).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+__all__ = [
+    "IMAGE_TYPES",
+    "TEXT_TYPES",
+    "Limits",
+    "extension_mismatch",
+    "sniff",
+]
+
+IMAGE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "image/tiff",
+        "image/avif",
+        "image/heic",
+        "image/heif",
+        "image/jxl",
+        "image/svg+xml",
+    }
+)
+TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
+
+# ISO-BMFF major/compatible brands, most specific first.
+_FTYP_BRANDS = {
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"heim": "image/heic",
+    b"heis": "image/heic",
+    b"mif1": "image/heif",
+    b"msf1": "image/heif",
+}
+
+_EXTENSIONS = {
+    "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "image/png": {".png"},
+    "image/webp": {".webp"},
+    "image/gif": {".gif"},
+    "image/tiff": {".tif", ".tiff"},
+    "image/avif": {".avif"},
+    "image/heic": {".heic", ".heif"},
+    "image/heif": {".heif", ".heic"},
+    "image/jxl": {".jxl"},
+    "image/svg+xml": {".svg"},
+    "text/plain": {".txt", ".text", ""},
+    "text/markdown": {".md", ".markdown"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits for reading untrusted files.
+
+    The defaults let through real photographs (Pillow's own safety limit, about
+    89 MP, e.g. 11600 x 7700) while refusing decompression bombs before a decoder
+    allocates memory for them.
+    """
+
+    max_file_bytes: int = 512 * 1024 * 1024
+    max_pixels: int = 89_478_485
+
+    def __post_init__(self) -> None:
+        if self.max_file_bytes <= 0:
+            raise ValueError("max_file_bytes must be positive")
+        if self.max_pixels <= 0:
+            raise ValueError("max_pixels must be positive")
+
+
+def sniff(head: bytes) -> str | None:
+    """Media type from the first bytes of a file (at least 64 are best), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "image/jxl"
+    if head[4:8] == b"ftyp":
+        return _sniff_ftyp(head)
+    return _sniff_text(head)
+
+
+def _sniff_ftyp(head: bytes) -> str | None:
+    box_size = int.from_bytes(head[:4], "big")
+    end = min(len(head), box_size if box_size >= 16 else 16)
+    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, end - 3, 4)]
+    for brand in brands:
+        if brand in _FTYP_BRANDS:
+            return _FTYP_BRANDS[brand]
+    return None
+
+
+def _sniff_text(head: bytes) -> str | None:
+    if b"\x00" in head:
+        return None
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
+        return "image/svg+xml"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut off by the sniffing window is still text.
+        if exc.start < len(head) - 3:
+            return None
+    return "text/plain"
+
+
+def extension_mismatch(path: Path, media_type: str) -> bool:
+    """True when the file name claims a different type than its bytes."""
+    suffix = path.suffix.lower()
+    expected = _EXTENSIONS.get(media_type)
+    if expected is None:
+        return False
+    if media_type == "text/plain" and suffix in _EXTENSIONS["text/markdown"]:
+        return False
+    return suffix not in expected

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make demo`: the main job end to end, on an embedded default image, in ./demo-out.
+# Every step is a real `provenance` command, shown before it runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+OUT=demo-out
+rm -rf "$OUT" && mkdir -p "$OUT"
+export PROVENANCE_HOME="$OUT/home"
+# Demo only: a real store gets its passphrase from a prompt or a secret manager.
+export PROVENANCE_PASSPHRASE="demo passphrase, not for real keys"
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+expect_exit() {  # run a command that must exit with the given code
+  local want=$1; shift
+  printf '\n\033[1m$ %s\033[0m\n' "$*"
+  set +e; "$@"; local got=$?; set -e
+  echo "(exit code $got)"
+  [ "$got" -eq "$want" ] || { echo "demo: expected exit code $want" >&2; exit 1; }
+}
+
+step "$BIN/python" -m fixtures.demo_image "$OUT/generated.jpg"
+step "$BIN/provenance" keys init --org "Demo AI Lab"
+step "$BIN/provenance" sign "$OUT/generated.jpg" -o "$OUT/signed.jpg" \
+  --model demo-diffusion --model-version 1.0
+expect_exit 0 "$BIN/provenance" verify "$OUT/signed.jpg"
+
+# Tamper: change pixels in the middle of the file, keeping the manifest.
+"$BIN/python" - "$OUT/signed.jpg" "$OUT/tampered.jpg" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+middle = len(data) * 3 // 4
+data[middle:middle + 16] = bytes(b ^ 0x5A for b in data[middle:middle + 16])
+open(sys.argv[2], "wb").write(data)
+PY
+echo; echo "tampered a copy: $OUT/tampered.jpg"
+expect_exit 1 "$BIN/provenance" verify "$OUT/tampered.jpg"
+expect_exit 1 "$BIN/provenance" verify --json "$OUT/signed.jpg" "$OUT/tampered.jpg" "$OUT/generated.jpg"
+echo; echo "demo finished: files in $OUT/"

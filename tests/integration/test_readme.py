@@ -1,0 +1,26 @@
+"""The README's library example runs as written (paths and passphrase swapped in)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, encode, natural_image
+
+
+def test_readme_library_example_runs(
+    home: Path, passphrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: object
+) -> None:
+    readme = (REPO / "README.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    code = code.replace('Path("~/provenance-home").expanduser()', f"Path({str(home)!r})")
+    code = code.replace('passphrase="..."', f"passphrase={passphrase!r}")
+    (tmp_path / "gen.png").write_bytes(encode(natural_image(64, 48), "PNG"))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert str(namespace["report"].verdict) == "trusted"  # type: ignore[attr-defined]
+    assert os.path.exists(tmp_path / "gen-signed.png")

@@ -1,0 +1,236 @@
+"""Sign and verify round trips through the real key store and c2pa-rs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import encode, natural_image
+from provenance.credentials.manifest import AIContent
+from provenance.credentials.read import TrustSettings
+from provenance.credentials.sign import ManifestSigner
+from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
+from provenance.keystore import Algorithm, KeyStore
+from provenance.sign import sign_bytes, sign_file
+from provenance.verify import Verdict, Verifier, VerifyConfig
+
+FORMATS = [
+    ("photo.jpg", "JPEG", "image/jpeg"),
+    ("photo.png", "PNG", "image/png"),
+    ("photo.webp", "WEBP", "image/webp"),
+    ("photo.gif", "GIF", "image/gif"),
+    ("photo.tif", "TIFF", "image/tiff"),
+    ("photo.avif", "AVIF", "image/avif"),
+    ("photo.heic", "HEIF", "image/heic"),
+]
+
+
+def trusting(store: KeyStore) -> Verifier:
+    trust = TrustSettings(anchors_pem=store.trust_anchors_pem())
+    return Verifier(VerifyConfig(trust=trust, revoked_serials=store.revoked_serials()))
+
+
+@pytest.fixture
+def signer(store: KeyStore, passphrase: str) -> ManifestSigner:
+    return ManifestSigner(store.signer(None, passphrase))
+
+
+@pytest.mark.parametrize(("name", "fmt", "media_type"), FORMATS)
+def test_round_trip_each_format(
+    store: KeyStore,
+    signer: ManifestSigner,
+    image_file: Callable[..., Path],
+    tmp_path: Path,
+    name: str,
+    fmt: str,
+    media_type: str,
+) -> None:
+    source = image_file(name, fmt)
+    original = source.read_bytes()
+    output = tmp_path / f"signed-{name}"
+    result = sign_file(source, output, signer, AIContent(model="gen", model_version="2"))
+    assert result.media_type == media_type
+    assert source.read_bytes() == original  # the input is never modified
+
+    report = trusting(store).verify_path(output)
+    assert report.verdict is Verdict.TRUSTED, report.summary
+    assert report.media_type == media_type
+    assert report.ai_generated is True
+    assert report.credentials is not None
+    assert report.credentials.model == "gen 2"
+    assert report.credentials.signer == "default"
+    assert report.credentials.failures == ()
+
+    untrusted = Verifier().verify_path(output)
+    assert untrusted.verdict is Verdict.VALID
+    assert "not in your trust anchors" in untrusted.summary
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_each_algorithm_signs_trusted(
+    store: KeyStore, passphrase: str, algorithm: Algorithm
+) -> None:
+    store.create_identity(f"id-{algorithm}", algorithm, passphrase=passphrase)
+    signer = ManifestSigner(store.signer(f"id-{algorithm}", passphrase))
+    signed, _ = sign_bytes(encode(natural_image(96, 64), "JPEG"), signer, AIContent(model="m"))
+    report = trusting(store).verify_bytes(signed)
+    assert report.verdict is Verdict.TRUSTED, report.summary
+    assert report.credentials is not None and report.credentials.signer == f"id-{algorithm}"
+
+
+def _signed_jpeg(signer: ManifestSigner) -> bytes:
+    return sign_bytes(encode(natural_image(256, 192), "JPEG"), signer, AIContent(model="m"))[0]
+
+
+def test_flipped_pixel_byte_is_invalid(store: KeyStore, signer: ManifestSigner) -> None:
+    data = bytearray(_signed_jpeg(signer))
+    data[-200] ^= 0x01  # inside the entropy-coded scan, after the manifest
+    report = trusting(store).verify_bytes(bytes(data))
+    assert report.verdict is Verdict.INVALID
+    assert report.credentials is not None
+    assert "assertion.dataHash.mismatch" in report.credentials.failures
+    assert report.summary.startswith("content was altered after signing")
+
+
+def test_flipped_manifest_byte_is_invalid(store: KeyStore, signer: ManifestSigner) -> None:
+    data = bytearray(_signed_jpeg(signer))
+    at = data.index(b"notAllowed")  # inside the CBOR of the training-mining assertion
+    data[at + 2] ^= 0x01
+    report = trusting(store).verify_bytes(bytes(data))
+    assert report.verdict is Verdict.INVALID, report.summary
+    assert report.credentials is not None
+    assert "assertion.hashedURI.mismatch" in report.credentials.failures
+
+
+def test_manifest_transplanted_onto_other_pixels_is_invalid(
+    store: KeyStore, signer: ManifestSigner
+) -> None:
+    """A manifest copied from one image onto another must not read as trusted."""
+    first = sign_bytes(encode(natural_image(256, 192, seed=1), "PNG"), signer, AIContent())[0]
+    other = encode(natural_image(256, 192, seed=2), "PNG")
+    # PNG chunks: keep the signed file's caBX chunk, swap in the other image's IDAT data.
+    signed_chunks, other_chunks = _png_chunks(first), _png_chunks(other)
+    idat = [c for c in other_chunks if c[4:8] == b"IDAT"]
+    rebuilt = b"".join(c for c in signed_chunks if c[4:8] not in (b"IDAT", b"IEND"))
+    rebuilt += b"".join(idat) + next(c for c in signed_chunks if c[4:8] == b"IEND")
+    report = trusting(store).verify_bytes(b"\x89PNG\r\n\x1a\n" + rebuilt)
+    assert report.verdict is Verdict.INVALID
+    Image.open(io.BytesIO(b"\x89PNG\r\n\x1a\n" + rebuilt)).load()  # still a decodable PNG
+
+
+def _png_chunks(data: bytes) -> list[bytes]:
+    chunks, at = [], 8
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        chunks.append(data[at : at + 12 + length])
+        at += 12 + length
+    return chunks
+
+
+def test_revoked_identity_reads_invalid(
+    store: KeyStore, signer: ManifestSigner, passphrase: str
+) -> None:
+    signed = _signed_jpeg(signer)
+    assert trusting(store).verify_bytes(signed).verdict is Verdict.TRUSTED
+    store.revoke("default", "key compromised", passphrase)
+    report = trusting(store).verify_bytes(signed)
+    assert report.verdict is Verdict.INVALID
+    assert report.credentials is not None
+    assert "signingCredential.revoked" in report.credentials.failures
+    assert "revoked" in report.summary
+
+
+def test_hostile_manifest_strings_are_escaped(store: KeyStore, signer: ManifestSigner) -> None:
+    model = "\x1b[2J\x1b]0;pwned\x07[red]<script>alert(1)</script>" + "x" * 5000
+    signed = sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent(model=model))[0]
+    report = trusting(store).verify_bytes(signed)
+    assert report.verdict is Verdict.TRUSTED
+    assert "\x1b" not in report.summary and "\x07" not in report.summary
+    assert report.credentials is not None and report.credentials.model is not None
+    assert len(report.credentials.model) <= 256
+
+
+def test_sign_refuses_bad_paths_before_work(
+    signer: ManifestSigner, image_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    source = image_file()
+    existing = tmp_path / "exists.jpg"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(OutputExists, match="--force"):
+        sign_file(source, existing, signer, AIContent())
+    assert existing.read_bytes() == b"keep me"
+    with pytest.raises(UsageError, match="never modified"):
+        sign_file(source, source, signer, AIContent(), force=True)
+    with pytest.raises(UsageError, match="directory does not exist"):
+        sign_file(source, tmp_path / "no" / "x.jpg", signer, AIContent())
+    with pytest.raises(InputError, match="no such file"):
+        sign_file(tmp_path / "missing.jpg", tmp_path / "o.jpg", signer, AIContent())
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", UnsupportedMedia),
+        (b"just some text\n", UnsupportedMedia),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 40, InputError),  # a JPEG that stops in its header
+    ],
+)
+def test_sign_refuses_unreadable_input_and_writes_nothing(
+    signer: ManifestSigner, tmp_path: Path, data: bytes, error: type[Exception]
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    source, output = work / "in.jpg", work / "out.jpg"
+    source.write_bytes(data)
+    with pytest.raises(error):
+        sign_file(source, output, signer, AIContent())
+    assert [p.name for p in work.iterdir()] == ["in.jpg"]  # no output, no temp file
+
+
+def test_pixel_limit_refuses_decompression_bombs(signer: ManifestSigner) -> None:
+    from provenance.media import Limits
+
+    data = encode(natural_image(200, 100), "PNG")
+    with pytest.raises(InputError, match="pixel limit"):
+        sign_bytes(data, signer, AIContent(), limits=Limits(max_pixels=10_000))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty file"),
+        (b"\x00\x01\x02garbage" * 20, "not a supported image type"),
+        (b"\xff\xd8\xff" + bytes(range(256)) * 4, "could not be parsed"),
+    ],
+)
+def test_verify_unreadable_input_is_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "x.jpg"
+    path.write_bytes(content)
+    report = Verifier().verify_path(path)
+    assert report.verdict is Verdict.ERROR
+    assert report.error is not None and expected in report.error
+
+
+def test_verify_missing_file_and_size_limit(tmp_path: Path) -> None:
+    from provenance.media import Limits
+
+    assert Verifier().verify_path(tmp_path / "nope.png").error == "no such file"
+    path = tmp_path / "big.png"
+    path.write_bytes(encode(natural_image(64, 64), "PNG"))
+    small = Verifier(VerifyConfig(limits=Limits(max_file_bytes=100)))
+    assert "limit" in (small.verify_path(path).error or "")
+
+
+def test_wrong_extension_is_reported(
+    store: KeyStore, signer: ManifestSigner, tmp_path: Path
+) -> None:
+    path = tmp_path / "really-a-png.jpg"
+    path.write_bytes(sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent())[0])
+    report = trusting(store).verify_path(path)
+    assert report.verdict is Verdict.TRUSTED
+    assert report.media_type == "image/png"
+    assert "content is image/png" in report.summary
