@@ -124,10 +124,13 @@ def main() -> None:
             f"| {label} | {raw:.2f} ms ({raw_p90:.2f}) | {ours:.2f} ms ({ours_p90:.2f}) "
             f"| {100 * (ours / raw - 1):+.1f}% |"
         )
+    versions = (
+        f"c2pa-python {importlib.metadata.version('c2pa-python')} (c2pa-rs {c2pa.sdk_version()})"
+    )
     body = (
         f"1152x864 JPEG ({len(asset):,} bytes), ES256, thumbnail off, verify_after_sign "
         f"{'on' if options.verify_after_sign else 'off'}, {args.rounds} interleaved rounds, "
-        f"c2pa-python {importlib.metadata.version('c2pa-python')} (c2pa-rs {c2pa.sdk_version()}). Signed output: {len(signed):,} bytes "
+        f"{versions}. Signed output: {len(signed):,} bytes "
         f"(manifest adds {len(signed) - len(asset):,}).\n\n"
         "Ours includes sniffing the type, checking the image header against the pixel "
         "limit and building the manifest; reading includes sniffing and the verdict.\n\n"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import encode, natural_image
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
@@ -17,6 +16,8 @@ from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageE
 from provenance.keystore import Algorithm, KeyStore
 from provenance.sign import sign_bytes, sign_file
 from provenance.verify import Verdict, Verifier, VerifyConfig
+
+from conftest import encode, natural_image
 
 FORMATS = [
     ("photo.jpg", "JPEG", "image/jpeg"),
