@@ -74,7 +74,7 @@ def main() -> None:
         return out.getvalue()
 
     def ours_sign() -> bytes:
-        return sign_bytes(asset, ours_signer, content)[0]
+        return sign_bytes(asset, ours_signer, content).data
 
     signed = ours_sign()
     trust = TrustSettings(anchors_pem=anchors)

@@ -44,7 +44,7 @@ def make_corpus(folder: Path, home: Path, count: int) -> int:
         pixels[y : y + 48, x : x + 48] = rng.integers(0, 256, 3, dtype=np.uint8)
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, "JPEG", quality=88)
-        signed, _ = sign_bytes(buffer.getvalue(), signer, AIContent(model="bench"))
+        signed = sign_bytes(buffer.getvalue(), signer, AIContent(model="bench")).data
         (folder / f"img{index:05d}.jpg").write_bytes(signed)
         total += len(signed)
     return total

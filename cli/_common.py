@@ -14,6 +14,9 @@ import platformdirs
 import typer
 
 from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
+from provenance.keystore import KeyStore
+from provenance.repository import DEFAULT_FILENAME
+from provenance.watermark.image import WatermarkSecret
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,6 +34,17 @@ def home_of(ctx: typer.Context) -> Path:
     root = ctx.find_root()
     home = root.obj.get("home") if isinstance(root.obj, dict) else None
     return Path(home) if home else default_home()
+
+
+def repository_location(ctx: typer.Context, given: str | None) -> str:
+    """``--repository`` as given, else the SQLite file under the home directory."""
+    return given or str(home_of(ctx) / DEFAULT_FILENAME)
+
+
+def watermark_secrets(store: KeyStore, name: str | None = None) -> list[WatermarkSecret]:
+    """The store's watermark keys (all of them, or the one named) for the engine."""
+    keys = [store.watermark_key(name)] if name else store.watermark_keys()
+    return [WatermarkSecret(key.name, key.secret) for key in keys]
 
 
 def read_passphrase(*, confirm: bool = False, purpose: str = "key store") -> str:

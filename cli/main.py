@@ -10,8 +10,10 @@ import typer
 from cli._common import HOME_ENV, default_home
 from cli.keys import keys_app
 from cli.sign import sign
+from cli.text import text_app
 from cli.trust import trust_app
 from cli.verify import inspect, verify
+from cli.watermark import watermark_app
 from provenance._version import __version__
 
 app = typer.Typer(
@@ -37,7 +39,7 @@ def root(
         "--home",
         envvar=HOME_ENV,
         help="Folder holding the key store, trust anchors and repository "
-        f"[default: {default_home()}].",
+        f"(default: {default_home()}).",
         show_default=False,
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log diagnostics to stderr."),
@@ -58,6 +60,8 @@ app.command(no_args_is_help=True)(verify)
 app.command(no_args_is_help=True)(inspect)
 app.add_typer(keys_app, name="keys", help="Signing identities, the local CA and backups.")
 app.add_typer(trust_app, name="trust", help="Trust anchors used when verifying.")
+app.add_typer(watermark_app, name="watermark", help="Invisible image watermarks on their own.")
+app.add_typer(text_app, name="text", help="Statistical watermarks in LLM output.")
 
 
 def main() -> None:

@@ -6,11 +6,18 @@ from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of, read_passphrase
+from cli._common import (
+    handle_errors,
+    home_of,
+    read_passphrase,
+    repository_location,
+    watermark_secrets,
+)
 from provenance.credentials.manifest import AIContent, TrainingMining
 from provenance.credentials.sign import ManifestSigner
 from provenance.keystore import KeyStore
-from provenance.sign import check_paths, read_asset, sign_asset
+from provenance.repository import open_repository
+from provenance.sign import Watermarking, check_paths, read_asset, sign_asset
 
 
 @handle_errors
@@ -18,7 +25,9 @@ def sign(
     ctx: typer.Context,
     source: Path = typer.Argument(..., metavar="INPUT", help="Image to sign (never modified)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the signed copy."),
-    identity: str = typer.Option(None, "--identity", "-i", help="Signing identity [default]."),
+    identity: str = typer.Option(
+        None, "--identity", "-i", help="Signing identity (default: the store's default)."
+    ),
     model: str = typer.Option(None, "--model", help="Name of the model that generated it."),
     model_version: str = typer.Option(None, "--model-version", help="Version of that model."),
     training_mining: TrainingMining = typer.Option(
@@ -26,22 +35,49 @@ def sign(
         "--training-mining",
         help="CAWG preference for AI training and data mining of this content.",
     ),
+    no_watermark: bool = typer.Option(
+        False, "--no-watermark", help="Sign without embedding an invisible watermark."
+    ),
+    watermark_key: str = typer.Option(
+        None, "--watermark-key", help="Watermark key to embed with (default: the store's default)."
+    ),
+    repository: str = typer.Option(
+        None,
+        "--repository",
+        help="Manifest repository: a SQLite path (default: HOME/repository.sqlite).",
+    ),
     force: bool = typer.Option(False, "--force", "-f", help="Replace OUTPUT if it exists."),
 ) -> None:
-    """Sign INPUT as AI-generated content into OUTPUT (same format)."""
+    """Sign INPUT as AI-generated content into OUTPUT (same format).
+
+    By default the pixels first get an invisible watermark carrying a new record id, the
+    manifest records it, and the signed manifest is stored in the repository under that
+    id, so `verify` can recover it after metadata is stripped.
+    """
     if model_version and not model:
         raise typer.BadParameter("--model-version needs --model")
     check_paths(source, output, force=force)
     store = KeyStore.open(home_of(ctx))
     asset = read_asset(source)  # a bad input fails before the passphrase is asked for
+    watermarking = None
+    if not no_watermark:
+        (secret,) = watermark_secrets(store, watermark_key)
+        watermarking = Watermarking(secret, open_repository(repository_location(ctx, repository)))
     signer = ManifestSigner(store.signer(identity, read_passphrase(purpose="signing key")))
     if model is None:
         typer.echo("warning: no --model given; the manifest will not name the model", err=True)
     content = AIContent(model=model, model_version=model_version, training_mining=training_mining)
-    result = sign_asset(asset, output, signer, content, force=force)
+    result = sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
+    record = f"{result.record_id:016x}" if result.record_id is not None else ""
     store.audit_event(
-        "sign", identity=result.signer, output=str(result.output), media_type=result.media_type
+        "sign",
+        identity=result.signer,
+        output=str(result.output),
+        media_type=result.media_type,
+        record=record,
     )
+    mark = f", watermark record {record}" if record else ", no watermark"
     typer.echo(
-        f"signed {result.output} ({result.media_type}, {result.size:,} bytes) as {result.signer}"
+        f"signed {result.output} ({result.media_type}, {result.size:,} bytes) "
+        f"as {result.signer}{mark}"
     )

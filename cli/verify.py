@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import enum
 import json
 import os
@@ -12,13 +13,14 @@ from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of
+from cli._common import handle_errors, home_of, repository_location, watermark_secrets
 from provenance.batch import iter_files, verify_many
 from provenance.credentials.read import CredentialReader, TrustSettings
 from provenance.errors import InputError, UsageError
 from provenance.keystore import KeyStore
 from provenance.media import IMAGE_TYPES, sniff
-from provenance.verify import Report, Verdict, VerifyConfig
+from provenance.verify import Report, Verdict, Verifier, VerifyConfig
+from provenance.watermark.image import WatermarkSecret
 
 _COLOURS = {
     Verdict.TRUSTED: typer.colors.GREEN,
@@ -40,12 +42,14 @@ class Require(enum.StrEnum):
 @handle_errors
 def verify(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., metavar="PATH...", help="Files or directories."),
+    paths: list[Path] = typer.Argument(
+        ..., metavar="PATH...", help="Files or directories; '-' reads one file from stdin."
+    ),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Walk directories."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
     as_jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON report a line."),
     workers: int = typer.Option(
-        None, "--workers", "-w", min=1, help="Worker processes [default: the CPU count]."
+        None, "--workers", "-w", min=1, help="Worker processes (default: the CPU count)."
     ),
     trust_anchors: list[Path] = typer.Option(
         None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
@@ -56,14 +60,35 @@ def verify(
     require: Require = typer.Option(
         None, "--require", help="Also fail (exit 1) unless every file is trusted / has any signal."
     ),
+    no_watermark: bool = typer.Option(
+        False, "--no-watermark", help="Do not look for watermarks (faster; nothing recovered)."
+    ),
+    repository: str = typer.Option(
+        None, "--repository", help="Manifest repository (default: HOME/repository.sqlite)."
+    ),
 ) -> None:
     """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
     if as_json and as_jsonl:
         raise UsageError("choose one of --json and --jsonl")
     config = _config(home_of(ctx), trust_anchors or [], trust_config)
-    reports = verify_many(
-        iter_files(paths, recursive=recursive), config, workers=workers or os.cpu_count() or 1
+    config = dataclasses.replace(
+        config,
+        check_watermark=not no_watermark,
+        repository=_existing_repository(repository_location(ctx, repository), repository),
     )
+    if Path("-") in paths:
+        if len(paths) != 1:
+            raise UsageError("'-' (standard input) cannot be combined with other paths")
+        data = sys.stdin.buffer.read(config.limits.max_file_bytes + 1)
+        if len(data) > config.limits.max_file_bytes:
+            raise InputError(
+                f"standard input is over the {config.limits.max_file_bytes:,}-byte limit"
+            )
+        reports: Iterable[Report] = [Verifier(config).verify_bytes(data, "-")]
+    else:
+        reports = verify_many(
+            iter_files(paths, recursive=recursive), config, workers=workers or os.cpu_count() or 1
+        )
     counts: collections.Counter[Verdict] = collections.Counter()
     unmet = 0
     for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
@@ -110,10 +135,12 @@ def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> V
     """Trust anchors from the key store at ``home`` (if any) plus the flags."""
     pems: list[str] = []
     revoked: dict[int, str] = {}
+    secrets: list[WatermarkSecret] = []
     if KeyStore.exists(home):
         store = KeyStore.open(home)
         pems.append(store.trust_anchors_pem())
         revoked = store.revoked_serials()
+        secrets = watermark_secrets(store)
     for path in anchors:
         text = _read_text(path, "--trust-anchors")
         if "-----BEGIN CERTIFICATE-----" not in text:
@@ -121,7 +148,14 @@ def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> V
         pems.append(text)
     eku = _read_text(trust_config, "--trust-config") if trust_config else None
     trust = TrustSettings(anchors_pem="\n".join(p for p in pems if p.strip()), trust_config=eku)
-    return VerifyConfig(trust=trust, revoked_serials=revoked)
+    return VerifyConfig(trust=trust, revoked_serials=revoked, watermark_secrets=tuple(secrets))
+
+
+def _existing_repository(location: str, given: str | None) -> str | None:
+    """Verification never creates a repository: a missing default one means none."""
+    if given is None and not Path(location).exists():
+        return None
+    return location
 
 
 def _read_text(path: Path, flag: str) -> str:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from provenance.errors import UnsupportedMedia
+
 __all__ = [
     "IMAGE_TYPES",
     "TEXT_TYPES",
     "Limits",
+    "decode_text",
     "extension_mismatch",
     "sniff",
 ]
@@ -123,6 +126,14 @@ def _sniff_text(head: bytes) -> str | None:
         if exc.start < len(head) - 3:
             return None
     return "text/plain"
+
+
+def decode_text(data: bytes) -> str:
+    """Strict UTF-8 (a byte-order mark is kept: it is part of the signed text)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedMedia(f"not UTF-8 text (bad byte at offset {exc.start})") from None
 
 
 def extension_mismatch(path: Path, media_type: str) -> bool:

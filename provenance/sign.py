@@ -3,28 +3,53 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import logging
+import uuid
 import warnings
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from provenance._internal.fs import atomic_write_bytes
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.sign import ManifestSigner
+from provenance.credentials.softbinding import (
+    SoftBinding,
+    soft_binding_assertion,
+    watermarked_action,
+)
+from provenance.credentials.text import embed_text_manifest, find_wrapper
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
-from provenance.media import IMAGE_TYPES, Limits, extension_mismatch, sniff
+from provenance.imaging import WRITABLE_FORMATS, decode_image, encode_like
+from provenance.media import (
+    IMAGE_TYPES,
+    TEXT_TYPES,
+    Limits,
+    decode_text,
+    extension_mismatch,
+    sniff,
+)
+from provenance.repository import Record, Repository
+from provenance.watermark.image import ALGORITHM as IMAGE_ALGORITHM
+from provenance.watermark.image import WatermarkSecret, embed
+from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
+from provenance.watermark.text import embed_payload
 
 __all__ = [
     "Asset",
     "SignResult",
+    "Signed",
+    "Watermarking",
     "check_paths",
     "load_asset",
     "read_asset",
     "sign_asset",
     "sign_bytes",
     "sign_file",
+    "sign_loaded",
 ]
 
 log = logging.getLogger(__name__)
@@ -38,6 +63,7 @@ class SignResult:
     media_type: str
     size: int
     signer: str
+    record_id: int | None = None  # the watermark payload, when watermarked
 
 
 def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
@@ -65,15 +91,24 @@ class Asset:
     media_type: str
     path: Path | None = None
 
+    @property
+    def is_text(self) -> bool:
+        return self.media_type in TEXT_TYPES
+
 
 def load_asset(data: bytes, *, limits: Limits = Limits(), path: Path | None = None) -> Asset:
-    """Check that ``data`` is an image we can sign, within the limits."""
+    """Check that ``data`` is an image or UTF-8 text we can sign, within the limits."""
+    if not data:
+        raise UnsupportedMedia("empty file")
     if len(data) > limits.max_file_bytes:
         raise InputError(f"larger than the {limits.max_file_bytes:,}-byte limit")
     media_type = sniff(data[:512])
-    if media_type not in IMAGE_TYPES:
-        raise UnsupportedMedia("not a supported image type" if data else "empty file")
-    _check_pixels(data, media_type, limits)
+    if media_type in TEXT_TYPES:
+        decode_text(data)
+    elif media_type in IMAGE_TYPES:
+        _check_pixels(data, media_type, limits)
+    else:
+        raise UnsupportedMedia("not a supported image or text type")
     return Asset(data, media_type, path)
 
 
@@ -91,17 +126,124 @@ def read_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
         raise type(exc)(f"{source}: {exc}") from exc
 
 
+@dataclasses.dataclass(frozen=True)
+class Watermarking:
+    """Where a signature's watermark comes from and where its manifest goes."""
+
+    secret: WatermarkSecret
+    repository: Repository
+
+
+@dataclasses.dataclass(frozen=True)
+class Signed:
+    """A signed asset, its manifest store alone, and the record it was stored under."""
+
+    data: bytes
+    media_type: str
+    manifest: bytes
+    record_id: int | None
+
+
 def sign_bytes(
     data: bytes,
     signer: ManifestSigner,
     content: AIContent,
     *,
+    watermarking: Watermarking | None = None,
     limits: Limits = Limits(),
-) -> tuple[bytes, str]:
-    """Signed copy of an image in the same format, and its media type."""
-    asset = load_asset(data, limits=limits)
-    definition = manifest_definition(content, asset.media_type)
-    return signer.embed(asset.data, asset.media_type, definition), asset.media_type
+) -> Signed:
+    """A signed copy of an image in its own format (watermarked first when asked)."""
+    return sign_loaded(load_asset(data, limits=limits), signer, content, watermarking)
+
+
+def sign_loaded(
+    asset: Asset,
+    signer: ManifestSigner,
+    content: AIContent,
+    watermarking: Watermarking | None = None,
+) -> Signed:
+    """Sign a checked asset.
+
+    With ``watermarking``: reserve a record id, embed it as the watermark payload, then
+    sign, so the hard binding covers the watermarked pixels; the manifest records the
+    watermark (``c2pa.watermarked``, ``c2pa.soft-binding``) and is stored under the id.
+    """
+    if asset.is_text:
+        return _sign_text(asset, signer, content, watermarking)
+    if watermarking is None:
+        definition = manifest_definition(content, asset.media_type)
+        signed, manifest = signer.embed_with_manifest(asset.data, asset.media_type, definition)
+        return Signed(signed, asset.media_type, manifest, None)
+    source = decode_image(asset.data, str(asset.path or "input"))
+    if source.format not in WRITABLE_FORMATS:
+        raise UnsupportedMedia(
+            f"cannot watermark {asset.media_type} images and write them back in kind; "
+            "sign without a watermark (--no-watermark) or convert to PNG, JPEG, WebP or TIFF"
+        )
+    record_id = watermarking.repository.reserve_id()
+    payload = record_id.to_bytes(8, "big")
+    marked = encode_like(embed(source.image, payload, watermarking.secret), source)
+    definition = _watermarked_definition(content, asset.media_type, IMAGE_ALGORITHM, payload)
+    signed, manifest = signer.embed_with_manifest(marked, asset.media_type, definition)
+    _store(watermarking, record_id, manifest, definition, asset.media_type, signer)
+    return Signed(signed, asset.media_type, manifest, record_id)
+
+
+def _sign_text(
+    asset: Asset, signer: ManifestSigner, content: AIContent, watermarking: Watermarking | None
+) -> Signed:
+    """Text: invisible payload first (when asked), then the C2PA text wrapper over it."""
+    text = decode_text(asset.data)
+    if find_wrapper(text) is not None:
+        raise UsageError("the text already carries a C2PA manifest; sign the original text")
+    if watermarking is None:
+        definition = manifest_definition(content, asset.media_type)
+        signed, manifest = embed_text_manifest(text, definition, signer.signer)
+        return Signed(signed.encode("utf-8"), asset.media_type, manifest, None)
+    record_id = watermarking.repository.reserve_id()
+    payload = record_id.to_bytes(8, "big")
+    marked = embed_payload(text, payload, watermarking.secret)
+    definition = _watermarked_definition(content, asset.media_type, TEXT_ALGORITHM, payload)
+    signed, manifest = embed_text_manifest(marked, definition, signer.signer)
+    _store(watermarking, record_id, manifest, definition, asset.media_type, signer)
+    return Signed(signed.encode("utf-8"), asset.media_type, manifest, record_id)
+
+
+def _watermarked_definition(
+    content: AIContent, media_type: str, algorithm: str, payload: bytes
+) -> dict[str, Any]:
+    binding = SoftBinding.for_payload(algorithm, payload)
+    definition = manifest_definition(
+        content,
+        media_type,
+        extra_assertions=[soft_binding_assertion(binding)],
+        extra_actions=[watermarked_action(algorithm)],
+    )
+    definition["label"] = f"urn:c2pa:{uuid.uuid4()}"
+    return definition
+
+
+def _store(
+    watermarking: Watermarking,
+    record_id: int,
+    manifest: bytes,
+    definition: dict[str, Any],
+    media_type: str,
+    signer: ManifestSigner,
+) -> None:
+    binding = definition["assertions"][-1]["data"]
+    watermarking.repository.put(
+        Record(
+            record_id=record_id,
+            manifest=manifest,
+            manifest_label=definition["label"],
+            binding_alg=binding["alg"],
+            binding_value=binding["blocks"][0]["value"],
+            media_type=media_type,
+            signer=signer.signer.identity,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+    )
 
 
 def sign_asset(
@@ -110,6 +252,7 @@ def sign_asset(
     signer: ManifestSigner,
     content: AIContent,
     *,
+    watermarking: Watermarking | None = None,
     force: bool = False,
 ) -> SignResult:
     """Sign a checked asset into ``output``; the output appears whole or not at all."""
@@ -117,12 +260,13 @@ def sign_asset(
         raise OutputExists(f"{output}: output already exists (use --force to replace it)")
     if content.title is None:
         content = dataclasses.replace(content, title=output.name)
-    definition = manifest_definition(content, asset.media_type)
-    signed = signer.embed(asset.data, asset.media_type, definition)
+    signed = sign_loaded(asset, signer, content, watermarking)
     if extension_mismatch(output, asset.media_type):
         log.warning("%s: output name does not match its content type %s", output, asset.media_type)
-    atomic_write_bytes(output, signed)
-    return SignResult(output, asset.media_type, len(signed), signer.signer.identity)
+    atomic_write_bytes(output, signed.data)
+    return SignResult(
+        output, asset.media_type, len(signed.data), signer.signer.identity, signed.record_id
+    )
 
 
 def sign_file(
@@ -131,12 +275,14 @@ def sign_file(
     signer: ManifestSigner,
     content: AIContent,
     *,
+    watermarking: Watermarking | None = None,
     force: bool = False,
     limits: Limits = Limits(),
 ) -> SignResult:
     """Sign ``source`` into ``output`` (never in place)."""
     check_paths(source, output, force=force)
-    return sign_asset(read_asset(source, limits=limits), output, signer, content, force=force)
+    asset = read_asset(source, limits=limits)
+    return sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
 
 
 def _check_pixels(data: bytes, media_type: str, limits: Limits) -> None:

@@ -12,8 +12,26 @@ from typing import Any
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
 from provenance.credentials.read import UNTRUSTED, CredentialReader, ManifestStore, TrustSettings
+from provenance.credentials.softbinding import soft_bindings
+from provenance.credentials.text import read_text_manifest, strip_text_manifest
 from provenance.errors import InputError, UnsupportedMedia
-from provenance.media import IMAGE_TYPES, Limits, extension_mismatch, sniff
+from provenance.media import (
+    IMAGE_TYPES,
+    TEXT_TYPES,
+    Limits,
+    decode_text,
+    extension_mismatch,
+    sniff,
+)
+from provenance.recovery import (
+    HARD_BINDING_MISMATCHES,
+    Recovered,
+    Recoverer,
+    WatermarkFinding,
+    effective_state,
+)
+from provenance.watermark.image import ALGORITHM, WatermarkSecret
+from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -59,6 +77,11 @@ class VerifyConfig:
     limits: Limits = dataclasses.field(default_factory=Limits)
     # Serial numbers of certificates revoked in the local key store, with the reason.
     revoked_serials: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    # Watermark secrets to detect with, and the repository that recovers manifests.
+    watermark_secrets: tuple[WatermarkSecret, ...] = ()
+    repository: str | None = None
+    # Look for the watermark at all (it costs a decode and a detection per file).
+    check_watermark: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +146,8 @@ class Verifier:
     def __init__(self, config: VerifyConfig = VerifyConfig()) -> None:
         self.config = config
         self._reader = CredentialReader(config.trust)
+        secrets = config.watermark_secrets if config.check_watermark else ()
+        self._recoverer = Recoverer(secrets, config.repository, self._reader, config.limits)
 
     def verify_path(self, path: Path) -> Report:
         """Verify one file; never raises for bad input, reports ``error`` instead."""
@@ -139,19 +164,145 @@ class Verifier:
 
     def verify_bytes(self, data: bytes, name: str = "-") -> Report:
         """Verify in-memory content; ``name`` is only used in the report."""
-        media_type = sniff(data[:_SNIFF_BYTES])
+        media_type = sniff(data[:_SNIFF_BYTES]) if data else None
         try:
+            if media_type in TEXT_TYPES:
+                return self._verify_text(name, data)
             if media_type not in IMAGE_TYPES:
                 raise UnsupportedMedia(
-                    "not a supported image type" if data else "empty file (0 bytes)"
+                    "not a supported image or text type" if data else "empty file (0 bytes)"
                 )
+            assert media_type is not None
             store = self._reader.read(data, media_type)
+            if store is None:
+                return self._without_manifest(name, media_type, data)
+            return self._with_manifest(name, media_type, data, store)
         except InputError as exc:
             message = exc.diagnostics()
             return Report(name, Verdict.ERROR, message, media_type=media_type, error=message)
+
+    def _verify_text(self, name: str, data: bytes) -> Report:
+        """Text: the C2PA wrapper decides; the invisible payload recovers a stripped one.
+
+        Unlike an image, text with a manifest whose binding fails stays ``invalid`` even
+        when its payload agrees: one edited word must show, and a payload survives edits.
+        """
+        media_type = "text/plain"
+        text = decode_text(data)
+        store = read_text_manifest(text, self._reader)
         if store is None:
-            return Report(name, Verdict.NONE, "no provenance found", media_type=media_type)
-        return self._judge(name, media_type, store)
+            return self._from_watermark(name, media_type, self._recoverer.detect_text(text))
+        report = self._judge(name, media_type, store)
+        declared = {b.payload for b in soft_bindings(store) if b.alg == TEXT_ALGORITHM}
+        if report.verdict in (Verdict.TRUSTED, Verdict.VALID) and declared:
+            finding = self._recoverer.detect_text(strip_text_manifest(text))
+            if finding is not None:
+                return self._with_agreement(report, finding, declared)
+        return report
+
+    def _without_manifest(self, name: str, media_type: str, data: bytes) -> Report:
+        return self._from_watermark(name, media_type, self._recoverer.detect(data, media_type))
+
+    def _from_watermark(
+        self, name: str, media_type: str, finding: WatermarkFinding | None
+    ) -> Report:
+        if finding is None or not finding.detected:
+            watermark = finding.to_json() if finding else None
+            return Report(
+                name, Verdict.NONE, "no provenance found", media_type, watermark=watermark
+            )
+        recovered = self._recoverer.recover(finding)
+        if recovered is None:
+            summary = (
+                f"invisible watermark found (key {finding.key}, record {finding.payload_hex}); "
+                "no manifest for it in the repository"
+            )
+            return Report(
+                name,
+                Verdict.WATERMARKED,
+                summary,
+                media_type,
+                None,
+                None,
+                finding.to_json(record=finding.payload_hex, agrees=None),
+            )
+        return self._recovered(name, media_type, finding, recovered, "manifest stripped")
+
+    def _with_manifest(
+        self, name: str, media_type: str, data: bytes, store: ManifestStore
+    ) -> Report:
+        report = self._judge(name, media_type, store)
+        declared = {b.payload for b in soft_bindings(store) if b.alg == ALGORITHM}
+        if report.verdict in (Verdict.TRUSTED, Verdict.VALID):
+            if not declared:
+                return report
+            finding = self._recoverer.detect(data, media_type)
+            if finding is None:
+                return report
+            return self._with_agreement(report, finding, declared)
+        only_binding_broken = all(
+            code in HARD_BINDING_MISMATCHES or code == UNTRUSTED for code in store.failure_codes
+        )
+        if report.verdict is not Verdict.INVALID or not only_binding_broken:
+            return report
+        finding = self._recoverer.detect(data, media_type)
+        if finding is None or not finding.detected:
+            return report
+        if finding.payload not in declared:
+            # A manifest transplanted from another image: the pixels carry someone
+            # else's record. Never rescue it; say what the watermark points to.
+            summary = (
+                f"{report.summary}; the watermark points to another record "
+                f"({finding.payload_hex}): this manifest was not made for these pixels"
+            )
+            return dataclasses.replace(
+                report, summary=summary, watermark=finding.to_json(agrees=False)
+            )
+        recovered = self._recoverer.recover(finding)
+        if recovered is None:  # no repository here: the embedded manifest is the record
+            recovered = Recovered(None, store, effective_state(store))
+        return self._recovered(name, media_type, finding, recovered, "re-encoded after signing")
+
+    @staticmethod
+    def _with_agreement(
+        report: Report, finding: WatermarkFinding, declared: set[bytes | None]
+    ) -> Report:
+        agrees = finding.detected and finding.payload in declared
+        note = "watermark agrees" if agrees else "watermark not found or does not agree"
+        return dataclasses.replace(
+            report, summary=f"{report.summary}; {note}", watermark=finding.to_json(agrees=agrees)
+        )
+
+    def _recovered(
+        self,
+        name: str,
+        media_type: str,
+        finding: WatermarkFinding,
+        recovered: Recovered,
+        what_happened: str,
+    ) -> Report:
+        credentials = dataclasses.replace(self._credentials(recovered.store), state=recovered.state)
+        if REVOKED in credentials.failures:
+            credentials = dataclasses.replace(credentials, state="Invalid")
+        watermark = finding.to_json(record=finding.payload_hex, agrees=True)
+        source = credentials.digital_source_type
+        ai_generated = source in AI_SOURCE_TYPES if source else False
+        if credentials.state == "Invalid":
+            summary = "recovered manifest failed validation: " + _summary(
+                Verdict.INVALID, _without_binding_failures(credentials), ai_generated
+            )
+            return Report(
+                name, Verdict.INVALID, summary, media_type, ai_generated, credentials, watermark
+            )
+        claims = _summary(Verdict.TRUSTED, credentials, ai_generated)
+        trust = "" if credentials.state == "Trusted" else f"; {explain_code(UNTRUSTED)}"
+        summary = (
+            f"credentials recovered through the watermark (record {finding.payload_hex}, "
+            f"{what_happened}): {claims}{trust}"
+        )
+        return Report(
+            name, Verdict.RECOVERED, summary, media_type, ai_generated, credentials, watermark
+        )
 
     def _read(self, path: Path) -> bytes:
         limit = self.config.limits.max_file_bytes
@@ -212,6 +363,11 @@ class Verifier:
             failures=tuple(failures),
             ingredient_failures=tuple(status.code for status in store.ingredient_failures),
         )
+
+
+def _without_binding_failures(credentials: Credentials) -> Credentials:
+    codes = tuple(c for c in credentials.failures if c not in HARD_BINDING_MISMATCHES)
+    return dataclasses.replace(credentials, failures=codes)
 
 
 def _field(value: object) -> str | None:

@@ -25,15 +25,25 @@ step "$BIN/provenance" sign "$OUT/generated.jpg" -o "$OUT/signed.jpg" \
   --model demo-diffusion --model-version 1.0
 expect_exit 0 "$BIN/provenance" verify "$OUT/signed.jpg"
 
-# Tamper: change pixels in the middle of the file, keeping the manifest.
+# Tamper: forge the claim in the manifest (the model name), keeping everything else.
 "$BIN/python" - "$OUT/signed.jpg" "$OUT/tampered.jpg" <<'PY'
 import sys
-data = bytearray(open(sys.argv[1], "rb").read())
-middle = len(data) * 3 // 4
-data[middle:middle + 16] = bytes(b ^ 0x5A for b in data[middle:middle + 16])
-open(sys.argv[2], "wb").write(data)
+data = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(data.replace(b"demo-diffusion", b"demo-diffusioN", 1))
 PY
-echo; echo "tampered a copy: $OUT/tampered.jpg"
+echo; echo "forged the model name in a copy: $OUT/tampered.jpg"
 expect_exit 1 "$BIN/provenance" verify "$OUT/tampered.jpg"
-expect_exit 1 "$BIN/provenance" verify --json "$OUT/signed.jpg" "$OUT/tampered.jpg" "$OUT/generated.jpg"
+
+# What a social network does: strip all metadata, resize to 0.75, re-encode as JPEG 75.
+"$BIN/python" - "$OUT/signed.jpg" "$OUT/shared.jpg" <<'PY'
+import sys
+from PIL import Image
+image = Image.open(sys.argv[1]).convert("RGB")
+w, h = image.size
+image.resize((int(w * 0.75), int(h * 0.75)), Image.Resampling.BICUBIC).save(sys.argv[2], quality=75)
+PY
+echo; echo "stripped, resized and re-encoded a copy as a platform would: $OUT/shared.jpg"
+expect_exit 0 "$BIN/provenance" verify "$OUT/shared.jpg"
+expect_exit 1 "$BIN/provenance" verify --json "$OUT/signed.jpg" "$OUT/tampered.jpg" \
+  "$OUT/shared.jpg" "$OUT/generated.jpg"
 echo; echo "demo finished: files in $OUT/"

@@ -45,12 +45,22 @@ def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
+def png_chunks(data: bytes) -> list[bytes]:
+    """A PNG's chunks (length, type, data, CRC each), for splicing files in tests."""
+    chunks, at = [], 8
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        chunks.append(data[at : at + 12 + length])
+        at += 12 + length
+    return chunks
+
+
 @pytest.fixture
 def image_file(tmp_path: Path) -> Callable[..., Path]:
     """Write a generated image: ``image_file("photo.jpg", "JPEG")``."""
 
     def make(
-        name: str = "photo.jpg", fmt: str = "JPEG", size: tuple[int, int] = (320, 240)
+        name: str = "photo.jpg", fmt: str = "JPEG", size: tuple[int, int] = (400, 300)
     ) -> Path:
         path = tmp_path / name
         path.write_bytes(encode(natural_image(*size), fmt))

@@ -35,6 +35,8 @@ _CODES: dict[str, str] = {
     "manifest.inaccessible": "the manifest could not be read",
     "manifest.malformed": "the manifest is malformed",
     "manifest.remote.unreachable": "the manifest is stored remotely and was not fetched",
+    "manifest.text.corruptedWrapper": "the text's C2PA wrapper is damaged",
+    "manifest.text.multipleWrappers": "the text carries more than one C2PA wrapper",
     "timeStamp.mismatch": "the time-stamp does not match the signature",
     "timeStamp.untrusted": "the time-stamp authority is not trusted",
     "cawg.x509.credential.untrusted": "the CAWG identity assertion's signer is not trusted",

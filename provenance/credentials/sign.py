@@ -79,13 +79,19 @@ class ManifestSigner:
 
     def embed(self, asset: bytes, media_type: str, definition: Mapping[str, Any]) -> bytes:
         """Return ``asset`` with a manifest built from ``definition``, signed."""
+        return self.embed_with_manifest(asset, media_type, definition)[0]
+
+    def embed_with_manifest(
+        self, asset: bytes, media_type: str, definition: Mapping[str, Any]
+    ) -> tuple[bytes, bytes]:
+        """The signed asset and its manifest store on its own (for a repository)."""
         if media_type not in c2pa.Builder.get_supported_mime_types():
             raise UnsupportedMedia(f"{media_type} cannot carry an embedded C2PA manifest")
         self._callback_errors.clear()
         output = io.BytesIO()
         try:
             with c2pa.Builder(dict(definition), self._context) as builder:
-                builder.sign(self._c2pa_signer, media_type, io.BytesIO(asset), output)
+                manifest = builder.sign(self._c2pa_signer, media_type, io.BytesIO(asset), output)
         except c2pa.C2paError as exc:
             if self._callback_errors:
                 cause = self._callback_errors[0]
@@ -94,4 +100,4 @@ class ManifestSigner:
                 ) from cause
             raise SigningError(explain_signing_error(str(exc))) from exc
         log.debug("signed %d bytes of %s as %s", len(asset), media_type, self.signer.identity)
-        return output.getvalue()
+        return output.getvalue(), bytes(manifest)

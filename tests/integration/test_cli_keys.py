@@ -8,30 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
 from keystore_fixtures import PASSPHRASE, ExternalCA, cert_pem, key_pem
 
-from cli.keys import keys_app
-from cli.trust import trust_app
+from cli.main import app
 
-
-def _root_app() -> typer.Typer:
-    """The same mounting as cli/main.py, without the rest of the command tree."""
-    app = typer.Typer()
-
-    @app.callback()
-    def root(ctx: typer.Context, home: Path = typer.Option(..., "--home")) -> None:
-        ctx.obj = {"home": home}
-
-    app.add_typer(keys_app, name="keys")
-    app.add_typer(trust_app, name="trust")
-    return app
-
-
-APP = _root_app()
+APP = app  # the real command tree, as users run it
 
 
 @pytest.fixture(scope="module")

@@ -42,17 +42,41 @@ def test_sign_then_verify_trusted(signed: Path) -> None:
     assert "1 file: 1 trusted" in result.stderr
 
 
-def test_tampered_file_exits_1(signed: Path, tmp_path: Path) -> None:
-    data = bytearray(signed.read_bytes())
-    data[-300] ^= 0x10
-    tampered = tmp_path / "tampered.jpg"
-    tampered.write_bytes(bytes(data))
+def tamper_pixels(path: Path, out: Path) -> Path:
+    data = bytearray(path.read_bytes())
+    data[-300] ^= 0x10  # inside the JPEG scan, after the manifest
+    out.write_bytes(bytes(data))
+    return out
+
+
+def tamper_claims(path: Path, out: Path) -> Path:
+    data = path.read_bytes()
+    assert data.count(b"sdxl") == 1
+    out.write_bytes(data.replace(b"sdxl", b"SDXL"))  # forge the model name in the manifest
+    return out
+
+
+def test_forged_claim_exits_1(signed: Path, tmp_path: Path) -> None:
+    tampered = tamper_claims(signed, tmp_path / "forged.jpg")
     result = run("verify", "--json", str(signed), str(tampered))
     assert result.exit_code == 1
     reports = json.loads(result.stdout)
     assert [r["verdict"] for r in reports] == ["trusted", "invalid"]
-    assert reports[1]["summary"].startswith("content was altered after signing")
-    assert reports[1]["credentials"]["failures"] == ["assertion.dataHash.mismatch"]
+    assert reports[1]["summary"].startswith("the manifest was altered after signing")
+    assert reports[1]["credentials"]["failures"] == ["assertion.hashedURI.mismatch"]
+
+
+def test_altered_pixels_without_watermark_exit_1(
+    initialised: Path, image_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    signed = tmp_path / "plain-signed.jpg"
+    assert run("sign", str(image_file()), "-o", str(signed), "--no-watermark").exit_code == 0
+    result = run("verify", "--json", str(tamper_pixels(signed, tmp_path / "t.jpg")))
+    assert result.exit_code == 1
+    (report,) = json.loads(result.stdout)
+    assert report["verdict"] == "invalid"
+    assert report["summary"].startswith("content was altered after signing")
+    assert report["credentials"]["failures"] == ["assertion.dataHash.mismatch"]
 
 
 def test_jsonl_report_has_the_design_fields(signed: Path) -> None:
@@ -74,10 +98,7 @@ def test_unreadable_input_exits_3_and_invalid_wins(signed: Path, tmp_path: Path)
     result = run("verify", str(signed), str(broken), str(tmp_path / "missing.jpg"))
     assert result.exit_code == 3
     assert "error" in result.stdout and "no such file" in result.stdout
-    tampered = tmp_path / "t.jpg"
-    data = bytearray(signed.read_bytes())
-    data[-300] ^= 0x10
-    tampered.write_bytes(bytes(data))
+    tampered = tamper_claims(signed, tmp_path / "t.jpg")
     assert run("verify", str(broken), str(tampered)).exit_code == 1
 
 
@@ -124,12 +145,13 @@ def test_recursive_directories_and_workers(signed: Path, tmp_path: Path) -> None
     (folder / "sub").mkdir(parents=True)
     for index in range(3):
         (folder / "sub" / f"copy{index}.jpg").write_bytes(signed.read_bytes())
+    (folder / "blob.bin").write_bytes(bytes(range(256)))
     (folder / "notes.txt").write_text("hello")
     without = run("verify", str(folder))
     assert without.exit_code == 3 and "--recursive" in without.stdout
     result = run("verify", "-r", "--workers", "2", "--jsonl", str(folder))
     verdicts = [json.loads(line)["verdict"] for line in result.stdout.splitlines()]
-    assert verdicts == ["error", "trusted", "trusted", "trusted"]  # notes.txt first (sorted)
+    assert verdicts == ["error", "none", "trusted", "trusted", "trusted"]  # files, then sub/
     assert result.exit_code == 3
 
 
@@ -151,7 +173,7 @@ def test_sign_refuses_existing_output_and_missing_store(
 
 def test_sign_errors_are_one_line(initialised: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.jpg"
-    text.write_text("not an image")
+    text.write_bytes(bytes(range(256)))  # neither an image nor UTF-8 text
     result = run("sign", str(text), "-o", str(tmp_path / "out.jpg"))
     assert result.exit_code == 3
     assert result.stderr.strip().startswith("error:") and len(result.stderr.splitlines()) == 1

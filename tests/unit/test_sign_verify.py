@@ -17,7 +17,7 @@ from provenance.keystore import Algorithm, KeyStore
 from provenance.sign import sign_bytes, sign_file
 from provenance.verify import Verdict, Verifier, VerifyConfig
 
-from conftest import encode, natural_image
+from conftest import encode, natural_image, png_chunks
 
 FORMATS = [
     ("photo.jpg", "JPEG", "image/jpeg"),
@@ -77,14 +77,14 @@ def test_each_algorithm_signs_trusted(
 ) -> None:
     store.create_identity(f"id-{algorithm}", algorithm, passphrase=passphrase)
     signer = ManifestSigner(store.signer(f"id-{algorithm}", passphrase))
-    signed, _ = sign_bytes(encode(natural_image(96, 64), "JPEG"), signer, AIContent(model="m"))
+    signed = sign_bytes(encode(natural_image(96, 64), "JPEG"), signer, AIContent(model="m")).data
     report = trusting(store).verify_bytes(signed)
     assert report.verdict is Verdict.TRUSTED, report.summary
     assert report.credentials is not None and report.credentials.signer == f"id-{algorithm}"
 
 
 def _signed_jpeg(signer: ManifestSigner) -> bytes:
-    return sign_bytes(encode(natural_image(256, 192), "JPEG"), signer, AIContent(model="m"))[0]
+    return sign_bytes(encode(natural_image(256, 192), "JPEG"), signer, AIContent(model="m")).data
 
 
 def test_flipped_pixel_byte_is_invalid(store: KeyStore, signer: ManifestSigner) -> None:
@@ -111,25 +111,16 @@ def test_manifest_transplanted_onto_other_pixels_is_invalid(
     store: KeyStore, signer: ManifestSigner
 ) -> None:
     """A manifest copied from one image onto another must not read as trusted."""
-    first = sign_bytes(encode(natural_image(256, 192, seed=1), "PNG"), signer, AIContent())[0]
+    first = sign_bytes(encode(natural_image(256, 192, seed=1), "PNG"), signer, AIContent()).data
     other = encode(natural_image(256, 192, seed=2), "PNG")
     # PNG chunks: keep the signed file's caBX chunk, swap in the other image's IDAT data.
-    signed_chunks, other_chunks = _png_chunks(first), _png_chunks(other)
+    signed_chunks, other_chunks = png_chunks(first), png_chunks(other)
     idat = [c for c in other_chunks if c[4:8] == b"IDAT"]
     rebuilt = b"".join(c for c in signed_chunks if c[4:8] not in (b"IDAT", b"IEND"))
     rebuilt += b"".join(idat) + next(c for c in signed_chunks if c[4:8] == b"IEND")
     report = trusting(store).verify_bytes(b"\x89PNG\r\n\x1a\n" + rebuilt)
     assert report.verdict is Verdict.INVALID
     Image.open(io.BytesIO(b"\x89PNG\r\n\x1a\n" + rebuilt)).load()  # still a decodable PNG
-
-
-def _png_chunks(data: bytes) -> list[bytes]:
-    chunks, at = [], 8
-    while at < len(data):
-        length = int.from_bytes(data[at : at + 4], "big")
-        chunks.append(data[at : at + 12 + length])
-        at += 12 + length
-    return chunks
 
 
 def test_revoked_identity_reads_invalid(
@@ -147,7 +138,7 @@ def test_revoked_identity_reads_invalid(
 
 def test_hostile_manifest_strings_are_escaped(store: KeyStore, signer: ManifestSigner) -> None:
     model = "\x1b[2J\x1b]0;pwned\x07[red]<script>alert(1)</script>" + "x" * 5000
-    signed = sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent(model=model))[0]
+    signed = sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent(model=model)).data
     report = trusting(store).verify_bytes(signed)
     assert report.verdict is Verdict.TRUSTED
     assert "\x1b" not in report.summary and "\x07" not in report.summary
@@ -176,7 +167,7 @@ def test_sign_refuses_bad_paths_before_work(
     ("data", "error"),
     [
         (b"", UnsupportedMedia),
-        (b"just some text\n", UnsupportedMedia),
+        (bytes(range(256)), UnsupportedMedia),  # neither an image nor UTF-8 text
         (b"\xff\xd8\xff\xe0" + b"\x00" * 40, InputError),  # a JPEG that stops in its header
     ],
 )
@@ -204,7 +195,7 @@ def test_pixel_limit_refuses_decompression_bombs(signer: ManifestSigner) -> None
     ("content", "expected"),
     [
         (b"", "empty file"),
-        (b"\x00\x01\x02garbage" * 20, "not a supported image type"),
+        (b"\x00\x01\x02garbage" * 20, "not a supported image or text type"),
         (b"\xff\xd8\xff" + bytes(range(256)) * 4, "could not be parsed"),
     ],
 )
@@ -230,7 +221,7 @@ def test_wrong_extension_is_reported(
     store: KeyStore, signer: ManifestSigner, tmp_path: Path
 ) -> None:
     path = tmp_path / "really-a-png.jpg"
-    path.write_bytes(sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent())[0])
+    path.write_bytes(sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent()).data)
     report = trusting(store).verify_path(path)
     assert report.verdict is Verdict.TRUSTED
     assert report.media_type == "image/png"

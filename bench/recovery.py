@@ -1,0 +1,137 @@
+"""End-to-end recovery: sign (watermark + manifest), attack, verify -> `recovered`?
+
+    python bench/recovery.py [--quick]
+
+Each real photo is signed through the library exactly as `provenance sign` does it
+(watermark carrying a fresh record id, C2PA manifest, repository), then every attack of
+the image-watermark suite is applied to the decoded pixels and the result is saved as a
+new PNG (all metadata gone). Success means `verify` says `recovered` AND names the record
+the photo was signed under. Also: sign and verify time per 1 MP image, everything included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]
+
+from _watermark_attacks import ALL, apply  # noqa: E402
+from watermark_image import photos  # noqa: E402
+
+from bench._report import write_section  # noqa: E402
+from provenance.credentials.manifest import AIContent  # noqa: E402
+from provenance.credentials.read import TrustSettings  # noqa: E402
+from provenance.credentials.sign import ManifestSigner  # noqa: E402
+from provenance.keystore import KeyStore  # noqa: E402
+from provenance.repository import SQLiteRepository  # noqa: E402
+from provenance.sign import Watermarking, sign_bytes  # noqa: E402
+from provenance.verify import Verdict, Verifier, VerifyConfig  # noqa: E402
+from provenance.watermark.image import WatermarkSecret  # noqa: E402
+
+PASSPHRASE = "bench"
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def median_ms(fn: object, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 photos instead of 13")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        store = KeyStore.create(home, PASSPHRASE, org="Bench")
+        key = store.watermark_key()
+        secret = WatermarkSecret(key.name, key.secret)
+        repository = SQLiteRepository(home / "repository.sqlite")
+        watermarking = Watermarking(secret, repository)
+        signer = ManifestSigner(store.signer(None, PASSPHRASE))
+        verifier = Verifier(
+            VerifyConfig(
+                trust=TrustSettings(anchors_pem=store.trust_anchors_pem()),
+                watermark_secrets=(secret,),
+                repository=str(home / "repository.sqlite"),
+            )
+        )
+        content = AIContent(model="bench-model")
+        pictures = photos(args.quick)
+        attacks = ["none", *[a for a in ALL if a != "none"]]
+        wins: dict[str, int] = dict.fromkeys(attacks, 0)
+        misses: dict[str, list[str]] = {a: [] for a in attacks}
+        for label, picture in pictures:
+            signed = sign_bytes(encode(picture, "JPEG", quality=92), signer, content,
+                                watermarking=watermarking)  # fmt: skip
+            record = f"{signed.record_id:016x}"
+            decoded = Image.open(io.BytesIO(signed.data)).convert("RGB")
+            for attack in attacks:
+                stripped = encode(apply(attack, decoded), "PNG")
+                report = verifier.verify_bytes(stripped)
+                watermark = report.watermark or {}
+                if report.verdict is Verdict.RECOVERED and watermark.get("record") == record:
+                    wins[attack] += 1
+                else:
+                    misses[attack].append(f"{label}: {report.verdict}")
+            print(f"{label}: done", flush=True)
+
+        one_mp = pictures[0][1].resize((1152, 864), Image.Resampling.LANCZOS)
+        source = encode(one_mp, "JPEG", quality=92)
+        signed_1mp = sign_bytes(source, signer, content, watermarking=watermarking).data
+        shared = encode(Image.open(io.BytesIO(signed_1mp)).convert("RGB"), "JPEG", quality=80)
+        rounds = 5 if args.quick else 15
+        sign_ms = median_ms(
+            lambda: sign_bytes(source, signer, content, watermarking=watermarking), rounds
+        )
+        plain_ms = median_ms(lambda: sign_bytes(source, signer, content), rounds)
+        verify_signed_ms = median_ms(lambda: verifier.verify_bytes(signed_1mp), rounds)
+        verify_shared_ms = median_ms(lambda: verifier.verify_bytes(shared), rounds)
+
+    total = len(pictures)
+    rows = ["| attack | recovered with the right record | misses |", "|---|---|---|"]
+    for attack in attacks:
+        rate = wins[attack] / total
+        flag = " **(< 95%)**" if rate < 0.95 else ""
+        rows.append(
+            f"| {attack} | {wins[attack]}/{total} ({100 * rate:.0f}%){flag} "
+            f"| {', '.join(misses[attack]) or '-'} |"
+        )
+    overall = sum(wins.values()) / (total * len(attacks))
+    body = (
+        f"{total} photos from scikit-image (the watermark benchmark's set), each saved as "
+        "JPEG 92, signed with watermark + manifest + repository record, then attacked and "
+        "saved as a fresh PNG (no metadata). A success is verdict `recovered` naming the "
+        f"record the photo was signed under. Overall: {100 * overall:.1f}% of "
+        f"{total * len(attacks)} cases.\n\n" + "\n".join(rows) + "\n\n"
+        "Time per 1152x864 JPEG (median, library calls, one process):\n\n"
+        "| step | ms |\n|---|---|\n"
+        f"| sign: watermark + re-encode + C2PA + repository | {sign_ms:.0f} |\n"
+        f"| sign without watermark (`--no-watermark`) | {plain_ms:.1f} |\n"
+        f"| verify a signed file (C2PA + watermark agreement) | {verify_signed_ms:.0f} |\n"
+        f"| verify a stripped copy (detect + repository + validate) | {verify_shared_ms:.0f} |\n"
+    )
+    print(body)
+    write_section("recovery", "Durable credentials: end-to-end recovery", body)
+
+
+if __name__ == "__main__":
+    main()

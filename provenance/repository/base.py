@@ -1,0 +1,92 @@
+"""What a manifest repository stores and the interface every backend implements."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Protocol
+
+from provenance.errors import UsageError
+
+__all__ = ["DEFAULT_FILENAME", "Record", "Repository", "open_repository"]
+
+#: The repository file under ``--home`` when no location is given.
+DEFAULT_FILENAME = "repository.sqlite"
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One signed manifest store and the soft binding that finds it again.
+
+    ``record_id`` is the 64-bit number the watermark carries; ``binding_value`` is the
+    soft-binding value exactly as written in the manifest's ``c2pa.soft-binding``
+    assertion, so the C2PA Soft Binding Resolution API can look it up verbatim.
+    """
+
+    record_id: int
+    manifest: bytes
+    manifest_label: str
+    binding_alg: str
+    binding_value: str
+    media_type: str
+    signer: str
+    created_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.record_id < 2**64:
+            raise ValueError("record_id must fit in 64 bits")
+        if self.created_at.tzinfo is None:
+            raise ValueError("created_at must be timezone-aware")
+
+    @property
+    def record_hex(self) -> str:
+        return f"{self.record_id:016x}"
+
+
+class Repository(Protocol):
+    """Storage for signed manifests; safe for several processes at once."""
+
+    def reserve_id(self) -> int:
+        """A new, unused 64-bit record id, reserved so no other signer can take it."""
+        ...
+
+    def put(self, record: Record) -> None:
+        """Store the manifest for a reserved id (once; a second put is an error)."""
+        ...
+
+    def get(self, record_id: int) -> Record | None:
+        """The record for ``record_id``, or None (also for ids reserved but never filled)."""
+        ...
+
+    def find_by_binding(self, alg: str, value: str) -> list[Record]:
+        """Records whose soft binding matches (Soft Binding Resolution API)."""
+        ...
+
+    def get_by_label(self, manifest_label: str) -> Record | None:
+        """The record of a manifest by its label (``urn:c2pa:...``)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_repository(location: str | Path) -> Repository:
+    """A repository from a path (SQLite file) or a URL.
+
+    ``sqlite:///abs/path.db`` or a plain path opens SQLite. ``postgresql://`` is
+    recognised but refused: it would plug in as another ``Repository`` (a table with
+    the same columns, ``reserve_id`` as an INSERT with ON CONFLICT DO NOTHING), and
+    is not shipped yet.
+    """
+    from provenance.repository.sqlite import SQLiteRepository
+
+    text = str(location)
+    if text.startswith("sqlite:///"):
+        return SQLiteRepository(Path(text.removeprefix("sqlite://")))
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise UsageError(
+            f"repository URL scheme {scheme!r} is not supported in this version; "
+            "use a SQLite path (sqlite:///path/to/repository.db)"
+        )
+    return SQLiteRepository(Path(text))

@@ -1,0 +1,31 @@
+"""Keyed invisible image watermark: 64-bit payload, calibrated false-positive rate.
+
+    from provenance.watermark.image import WatermarkSecret, detect, embed
+
+    secret = WatermarkSecret("default", key_bytes)
+    marked = embed(image, payload=bytes(8), secret=secret)
+    found = detect(marked, [secret])   # found.detected, found.payload, found.p_value
+
+Design (one idea a module): ``payload`` (64 bits + 32-bit keyed tag, K=7 rate-1/3
+convolutional code, soft Viterbi), ``pattern`` (keyed tile of chip cells with a pilot),
+``mask`` (texture masking), ``embedder`` (luma-only additive mark at a fixed PSNR), ``sync``
+(lattice search from the autocorrelation, tile folding) and ``detector``.
+"""
+
+from __future__ import annotations
+
+from .config import ALGORITHM, PAYLOAD_BITS, TAG_BITS, WatermarkConfig
+from .detector import Detection, detect
+from .embedder import embed
+from .keys import WatermarkSecret
+
+__all__ = [
+    "ALGORITHM",
+    "PAYLOAD_BITS",
+    "TAG_BITS",
+    "Detection",
+    "WatermarkConfig",
+    "WatermarkSecret",
+    "detect",
+    "embed",
+]

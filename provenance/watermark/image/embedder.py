@@ -1,0 +1,214 @@
+"""Embedding: keyed tile x perceptual mask, added to luma at a fixed PSNR.
+
+The tile spans a quarter of the short side, so the mark keeps its place relative to the
+picture when the whole image is resized. The luma change is spread over R, G and B along
+the BT.601 weights (the smallest RGB change that moves luma by a given amount), which
+costs 1.3 dB less PSNR than adding the same value to every channel; chroma is left to
+whatever the codecs do with it, as the detector reads luma only. A gray picture stored as
+RGB gets the same change on every channel, so it stays gray.
+
+The mask and the informed weights (``informed.py``) are worked out on the detector's own
+analysis grid; only the final mark is rendered at full size, and the gain that sets the
+PSNR is solved on a fixed sample of pixels, then checked on the whole image.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from .config import CELL, PAYLOAD_BITS, TILE, TILES_PER_SHORT_SIDE, WatermarkConfig
+from .informed import informed_weights
+from .keys import WatermarkSecret
+from .mask import texture_mask
+from .pattern import layout_for, render_tile
+from .payload import encode
+from .pixels import LUMA_WEIGHTS, Planes, luma, split
+from .sync import ANALYSIS_SIDE
+
+__all__ = ["embed", "tile_size_for"]
+
+log = logging.getLogger(__name__)
+
+Float32 = npt.NDArray[np.float32]
+_COLOR_DIRECTION = LUMA_WEIGHTS / float(np.sum(LUMA_WEIGHTS**2))
+_SAMPLE_PIXELS = 1 << 15
+
+
+def tile_size_for(width: int, height: int) -> int:
+    """Tile side in image pixels for an image of this size."""
+    return round(min(width, height) / TILES_PER_SHORT_SIDE)
+
+
+def embed(
+    image: Image.Image,
+    payload: bytes,
+    secret: WatermarkSecret,
+    config: WatermarkConfig | None = None,
+) -> Image.Image:
+    """A copy of ``image`` carrying ``payload`` (8 bytes) under ``secret``.
+
+    Same size and mode (palette images come back as RGB/RGBA); alpha is untouched.
+    Raises InputError/UnsupportedMedia for images the engine cannot mark.
+    """
+    config = config or WatermarkConfig()
+    if not isinstance(payload, bytes | bytearray):
+        raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+    if len(payload) != PAYLOAD_BITS // 8:
+        raise ValueError(f"payload must be {PAYLOAD_BITS // 8} bytes, got {len(payload)}")
+    if not isinstance(secret, WatermarkSecret):
+        raise TypeError("secret must be a WatermarkSecret")
+    planes = split(image, config)
+    layout = layout_for(secret.key)
+    coded = encode(bytes(payload), secret.key)
+    cells = layout.cell_values(coded)
+    height, width = planes.color.shape[:2]
+    tile_px = tile_size_for(width, height)
+    # Mask and informed weights are worked out on the detector's analysis grid (short side
+    # ANALYSIS_SIDE, where a cell is CELL px); only the final mark is rendered at full size.
+    small_luma = _analysis_luma(planes)
+    small_mask = texture_mask(small_luma, CELL)
+    mask = _resized(small_mask, (width, height), Image.Resampling.BILINEAR)
+    gain = _GainSolver(planes, config)
+    if config.informed > 0.0:
+        preview = np.float32(gain.solve(gain.sample_of(render_tile(cells, tile_px), mask, tile_px)))
+
+        def render(weights: npt.NDArray[np.float64]) -> Float32:
+            # The PSNR fixes the mark's energy whatever the weights: scale to it, as the
+            # gain solved below for the weighted mark will.
+            mark = _tiled(render_tile(cells * weights, TILE), small_mask.shape) * small_mask
+            scale = reference / max(float(np.sqrt(np.mean(mark * mark))), 1e-12)
+            return mark * np.float32(scale)
+
+        unweighted = _tiled(render_tile(cells, TILE), small_mask.shape) * small_mask
+        reference = float(preview) * float(np.sqrt(np.mean(unweighted * unweighted)))
+
+        cells = cells * informed_weights(small_luma, render, layout, coded, config.informed)
+    delta = _tiled(render_tile(cells, tile_px), (height, width))
+    delta *= mask
+    marked = _apply(planes, delta, gain, config)
+    return planes.to_image(marked)
+
+
+def _tiled(tile: npt.NDArray[np.float64], shape: tuple[int, int]) -> Float32:
+    """``tile`` repeated over an image of ``shape`` from its top-left corner."""
+    size = tile.shape[0]
+    reps = (-(-shape[0] // size), -(-shape[1] // size))
+    out: Float32 = np.tile(tile.astype(np.float32), reps)[: shape[0], : shape[1]]
+    return out
+
+
+def _resized(a: Float32, size: tuple[int, int], resample: Image.Resampling) -> Float32:
+    if (a.shape[1], a.shape[0]) == size:
+        return a
+    out: Float32 = np.asarray(Image.fromarray(a, "F").resize(size, resample), dtype=np.float32)
+    return out
+
+
+def _analysis_luma(planes: Planes) -> Float32:
+    """Luma on the detector's analysis grid: box-reduced (large images) or bilinear-enlarged."""
+    color = planes.color
+    height, width = color.shape[:2]
+    factor = ANALYSIS_SIDE / min(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    if color.dtype != np.uint8:
+        return _resized(luma(color, planes.to_8bit), size, Image.Resampling.BOX)
+    img = Image.fromarray(color if color.shape[2] == 3 else color[..., 0])
+    if factor < 1.0:
+        reduce = int(1.0 / factor)
+        if reduce >= 2:
+            img = img.reduce(reduce)  # fast integer pre-reduction, then exact box resize
+        img = img.resize(size, Image.Resampling.BOX)
+    elif factor > 1.0:
+        img = img.resize(size, Image.Resampling.BILINEAR)
+    arr = np.asarray(img)
+    return luma(arr if arr.ndim == 3 else arr[..., None])
+
+
+class _GainSolver:
+    """Finds the gain that puts the rounded, clipped result at the target PSNR, on a fixed
+    sample of pixels (rounding and clipping make the MSE non-quadratic in the gain)."""
+
+    def __init__(self, planes: Planes, config: WatermarkConfig) -> None:
+        color = planes.color
+        self.direction = np.ones(color.shape[2], np.float32)
+        if color.shape[2] == 3 and not _is_achromatic(color):
+            self.direction = _COLOR_DIRECTION  # a gray picture stored as RGB must stay gray
+        self.direction = self.direction * np.float32(planes.peak / 255.0)
+        height, width = color.shape[:2]
+        step = max(1, (height * width) // _SAMPLE_PIXELS)
+        self.index = np.arange(step // 2, height * width, step)
+        self.host = color.reshape(-1, color.shape[2])[self.index].astype(np.float32)
+        self.peak = planes.peak
+        self.target = planes.peak / 10 ** (config.target_psnr / 20.0)
+        self.floor = planes.peak / 10 ** (config.min_psnr / 20.0)
+        self.width = width
+
+    def sample_of(self, tile: npt.NDArray[np.float64], mask: Float32, size: int) -> Float32:
+        """The tiled pattern times the mask at the sample pixels, without rendering it all."""
+        rows, cols = np.divmod(self.index, self.width)
+        out: Float32 = (tile[rows % size, cols % size] * mask.reshape(-1)[self.index]).astype(
+            np.float32
+        )
+        return out
+
+    def solve(self, delta_sample: Float32) -> float:
+        step = delta_sample[:, None] * self.direction[None, :]
+        gain = self.target / max(math.sqrt(float(np.mean(step**2))), 1e-9)
+        for _ in range(4):
+            out = np.clip(np.rint(self.host + gain * step), 0.0, self.peak)
+            rms = math.sqrt(float(np.mean((out - self.host) ** 2)))
+            gain *= self.target / max(rms, 1e-9)
+        return gain
+
+
+def _apply(
+    planes: Planes, delta: Float32, solver: _GainSolver, config: WatermarkConfig
+) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
+    """Add ``gain * delta`` along the colour direction, never below ``config.min_psnr``."""
+    gain = solver.solve(delta.reshape(-1)[solver.index])
+    for _ in range(4):
+        out, mse = _render(planes.color, delta, solver.direction, gain, planes.peak)
+        rms = math.sqrt(mse)
+        if rms <= solver.floor:
+            break
+        log.debug("PSNR %.3f dB under the floor; lowering the gain", _psnr(rms, planes.peak))
+        gain *= 0.995 * solver.target / rms
+    log.debug("embedded at %.2f dB (gain %.3f)", _psnr(rms, planes.peak), gain)
+    return out
+
+
+def _render(
+    color: npt.NDArray[np.uint8] | npt.NDArray[np.uint16],
+    delta: npt.NDArray[np.float32],
+    direction: npt.NDArray[np.float32],
+    gain: float,
+    peak: float,
+) -> tuple[npt.NDArray[np.uint8] | npt.NDArray[np.uint16], float]:
+    """The marked planes and their mean squared error against ``color``."""
+    out = np.empty_like(color)
+    total = 0.0
+    for c in range(color.shape[2]):
+        change = delta * np.float32(gain * float(direction[c]))
+        np.rint(change, out=change)
+        plane = color[..., c] + change  # float32
+        np.clip(plane, 0.0, peak, out=plane)
+        out[..., c] = plane
+        plane -= color[..., c]
+        flat = plane.ravel()
+        total += float(np.dot(flat, flat))
+    return out, total / color.size
+
+
+def _is_achromatic(color: npt.NDArray[np.generic]) -> bool:
+    return bool(np.array_equal(color[..., 0], color[..., 1])) and bool(
+        np.array_equal(color[..., 1], color[..., 2])
+    )
+
+
+def _psnr(rms: float, peak: float) -> float:
+    return math.inf if rms == 0 else 20.0 * math.log10(peak / rms)

@@ -1,0 +1,32 @@
+"""Keyed invisible payload in text: the record id survives where the C2PA wrapper does not.
+
+    from provenance.watermark.text import embed_payload, detect_payload
+
+    marked = embed_payload(text, record_id_8_bytes, secret)
+    found = detect_payload(marked, [secret])   # found.detected, found.payload, found.copies
+
+The payload (8 bytes + 32-bit HMAC tag, Reed-Solomon coded, whitened with the secret) is
+carried twice, as variation selectors after a letter and as zero-width characters at the
+end of a word, one copy of each every ``WORDS_PER_COPY`` words. Both survive NFC/NFKC,
+JSON, HTML sanitisers, whitespace collapse and 50-word excerpts. What removes them:
+``encode("ascii", "ignore")`` and other ASCII-only conversions, "invisible character"
+removers that strip all default-ignorable code points, and retyping or paraphrase; one
+carrier alone is lost to a stripper aimed at it (zero-width cleaners, emoji/variation
+selector sanitisers). See docs/benchmarks.md for the measured table.
+"""
+
+from __future__ import annotations
+
+from .config import ALGORITHM, PAYLOAD_BYTES, WORDS_PER_COPY
+from .detect import TextDetection, detect_payload
+from .embed import PayloadNotEmbeddable, embed_payload
+
+__all__ = [
+    "ALGORITHM",
+    "PAYLOAD_BYTES",
+    "WORDS_PER_COPY",
+    "PayloadNotEmbeddable",
+    "TextDetection",
+    "detect_payload",
+    "embed_payload",
+]

@@ -1,0 +1,115 @@
+"""`provenance watermark embed|detect` through typer's CliRunner: exit code AND message."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from keystore_fixtures import FAST_CONFIG, PASSPHRASE
+from wm_images import photo_like
+
+from cli.main import app
+from provenance.keystore import KeyStore
+
+APP = app  # the real command tree, as users run it
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("wm-cli") / "home"
+    store = KeyStore.create(home, PASSPHRASE, org="WM Org", config=FAST_CONFIG)
+    store.create_watermark_key("second")
+    return home
+
+
+@pytest.fixture
+def home(template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "home"
+    shutil.copytree(template, target)
+    return target
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.jpg"
+    photo_like(420, 320, seed=4).save(path, "JPEG", quality=92)
+    return path
+
+
+def run(home: Path, *args: str) -> Result:
+    return CliRunner().invoke(APP, ["--home", str(home), "watermark", *args])
+
+
+def test_embed_then_detect_json(home: Path, photo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "marked.jpg"
+    result = run(home, "embed", str(photo), "-o", str(out), "--payload", "0011223344556677")
+    assert result.exit_code == 0, result.output
+    assert "payload=0011223344556677" in result.stdout and "key=default" in result.stdout
+    result = run(home, "detect", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["detected"] is True
+    assert report["payload"] == "0011223344556677" and report["key"] == "default"
+    assert 0 < report["p_value"] <= 1e-8 * 2  # two keys in the store were tried
+    assert set(report) == {"detected", "payload", "key", "p_value", "scale", "angle", "offset"}
+
+
+def test_named_key_and_plain_output(home: Path, photo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "marked.jpg"
+    assert run(home, "embed", str(photo), "-o", str(out), "--key", "second").exit_code == 0
+    result = run(home, "detect", str(out))
+    assert result.exit_code == 0 and result.stdout.startswith("found payload=")
+    assert "key=second" in result.stdout
+    result = run(home, "detect", str(out), "--key", "default")
+    assert result.exit_code == 0 and result.stdout.startswith("not found (1 key(s) tried)")
+
+
+def test_unmarked_image_is_not_found(home: Path, photo: Path) -> None:
+    result = run(home, "detect", str(photo), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "detected": False,
+        "payload": None,
+        "key": None,
+        "p_value": 1.0,
+        "scale": None,
+        "angle": None,
+        "offset": None,
+    }
+
+
+def test_usage_errors_exit_2(home: Path, photo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "exists.jpg"
+    out.write_bytes(b"keep")
+    result = run(home, "embed", str(photo), "-o", str(out))
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert out.read_bytes() == b"keep"
+    assert run(home, "embed", str(photo), "-o", str(out), "--force").exit_code == 0
+    result = run(home, "embed", str(photo), "-o", str(tmp_path / "x.jpg"), "--payload", "abc")
+    assert result.exit_code == 2 and "hex" in result.output
+    result = run(home, "detect", str(photo), "--key", "nope")
+    assert result.exit_code == 2 and "nope" in result.stderr
+    result = run(tmp_path / "nowhere", "detect", str(photo))
+    assert result.exit_code == 2 and "keys init" in result.stderr
+
+
+def test_unreadable_input_exit_3(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    result = run(home, "detect", str(bad))
+    assert result.exit_code == 3 and "error:" in result.stderr
+    result = run(home, "embed", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"))
+    assert result.exit_code == 3 and "cannot read" in result.stderr
+
+
+def test_help_documents_exit_status(home: Path) -> None:
+    result = run(home, "detect", "--help")
+    assert result.exit_code == 0
+    assert "Exit status" in result.stdout and "whether or not a mark was found" in result.stdout
