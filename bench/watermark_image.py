@@ -72,6 +72,9 @@ class Ours:
     def __init__(self, seed: int) -> None:
         self.secret = WatermarkSecret(f"bench-{seed}", np.random.default_rng(seed).bytes(32))
 
+    def rekey(self, key: bytes) -> None:
+        self.secret = WatermarkSecret("bench", key)
+
     def embed(self, rgb: np.ndarray, bits: Bits) -> np.ndarray:
         return np.asarray(embed(Image.fromarray(rgb), np.packbits(bits).tobytes(), self.secret))
 
@@ -143,6 +146,8 @@ def robustness(
         rgb = np.asarray(img)
         for _ in range(draws):
             bits = rng.integers(0, 2, 64).astype(np.uint8)
+            if isinstance(method, Ours):
+                method.rekey(rng.bytes(32))  # a fresh secret for every marked image
             marked = method.embed(rgb, bits)
             p, s = quality(rgb, marked)
             psnrs.append((label, p))

@@ -42,9 +42,15 @@ def repository_location(ctx: typer.Context, given: str | None) -> str:
 
 
 def watermark_secrets(store: KeyStore, name: str | None = None) -> list[WatermarkSecret]:
-    """The store's watermark keys (all of them, or the one named) for the engine."""
+    """The keys to detect with: all of the store's, or only the one named."""
     keys = [store.watermark_key(name)] if name else store.watermark_keys()
     return [WatermarkSecret(key.name, key.secret) for key in keys]
+
+
+def watermark_secret(store: KeyStore, name: str | None = None) -> WatermarkSecret:
+    """The key to embed with: the one named, else the store's default."""
+    key = store.watermark_key(name)
+    return WatermarkSecret(key.name, key.secret)
 
 
 def read_passphrase(*, confirm: bool = False, purpose: str = "key store") -> str:

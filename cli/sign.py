@@ -11,7 +11,7 @@ from cli._common import (
     home_of,
     read_passphrase,
     repository_location,
-    watermark_secrets,
+    watermark_secret,
 )
 from provenance.credentials.manifest import AIContent, TrainingMining
 from provenance.credentials.sign import ManifestSigner
@@ -61,7 +61,7 @@ def sign(
     asset = read_asset(source)  # a bad input fails before the passphrase is asked for
     watermarking = None
     if not no_watermark:
-        (secret,) = watermark_secrets(store, watermark_key)
+        secret = watermark_secret(store, watermark_key)
         watermarking = Watermarking(secret, open_repository(repository_location(ctx, repository)))
     signer = ManifestSigner(store.signer(identity, read_passphrase(purpose="signing key")))
     if model is None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of
+from cli._common import handle_errors, home_of, watermark_secret, watermark_secrets
 from provenance.keystore import KeyStore
-from provenance.watermark.image import PAYLOAD_BITS, WatermarkSecret
+from provenance.watermark.image import PAYLOAD_BITS
 from provenance.watermark.image.files import detect_file, embed_file
 
 __all__ = ["watermark_app"]
@@ -55,13 +55,11 @@ def embed_command(
     """Mark INPUT into OUTPUT (same format; JPEG keeps its quantisation tables)."""
     value = _parse_payload(payload)
     store = KeyStore.open(home_of(ctx))
-    wm_key = store.watermark_key(key)
-    result = embed_file(
-        source, output, value, WatermarkSecret(wm_key.name, wm_key.secret), force=force
-    )
+    secret = watermark_secret(store, key)
+    result = embed_file(source, output, value, secret, force=force)
     typer.echo(
         f"marked {result.output} ({result.format}, {result.width}x{result.height}, "
-        f"{result.size:,} bytes) payload={value.hex()} key={wm_key.name}"
+        f"{result.size:,} bytes) payload={value.hex()} key={secret.name}"
     )
 
 
@@ -87,11 +85,11 @@ def detect_command(
 ) -> None:
     """Look for the watermark in INPUT with the store's watermark keys."""
     store = KeyStore.open(home_of(ctx))
-    keys = [store.watermark_key(key)] if key else store.watermark_keys()
-    if not keys:
+    secrets = watermark_secrets(store, key)
+    if not secrets:
         typer.echo("error: the key store has no watermark keys", err=True)
         raise typer.Exit(2)
-    found = detect_file(source, [WatermarkSecret(k.name, k.secret) for k in keys])
+    found = detect_file(source, secrets)
     report = {
         "detected": found.detected,
         "payload": found.payload.hex() if found.payload is not None else None,

@@ -15,7 +15,7 @@ def test_readme_library_example_runs(
     home: Path, passphrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: object
 ) -> None:
     readme = (REPO / "README.md").read_text()
-    (code,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    code = re.findall(r"```python\n(.*?)```", readme, flags=re.S)[0]  # the library example
     code = code.replace('Path("~/provenance-home").expanduser()', f"Path({str(home)!r})")
     code = code.replace('passphrase="..."', f"passphrase={passphrase!r}")
     (tmp_path / "gen.png").write_bytes(encode(natural_image(64, 48), "PNG"))

@@ -217,3 +217,21 @@ def test_cli_end_to_end_recovery(home: Path, passphrase: str, tmp_path: Path) ->
     stripped = tmp_path / "stripped.jpg"
     stripped.write_bytes(social_media(plain.read_bytes()))
     assert run("verify", str(stripped)).stdout.startswith("none")
+
+
+def test_cli_signs_with_the_default_or_named_watermark_key(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    assert run("keys", "init").exit_code == 0
+    KeyStore.open(home).create_watermark_key("second")
+    source = tmp_path / "gen.png"
+    source.write_bytes(photo(seed=6, fmt="PNG"))
+    for name, key in (("default.png", None), ("second.png", "second")):
+        extra = ["--watermark-key", key] if key else []
+        result = run("sign", str(source), "-o", str(tmp_path / name), *extra)
+        assert result.exit_code == 0, result.output
+        shared = tmp_path / f"shared-{name}.jpg"
+        shared.write_bytes(social_media((tmp_path / name).read_bytes()))
+        (report,) = json.loads(run("verify", "--json", str(shared)).stdout)
+        assert report["verdict"] == "recovered"
+        assert report["watermark"]["key"] == (key or "default")
