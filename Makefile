@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 TEST := $(VENV)/.installed-test
+SERVER := $(VENV)/.installed-server
 
-.PHONY: demo test lint bench fuzz clean venv
+.PHONY: demo serve test lint bench fuzz clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +24,20 @@ $(TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(BASE)
 
+$(SERVER): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[server]"
+	touch $@ $(BASE)
+
 venv: $(TEST)
 
 demo: $(BASE)
 	bash scripts/demo.sh
+
+# The HTTP API and the moderator page on http://127.0.0.1:8000/, over the demo's key store.
+serve: $(SERVER)
+	@test -d demo-out/home || bash scripts/demo.sh
+	PROVENANCE_HOME=demo-out/home PROVENANCE_PASSPHRASE="demo passphrase, not for real keys" \
+		$(BIN)/provenance serve
 
 lint: $(TEST)
 	$(BIN)/ruff check .
@@ -45,6 +56,13 @@ bench: $(TEST)
 	$(BIN)/python bench/text_c2pa.py
 	$(BIN)/python bench/text_payload.py
 	$(BIN)/python bench/llm_watermark.py
+
+# Property-based fuzzing of the verifier (fuzz/, outside `make test`): about 90 seconds.
+# Reproduce or vary a run with FUZZ_SEED=n; FUZZ_EXAMPLES sets the examples per target.
+FUZZ_SEED ?= 0
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(TEST)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q fuzz --hypothesis-seed=$(FUZZ_SEED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -9,6 +9,7 @@ import typer
 
 from cli._common import HOME_ENV, default_home
 from cli.keys import keys_app
+from cli.serve import serve
 from cli.sign import sign
 from cli.text import text_app
 from cli.trust import trust_app
@@ -58,6 +59,7 @@ def root(
 app.command(no_args_is_help=True)(sign)
 app.command(no_args_is_help=True)(verify)
 app.command(no_args_is_help=True)(inspect)
+app.command()(serve)
 app.add_typer(keys_app, name="keys", help="Signing identities, the local CA and backups.")
 app.add_typer(trust_app, name="trust", help="Trust anchors used when verifying.")
 app.add_typer(watermark_app, name="watermark", help="Invisible image watermarks on their own.")

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of, repository_location, watermark_secrets
+from cli._common import handle_errors, home_of, repository_location
 from provenance.batch import iter_files, verify_many
-from provenance.credentials.read import CredentialReader, TrustSettings
+from provenance.credentials.read import CredentialReader
 from provenance.errors import InputError, UsageError
-from provenance.keystore import KeyStore
+from provenance.home import verify_config_for_home
 from provenance.media import IMAGE_TYPES, sniff
 from provenance.verify import Report, Verdict, Verifier, VerifyConfig
-from provenance.watermark.image import WatermarkSecret
 
 _COLOURS = {
     Verdict.TRUSTED: typer.colors.GREEN,
@@ -134,21 +133,13 @@ def inspect(
 def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> VerifyConfig:
     """Trust anchors from the key store at ``home`` (if any) plus the flags."""
     pems: list[str] = []
-    revoked: dict[int, str] = {}
-    secrets: list[WatermarkSecret] = []
-    if KeyStore.exists(home):
-        store = KeyStore.open(home)
-        pems.append(store.trust_anchors_pem())
-        revoked = store.revoked_serials()
-        secrets = watermark_secrets(store)
     for path in anchors:
         text = _read_text(path, "--trust-anchors")
         if "-----BEGIN CERTIFICATE-----" not in text:
             raise UsageError(f"{path}: no PEM certificate in --trust-anchors file")
         pems.append(text)
     eku = _read_text(trust_config, "--trust-config") if trust_config else None
-    trust = TrustSettings(anchors_pem="\n".join(p for p in pems if p.strip()), trust_config=eku)
-    return VerifyConfig(trust=trust, revoked_serials=revoked, watermark_secrets=tuple(secrets))
+    return verify_config_for_home(home, pems, eku)
 
 
 def _existing_repository(location: str, given: str | None) -> str | None:

@@ -8,14 +8,20 @@ c2pa-rs handle get a media type; everything else is ``None`` (unsupported).
 from __future__ import annotations
 
 import dataclasses
+import io
+import warnings
 from pathlib import Path
+from struct import error as struct_error
 
-from provenance.errors import UnsupportedMedia
+from PIL import Image, UnidentifiedImageError
+
+from provenance.errors import InputError, UnsupportedMedia
 
 __all__ = [
     "IMAGE_TYPES",
     "TEXT_TYPES",
     "Limits",
+    "check_image_header",
     "decode_text",
     "extension_mismatch",
     "sniff",
@@ -76,12 +82,17 @@ class Limits:
 
     max_file_bytes: int = 512 * 1024 * 1024
     max_pixels: int = 89_478_485
+    # Text is decoded, normalised and scanned whole (several copies in memory): 32 MiB is
+    # far beyond any document (a long novel is about 1 MB) and still checks in about 2 s.
+    max_text_bytes: int = 32 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.max_file_bytes <= 0:
             raise ValueError("max_file_bytes must be positive")
         if self.max_pixels <= 0:
             raise ValueError("max_pixels must be positive")
+        if self.max_text_bytes <= 0:
+            raise ValueError("max_text_bytes must be positive")
 
 
 def sniff(head: bytes) -> str | None:
@@ -128,8 +139,44 @@ def _sniff_text(head: bytes) -> str | None:
     return "text/plain"
 
 
-def decode_text(data: bytes) -> str:
-    """Strict UTF-8 (a byte-order mark is kept: it is part of the signed text)."""
+# Image types whose header Pillow parses here; c2pa-rs alone reads the others.
+_PILLOW_HEADERS = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/avif"}
+)
+
+
+def check_image_header(data: bytes, media_type: str, limits: Limits) -> None:
+    """Refuse a broken header or a decompression bomb from the header alone (no decoding).
+
+    Raises ``InputError``. Pillow's own bomb check errors only above twice its limit, so
+    ``limits.max_pixels`` decides here, before anything allocates pixel memory.
+    """
+    if media_type not in _PILLOW_HEADERS:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        raise InputError("image dimensions exceed the decoder's safety limit") from None
+    except UnidentifiedImageError:
+        raise InputError(f"not a readable {media_type} image (damaged header)") from None
+    except (OSError, ValueError, SyntaxError, struct_error) as exc:
+        raise InputError(f"not a readable {media_type} image ({exc})") from None
+    if width * height > limits.max_pixels:
+        raise InputError(
+            f"{width}x{height} pixels is larger than the limit of {limits.max_pixels:,} pixels"
+        )
+
+
+def decode_text(data: bytes, limits: Limits | None = None) -> str:
+    """Strict UTF-8 (a byte-order mark is kept: it is part of the signed text).
+
+    With ``limits``, text over ``limits.max_text_bytes`` raises ``InputError`` unread.
+    """
+    if limits is not None and len(data) > limits.max_text_bytes:
+        raise InputError(f"text larger than the {limits.max_text_bytes:,}-byte limit")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 
 from provenance.credentials.read import UNTRUSTED, CredentialReader, ManifestStore
 from provenance.credentials.softbinding import SoftBinding, soft_bindings
-from provenance.errors import ProvenanceError
+from provenance.errors import InputError, ProvenanceError
 from provenance.imaging import decode_image
 from provenance.media import Limits
 from provenance.repository import Record, Repository, open_repository
@@ -124,12 +124,24 @@ class Recoverer:
             alg=TEXT_ALGORITHM,
         )
 
-    def detect(self, data: bytes, media_type: str) -> WatermarkFinding | None:
-        """The watermark finding, or None when no secret is configured or no pixels."""
+    def detect(
+        self, data: bytes, media_type: str, *, strict: bool = False
+    ) -> WatermarkFinding | None:
+        """The watermark finding, or None when no secret is configured or no pixels.
+
+        With ``strict``, pixels that cannot be decoded (a truncated file) raise
+        ``InputError``: without a manifest, they are all there is to judge.
+        """
         if not self.secrets or media_type not in _DECODABLE:
             return None
         try:
-            image = decode_image(data, "input", self._limits).image
+            image = decode_image(data, "the image", self._limits).image
+        except InputError as exc:
+            if strict:
+                raise
+            log.debug("no watermark detection: %s", exc.diagnostics())
+            return None
+        try:
             found = detect(image, self.secrets)
         except ProvenanceError as exc:
             log.debug("no watermark detection: %s", exc.diagnostics())

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import logging
 import uuid
-import warnings
 from pathlib import Path
 from typing import Any
-
-from PIL import Image
 
 from provenance._internal.fs import atomic_write_bytes
 from provenance.credentials.manifest import AIContent, manifest_definition
@@ -28,6 +24,7 @@ from provenance.media import (
     IMAGE_TYPES,
     TEXT_TYPES,
     Limits,
+    check_image_header,
     decode_text,
     extension_mismatch,
     sniff,
@@ -104,9 +101,9 @@ def load_asset(data: bytes, *, limits: Limits = Limits(), path: Path | None = No
         raise InputError(f"larger than the {limits.max_file_bytes:,}-byte limit")
     media_type = sniff(data[:512])
     if media_type in TEXT_TYPES:
-        decode_text(data)
+        decode_text(data, limits)
     elif media_type in IMAGE_TYPES:
-        _check_pixels(data, media_type, limits)
+        check_image_header(data, media_type, limits)
     else:
         raise UnsupportedMedia("not a supported image or text type")
     return Asset(data, media_type, path)
@@ -283,21 +280,3 @@ def sign_file(
     check_paths(source, output, force=force)
     asset = read_asset(source, limits=limits)
     return sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
-
-
-def _check_pixels(data: bytes, media_type: str, limits: Limits) -> None:
-    """Refuse decompression bombs and undecodable headers before c2pa parses the file."""
-    if media_type in ("image/svg+xml", "image/jxl", "image/heic", "image/heif"):
-        return  # Pillow has no decoder for these here; c2pa-rs parses their structure.
-    try:
-        with warnings.catch_warnings():
-            # Our own limit decides below; Pillow's warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-    except Image.DecompressionBombError:
-        raise InputError("image dimensions exceed the decoder's safety limit") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError(f"not a readable {media_type} image ({exc})") from None
-    if width * height > limits.max_pixels:
-        raise InputError(f"{width}x{height} pixels exceeds the {limits.max_pixels:,}-pixel limit")

@@ -19,6 +19,7 @@ from provenance.media import (
     IMAGE_TYPES,
     TEXT_TYPES,
     Limits,
+    check_image_header,
     decode_text,
     extension_mismatch,
     sniff,
@@ -188,7 +189,7 @@ class Verifier:
         when its payload agrees: one edited word must show, and a payload survives edits.
         """
         media_type = "text/plain"
-        text = decode_text(data)
+        text = decode_text(data, self.config.limits)
         store = read_text_manifest(text, self._reader)
         if store is None:
             return self._from_watermark(name, media_type, self._recoverer.detect_text(text))
@@ -201,7 +202,11 @@ class Verifier:
         return report
 
     def _without_manifest(self, name: str, media_type: str, data: bytes) -> Report:
-        return self._from_watermark(name, media_type, self._recoverer.detect(data, media_type))
+        # Without a manifest the pixels are all there is: a bomb or a broken file is an
+        # error, never "none" (which would claim it was checked and found clean).
+        check_image_header(data, media_type, self.config.limits)
+        finding = self._recoverer.detect(data, media_type, strict=True)
+        return self._from_watermark(name, media_type, finding)
 
     def _from_watermark(
         self, name: str, media_type: str, finding: WatermarkFinding | None

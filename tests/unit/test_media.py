@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
-from provenance.media import Limits, extension_mismatch, sniff
+from provenance.errors import InputError
+from provenance.media import Limits, check_image_header, decode_text, extension_mismatch, sniff
 
 from conftest import encode, natural_image
 
@@ -53,3 +56,24 @@ def test_extension_mismatch() -> None:
 def test_limits_validate() -> None:
     with pytest.raises(ValueError, match="positive"):
         Limits(max_pixels=0)
+
+
+def test_text_over_the_limit_is_refused_before_decoding() -> None:
+    limits = Limits(max_text_bytes=16)
+    assert decode_text(b"x" * 16, limits) == "x" * 16
+    with pytest.raises(InputError, match="text larger than the 16-byte limit"):
+        decode_text(b"\xff" * 17, limits)
+
+
+def test_image_header_check_refuses_bombs_and_damage_without_decoding() -> None:
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR"
+    ihdr = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)
+    iend = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    png = header + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + iend
+    with pytest.raises(InputError, match="safety limit"):
+        check_image_header(png, "image/png", Limits())
+    with pytest.raises(InputError, match="not a readable image/png image"):
+        check_image_header(png[:20], "image/png", Limits())
+    with pytest.raises(InputError, match=r"image/png image \(damaged header\)"):
+        check_image_header(png.replace(b"IHDR", b"IHDx"), "image/png", Limits())
+    check_image_header(b"<svg/>", "image/svg+xml", Limits())  # not Pillow's to judge

@@ -15,3 +15,10 @@ def test_markup_is_kept_literally_and_long_text_is_cut() -> None:
     assert safe_text("[bold]<script>x</script>") == "[bold]<script>x</script>"
     cut = safe_text("a" * 10_000, limit=100)
     assert len(cut) == 100 and cut.endswith("\u2026")
+
+
+def test_undecodable_file_name_bytes_become_replacement_characters() -> None:
+    name = b"bad-\xff\xfe.png".decode("utf-8", "surrogateescape")
+    cleaned = safe_text(name)
+    assert cleaned == "bad-\ufffd\ufffd.png"
+    cleaned.encode("utf-8")  # a lone surrogate would raise here, in any printer

@@ -187,7 +187,7 @@ def test_pixel_limit_refuses_decompression_bombs(signer: ManifestSigner) -> None
     from provenance.media import Limits
 
     data = encode(natural_image(200, 100), "PNG")
-    with pytest.raises(InputError, match="pixel limit"):
+    with pytest.raises(InputError, match="larger than the limit of 10,000 pixels"):
         sign_bytes(data, signer, AIContent(), limits=Limits(max_pixels=10_000))
 
 

@@ -1,0 +1,128 @@
+"""What the app builds once at startup: verifier, signer, repository, worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from provenance.credentials.read import CredentialReader
+from provenance.credentials.sign import ManifestSigner
+from provenance.credentials.text import read_text_manifest
+from provenance.errors import InputError, ProvenanceError, UnsupportedMedia, UsageError
+from provenance.home import default_repository, verify_config_for_home
+from provenance.keystore import KeyStore
+from provenance.media import IMAGE_TYPES, TEXT_TYPES, Limits, decode_text, sniff
+from provenance.recovery import Recoverer
+from provenance.repository import Repository, open_repository
+from provenance.server.errors import ApiError
+from provenance.server.settings import ServerSettings
+from provenance.sign import Watermarking
+from provenance.verify import Verifier
+from provenance.watermark.image import WatermarkSecret
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Workers:
+    """At most ``size`` jobs at once in worker threads; more are refused (503), and a
+    job slower than ``timeout`` is answered 504 (its thread finishes in the background
+    and keeps its slot until then, so the limit stays honest)."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix="provenance")
+        self._size = size
+        self._timeout = timeout
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    def _release(self, _: object) -> None:
+        with self._lock:
+            self._busy -= 1
+
+    async def run(self, job: Callable[[], T]) -> T:
+        with self._lock:
+            if self._busy >= self._size:
+                raise ApiError(503, "server busy; retry shortly", {"Retry-After": "1"})
+            self._busy += 1
+        try:
+            future = self._pool.submit(job)
+        except RuntimeError:
+            self._release(None)
+            raise ApiError(503, "server shutting down") from None
+        future.add_done_callback(self._release)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
+        except TimeoutError:
+            raise ApiError(504, f"processing took longer than {self._timeout:g} s") from None
+        except ProvenanceError as exc:
+            raise ApiError(_status_of(exc), exc.diagnostics()) from None
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _status_of(exc: ProvenanceError) -> int:
+    if isinstance(exc, UnsupportedMedia):
+        return 415
+    if isinstance(exc, InputError | UsageError):
+        return 422
+    return 500
+
+
+def check_media(data: bytes) -> str:
+    """The sniffed media type of a supported upload; 415 otherwise."""
+    media_type = sniff(data[:512])
+    if media_type not in IMAGE_TYPES and media_type not in TEXT_TYPES:
+        raise ApiError(415, "not a supported image or text type")
+    assert media_type is not None
+    return media_type
+
+
+class Services:
+    """The long-lived objects behind the endpoints."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        home = settings.home
+        location = settings.repository or default_repository(home)
+        self.store = KeyStore.open(home) if KeyStore.exists(home) else None
+        self.signer: ManifestSigner | None = None
+        self.watermark: WatermarkSecret | None = None
+        self.sign_unavailable = "signing is disabled: the server was started without a passphrase"
+        if self.store is not None and settings.passphrase:
+            # Unlock once at startup: a wrong passphrase stops the server, not a request.
+            self.signer = ManifestSigner(self.store.signer(settings.identity, settings.passphrase))
+            key = self.store.watermark_key()
+            self.watermark = WatermarkSecret(key.name, key.secret)
+        elif self.store is None:
+            self.sign_unavailable = "signing is disabled: no key store in the server's home"
+        self.repository: Repository | None = None
+        if self.signer is not None or location.exists():
+            self.repository = open_repository(location)
+        config = verify_config_for_home(home)
+        config = dataclasses.replace(config, repository=str(location) if self.repository else None)
+        self.limits = Limits(max_file_bytes=settings.max_upload_bytes)
+        self.verifier = Verifier(config)
+        self._reader = CredentialReader(config.trust)
+        self.recoverer = Recoverer(config.watermark_secrets, None, self._reader, self.limits)
+        self.sign_lock = threading.Lock()  # one c2pa signer callback at a time
+        self.workers = Workers(settings.max_concurrency, settings.request_timeout_seconds)
+
+    def watermarking(self) -> Watermarking:
+        assert self.watermark is not None and self.repository is not None
+        return Watermarking(self.watermark, self.repository)
+
+    def manifest_json(self, data: bytes, media_type: str) -> dict[str, Any] | None:
+        """The full manifest store as c2pa-rs reports it, or None."""
+        if media_type in TEXT_TYPES:
+            store = read_text_manifest(decode_text(data), self._reader)
+        else:
+            store = self._reader.read(data, media_type)
+        return store.store if store is not None else None

@@ -1,0 +1,191 @@
+"""The HTTP API and the moderator page: ``create_app(settings)``.
+
+Endpoints: ``POST /v1/verify`` (the JSON report of DESIGN.md), ``POST /v1/sign`` (bearer
+token), the C2PA Soft Binding Resolution API over the repository (``/matches/...``,
+``/manifests/{id}``, ``/services/supportedAlgorithms``), ``GET /healthz`` and the page
+at ``/``. Every error is ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from provenance._internal.text import safe_text
+from provenance._version import __version__
+from provenance.credentials.manifest import AIContent
+from provenance.server import _schemas as schemas
+from provenance.server._services import Services, check_media
+from provenance.server._softbinding import softbinding_router
+from provenance.server._uploads import read_upload
+from provenance.server.errors import ApiError
+from provenance.server.settings import ServerSettings
+from provenance.sign import Signed, sign_bytes
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_STATIC = files("provenance.server") / "static"
+# Defence in depth for the page: only our own scripts and styles, no inline code, no framing.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+_bearer = HTTPBearer(auto_error=False, description="A token made with `create_token`.")
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The ASGI app; the verifier, signer and repository are built here, once."""
+    services = Services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.workers.shutdown()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN; the document itself stays
+        # at /openapi.json and the server makes no outside requests.
+        docs_url=None,
+        redoc_url=None,
+        title="provenance-toolkit",
+        version=__version__,
+        description="Verify and sign AI-generated images and text (C2PA Content "
+        "Credentials, invisible watermarks); C2PA Soft Binding Resolution API.",
+    )
+    app.state.services = services
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(_STATIC)), name="static")
+    app.include_router(softbinding_router(services))
+
+    @app.get("/", include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(
+            (_STATIC / "index.html").read_text(encoding="utf-8"), headers=_PAGE_HEADERS
+        )
+
+    @app.get("/healthz", response_model=schemas.Health, tags=["service"])
+    def healthz() -> dict[str, Any]:
+        """Liveness, and whether this server signs."""
+        return {"status": "ok", "version": __version__, "signing": services.signer is not None}
+
+    @app.post(
+        "/v1/verify",
+        tags=["verify"],
+        openapi_extra=schemas.UPLOAD_BODY,
+        responses=schemas.responses(schemas.Report, 408, 413, 415, 422, 503, 504),
+    )
+    async def verify(
+        request: Request,
+        include_manifest: Annotated[
+            bool, Query(description="Also return the full manifest store as `manifest`.")
+        ] = False,
+    ) -> JSONResponse:
+        """One verdict for the uploaded file (multipart field `file`, or the raw body)."""
+        upload = await read_upload(
+            request, settings.max_upload_bytes, settings.request_timeout_seconds
+        )
+        media_type = check_media(upload.data)
+        name = safe_text(upload.filename, limit=255)
+
+        def job() -> dict[str, Any]:
+            body = services.verifier.verify_bytes(upload.data, name).to_json()
+            if include_manifest:
+                body["manifest"] = services.manifest_json(upload.data, media_type)
+            return body
+
+        return JSONResponse(await services.workers.run(job))
+
+    @app.post(
+        "/v1/sign",
+        tags=["sign"],
+        openapi_extra=schemas.UPLOAD_BODY,
+        responses={
+            200: {
+                "description": "The signed file, in the upload's format",
+                "content": {"application/octet-stream": {}},
+            },
+            **schemas.responses(None, 401, 403, 408, 413, 415, 422, 503, 504),
+        },
+    )
+    async def sign(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        model: Annotated[str | None, Query(max_length=200)] = None,
+        model_version: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        """Watermark and sign the upload as AI-generated with the server's identity."""
+        if credentials is None:
+            raise ApiError(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
+        client = settings.token_name(credentials.credentials)
+        if client is None:
+            raise ApiError(403, "the token is not valid here")
+        if services.signer is None:
+            raise ApiError(503, services.sign_unavailable)
+        if model_version and not model:
+            raise ApiError(422, "model_version needs model")
+        upload = await read_upload(
+            request, settings.max_upload_bytes, settings.request_timeout_seconds
+        )
+        check_media(upload.data)
+        content = AIContent(model=model, model_version=model_version)
+        signer = services.signer
+
+        def job() -> Signed:
+            with services.sign_lock:
+                return sign_bytes(
+                    upload.data,
+                    signer,
+                    content,
+                    watermarking=services.watermarking(),
+                    limits=services.limits,
+                )
+
+        signed = await services.workers.run(job)
+        record = f"{signed.record_id:016x}" if signed.record_id is not None else ""
+        if services.store is not None:
+            services.store.audit_event(
+                "sign", identity=signer.signer.identity, client=client, record=record
+            )
+        media_type = signed.media_type
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"
+        return Response(signed.data, media_type=media_type, headers={"X-Provenance-Record": record})
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, exc.status, headers=exc.headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', '')}"
+            for error in exc.errors()
+        ]
+        return JSONResponse({"error": "; ".join(problems) or "invalid request"}, 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"error": "internal error"}, 500)
