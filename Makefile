@@ -56,6 +56,7 @@ bench: $(TEST)
 	$(BIN)/python bench/text_c2pa.py
 	$(BIN)/python bench/text_payload.py
 	$(BIN)/python bench/llm_watermark.py
+	$(BIN)/python bench/server_load.py
 
 # Property-based fuzzing of the verifier (fuzz/, outside `make test`): about 90 seconds.
 # Reproduce or vary a run with FUZZ_SEED=n; FUZZ_EXAMPLES sets the examples per target.

@@ -5,16 +5,18 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import itertools
 import json
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import typer
 
 from cli._common import handle_errors, home_of, repository_location
-from provenance.batch import iter_files, verify_many
+from provenance.batch import iter_files, paths_from_lines, verify_many
 from provenance.credentials.read import CredentialReader
 from provenance.errors import InputError, UsageError
 from provenance.home import verify_config_for_home
@@ -42,7 +44,22 @@ class Require(enum.StrEnum):
 def verify(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(
-        ..., metavar="PATH...", help="Files or directories; '-' reads one file from stdin."
+        None, metavar="PATH...", help="Files or directories; '-' reads one file from stdin."
+    ),
+    from_file: str = typer.Option(
+        None,
+        "--from-file",
+        metavar="LIST",
+        help="Also verify the paths in LIST, one a line; '-' reads the list from stdin.",
+    ),
+    unordered: bool = typer.Option(
+        False, "--unordered", help="Print each result as it finishes, not in input order."
+    ),
+    file_timeout: float = typer.Option(
+        None, "--timeout", min=0.1, help="Seconds allowed per file; slower files report error."
+    ),
+    max_size_mb: float = typer.Option(
+        None, "--max-size", min=0.001, help="Largest file to read, in MB (default: 512)."
     ),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Walk directories."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
@@ -69,15 +86,22 @@ def verify(
     """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
     if as_json and as_jsonl:
         raise UsageError("choose one of --json and --jsonl")
+    paths = paths or []
+    if not paths and from_file is None:
+        raise UsageError("name files or directories to verify, or --from-file LIST")
     config = _config(home_of(ctx), trust_anchors or [], trust_config)
+    limits = config.limits
+    if max_size_mb is not None:
+        limits = dataclasses.replace(limits, max_file_bytes=int(max_size_mb * 1_000_000))
     config = dataclasses.replace(
         config,
+        limits=limits,
         check_watermark=not no_watermark,
         repository=_existing_repository(repository_location(ctx, repository), repository),
     )
     if Path("-") in paths:
-        if len(paths) != 1:
-            raise UsageError("'-' (standard input) cannot be combined with other paths")
+        if len(paths) != 1 or from_file is not None:
+            raise UsageError("'-' (standard input) cannot be combined with other inputs")
         data = sys.stdin.buffer.read(config.limits.max_file_bytes + 1)
         if len(data) > config.limits.max_file_bytes:
             raise InputError(
@@ -85,17 +109,34 @@ def verify(
             )
         reports: Iterable[Report] = [Verifier(config).verify_bytes(data, "-")]
     else:
+        inputs = itertools.chain(paths, _listed(from_file) if from_file is not None else ())
         reports = verify_many(
-            iter_files(paths, recursive=recursive), config, workers=workers or os.cpu_count() or 1
+            iter_files(inputs, recursive=recursive),
+            config,
+            workers=workers or os.cpu_count() or 1,
+            ordered=not unordered,
+            file_timeout=file_timeout,
         )
     counts: collections.Counter[Verdict] = collections.Counter()
     unmet = 0
-    for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
-        counts[report.verdict] += 1
-        unmet += require is not None and not _meets(report, require)
-    total = sum(counts.values())
-    tally = ", ".join(f"{counts[v]} {v}" for v in Verdict if counts[v])
-    typer.echo(f"{total} file{'s' * (total != 1)}: {tally or 'none'}", err=True)
+    progress = _Progress(counts) if sys.stderr.isatty() else None
+    try:
+        for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
+            counts[report.verdict] += 1
+            unmet += require is not None and not _meets(report, require)
+            if progress:
+                progress.update()
+    except KeyboardInterrupt:
+        # Everything verified so far is already printed; close the JSON list, say so, stop.
+        if progress:
+            progress.clear()
+        if as_json:
+            typer.echo("\n]")
+        typer.echo(f"interrupted after {_tally(counts)}", err=True)
+        raise typer.Exit(130) from None
+    if progress:
+        progress.clear()
+    typer.echo(_tally(counts), err=True)
     if counts[Verdict.INVALID]:
         raise typer.Exit(1)
     if counts[Verdict.ERROR]:
@@ -140,6 +181,49 @@ def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> V
         pems.append(text)
     eku = _read_text(trust_config, "--trust-config") if trust_config else None
     return verify_config_for_home(home, pems, eku)
+
+
+def _tally(counts: collections.Counter[Verdict]) -> str:
+    total = sum(counts.values())
+    tally = ", ".join(f"{counts[v]} {v}" for v in Verdict if counts[v])
+    return f"{total} file{'s' * (total != 1)}: {tally or 'none'}"
+
+
+class _Progress:
+    """One self-rewriting line on a terminal's stderr: files, rate, verdict counts."""
+
+    def __init__(self, counts: collections.Counter[Verdict]) -> None:
+        self._counts = counts
+        self._start = time.monotonic()
+        self._shown = 0.0
+
+    def update(self) -> None:
+        now = time.monotonic()
+        if now - self._shown < 0.2:
+            return
+        self._shown = now
+        done = sum(self._counts.values())
+        rate = done / max(now - self._start, 1e-9)
+        line = f"{_tally(self._counts)} ({rate:.0f} files/s)"
+        sys.stderr.write("\r\x1b[K" + line)
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+def _listed(source: str) -> Iterator[Path]:
+    """Paths from a list file or stdin, one a line, read lazily."""
+    if source == "-":
+        yield from paths_from_lines(sys.stdin.buffer)
+        return
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 - closed when the generator ends
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read --from-file list ({exc.strerror})") from None
+    with handle:
+        yield from paths_from_lines(handle)
 
 
 def _existing_repository(location: str, given: str | None) -> str | None:

@@ -221,3 +221,15 @@ def test_version_and_help() -> None:
     assert result.exit_code == 0
     for command in ("sign", "verify", "inspect", "keys", "trust"):
         assert command in result.stdout
+
+
+def test_paths_from_a_list_file_and_stdin(signed: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{signed}\n\n{tmp_path / 'missing.jpg'}\n")
+    result = run("verify", "--from-file", str(listing), "--jsonl")
+    verdicts = [json.loads(line)["verdict"] for line in result.stdout.splitlines()]
+    assert verdicts == ["trusted", "error"] and result.exit_code == 3
+    piped = CliRunner().invoke(app, ["verify", "--from-file", "-"], input=f"{signed}\n")
+    assert piped.exit_code == 0 and piped.stdout.startswith("trusted")
+    assert run("verify", "--from-file", str(tmp_path / "nolist")).exit_code == 2
+    assert run("verify", "-", "--from-file", str(listing)).exit_code == 2
