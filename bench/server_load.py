@@ -191,6 +191,7 @@ def main() -> None:
     lines = [
         f"`provenance serve` (default settings: 4 jobs at once, more refused with 503) on "
         f"127.0.0.1; clients POST /v1/verify with one signed 1152x864 JPEG "
+        f"(signed without a watermark, so this is C2PA validation, not detection) "
         f"({len(data) / 1024:.0f} KiB), multipart, keep-alive, from threads in a second "
         f"process on the same machine (client and server share its cores, so the client's CPU "
         f"is part of what is measured). Each level stops after {args.requests} requests or "
