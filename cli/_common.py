@@ -14,9 +14,7 @@ import platformdirs
 import typer
 
 from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
-from provenance.keystore import KeyStore
-from provenance.repository import DEFAULT_FILENAME
-from provenance.watermark.image import WatermarkSecret
+from provenance.home import default_repository
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,19 +36,7 @@ def home_of(ctx: typer.Context) -> Path:
 
 def repository_location(ctx: typer.Context, given: str | None) -> str:
     """``--repository`` as given, else the SQLite file under the home directory."""
-    return given or str(home_of(ctx) / DEFAULT_FILENAME)
-
-
-def watermark_secrets(store: KeyStore, name: str | None = None) -> list[WatermarkSecret]:
-    """The keys to detect with: all of the store's, or only the one named."""
-    keys = [store.watermark_key(name)] if name else store.watermark_keys()
-    return [WatermarkSecret(key.name, key.secret) for key in keys]
-
-
-def watermark_secret(store: KeyStore, name: str | None = None) -> WatermarkSecret:
-    """The key to embed with: the one named, else the store's default."""
-    key = store.watermark_key(name)
-    return WatermarkSecret(key.name, key.secret)
+    return given or str(default_repository(home_of(ctx)))
 
 
 def read_passphrase(*, confirm: bool = False, purpose: str = "key store") -> str:

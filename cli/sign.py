@@ -11,10 +11,10 @@ from cli._common import (
     home_of,
     read_passphrase,
     repository_location,
-    watermark_secret,
 )
 from provenance.credentials.manifest import AIContent, TrainingMining
 from provenance.credentials.sign import ManifestSigner
+from provenance.home import watermark_secret
 from provenance.keystore import KeyStore
 from provenance.repository import open_repository
 from provenance.sign import Watermarking, check_paths, read_asset, sign_asset

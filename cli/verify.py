@@ -17,10 +17,8 @@ import typer
 
 from cli._common import handle_errors, home_of, repository_location
 from provenance.batch import iter_files, paths_from_lines, verify_many
-from provenance.credentials.read import CredentialReader
 from provenance.errors import InputError, UsageError
 from provenance.home import verify_config_for_home
-from provenance.media import IMAGE_TYPES, sniff
 from provenance.verify import Report, Verdict, Verifier, VerifyConfig
 
 _COLOURS = {
@@ -155,16 +153,12 @@ def inspect(
     ),
     trust_config: Path = typer.Option(None, "--trust-config", help="EKU OID list."),
 ) -> None:
-    """Print the full C2PA manifest store of FILE as JSON (exit 1 when it has none)."""
+    """Print the full C2PA manifest store of an image or text FILE as JSON (exit 1: none)."""
     config = _config(home_of(ctx), trust_anchors or [], trust_config)
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
-    media_type = sniff(data[:512])
-    if media_type not in IMAGE_TYPES:
-        raise InputError(f"{file}: not a supported image type")
-    store = CredentialReader(config.trust).read(data, media_type)
+        store = Verifier(config).manifest_store(file)
+    except InputError as exc:
+        raise type(exc)(f"{file}: {exc}") from None
     if store is None:
         typer.echo(f"{file}: no C2PA manifest", err=True)
         raise typer.Exit(1)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of, watermark_secret, watermark_secrets
+from cli._common import handle_errors, home_of
+from provenance.home import watermark_secret, watermark_secrets
 from provenance.keystore import KeyStore
 from provenance.watermark.image import PAYLOAD_BITS
 from provenance.watermark.image.files import detect_file, embed_file

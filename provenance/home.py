@@ -14,7 +14,12 @@ from provenance.repository import DEFAULT_FILENAME
 from provenance.verify import VerifyConfig
 from provenance.watermark.image import WatermarkSecret
 
-__all__ = ["default_repository", "verify_config_for_home"]
+__all__ = [
+    "default_repository",
+    "verify_config_for_home",
+    "watermark_secret",
+    "watermark_secrets",
+]
 
 
 def verify_config_for_home(
@@ -29,7 +34,7 @@ def verify_config_for_home(
         store = KeyStore.open(home)
         pems.append(store.trust_anchors_pem())
         revoked = store.revoked_serials()
-        secrets = [WatermarkSecret(key.name, key.secret) for key in store.watermark_keys()]
+        secrets = watermark_secrets(store)
     pems.extend(extra_anchors_pem)
     trust = TrustSettings(
         anchors_pem="\n".join(p for p in pems if p.strip()), trust_config=trust_config
@@ -40,3 +45,15 @@ def verify_config_for_home(
 def default_repository(home: Path) -> Path:
     """The SQLite repository file under ``home``."""
     return home / DEFAULT_FILENAME
+
+
+def watermark_secrets(store: KeyStore, name: str | None = None) -> list[WatermarkSecret]:
+    """The keys to detect with: all of the store's, or only the one named."""
+    keys = [store.watermark_key(name)] if name else store.watermark_keys()
+    return [WatermarkSecret(key.name, key.secret) for key in keys]
+
+
+def watermark_secret(store: KeyStore, name: str | None = None) -> WatermarkSecret:
+    """The key to embed with: the one named, else the store's default."""
+    key = store.watermark_key(name)
+    return WatermarkSecret(key.name, key.secret)

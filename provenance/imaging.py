@@ -28,7 +28,6 @@ from provenance.media import Limits
 __all__ = [
     "WRITABLE_FORMATS",
     "SourceImage",
-    "check_output",
     "decode_image",
     "encode_like",
     "read_image",
@@ -151,17 +150,9 @@ def encode_like(image: Image.Image, source: SourceImage) -> bytes:
     return buf.getvalue()
 
 
-def check_output(path: Path, *, force: bool) -> None:
-    """Refuse an existing output without ``force`` (call before any expensive work)."""
-    path = Path(path)
-    if path.exists() and not force:
-        raise OutputExists(f"{path} exists: pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise OutputExists(f"cannot write {path}: folder {path.parent} does not exist")
-
-
 def write_image(path: Path, data: bytes, *, force: bool = False) -> None:
     """Write encoded bytes atomically (never a half-written file)."""
-    check_output(path, force=force)
+    if Path(path).exists() and not force:  # appeared since the caller checked
+        raise OutputExists(f"{path}: output already exists (use --force to replace it)")
     atomic_write_bytes(Path(path), data)
     log.debug("wrote %s (%d bytes)", path, len(data))

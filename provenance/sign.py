@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from provenance._internal.fs import atomic_write_bytes
+from provenance._internal.fs import atomic_write_bytes, check_paths
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.sign import ManifestSigner
 from provenance.credentials.softbinding import (
@@ -61,23 +61,6 @@ class SignResult:
     size: int
     signer: str
     record_id: int | None = None  # the watermark payload, when watermarked
-
-
-def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
-    """Refuse a bad input or output before any expensive work (or passphrase prompt)."""
-    if not source.exists():
-        raise InputError(f"{source}: no such file")
-    if not source.is_file():
-        raise InputError(f"{source}: not a regular file")
-    if output.exists():
-        if output.resolve() == source.resolve():
-            raise UsageError(f"{output}: output is the input; the input is never modified")
-        if not force:
-            raise OutputExists(f"{output}: output already exists (use --force to replace it)")
-        if output.is_dir():
-            raise UsageError(f"{output}: output is a directory")
-    if not output.parent.is_dir():
-        raise UsageError(f"{output.parent}: output directory does not exist")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,9 +163,10 @@ def sign_loaded(
     record_id = watermarking.repository.reserve_id()
     payload = record_id.to_bytes(8, "big")
     marked = encode_like(embed(source.image, payload, watermarking.secret), source)
-    definition = _watermarked_definition(content, asset.media_type, IMAGE_ALGORITHM, payload)
+    binding = SoftBinding.for_payload(IMAGE_ALGORITHM, payload)
+    definition = _watermarked_definition(content, asset.media_type, binding)
     signed, manifest = signer.embed_with_manifest(marked, asset.media_type, definition)
-    _store(watermarking, record_id, manifest, definition, asset.media_type, signer)
+    _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed, asset.media_type, manifest, record_id)
 
 
@@ -200,21 +184,22 @@ def _sign_text(
     record_id = watermarking.repository.reserve_id()
     payload = record_id.to_bytes(8, "big")
     marked = embed_payload(text, payload, watermarking.secret)
-    definition = _watermarked_definition(content, asset.media_type, TEXT_ALGORITHM, payload)
+    binding = SoftBinding.for_payload(TEXT_ALGORITHM, payload)
+    definition = _watermarked_definition(content, asset.media_type, binding)
     signed, manifest = embed_text_manifest(marked, definition, signer.signer)
-    _store(watermarking, record_id, manifest, definition, asset.media_type, signer)
+    _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed.encode("utf-8"), asset.media_type, manifest, record_id)
 
 
 def _watermarked_definition(
-    content: AIContent, media_type: str, algorithm: str, payload: bytes
+    content: AIContent, media_type: str, binding: SoftBinding
 ) -> dict[str, Any]:
-    binding = SoftBinding.for_payload(algorithm, payload)
+    """The AI manifest plus the watermark's record, under a label we choose (for storage)."""
     definition = manifest_definition(
         content,
         media_type,
         extra_assertions=[soft_binding_assertion(binding)],
-        extra_actions=[watermarked_action(algorithm)],
+        extra_actions=[watermarked_action(binding.alg)],
     )
     definition["label"] = f"urn:c2pa:{uuid.uuid4()}"
     return definition
@@ -224,19 +209,19 @@ def _store(
     watermarking: Watermarking,
     record_id: int,
     manifest: bytes,
-    definition: dict[str, Any],
-    media_type: str,
+    label: str,
+    binding: SoftBinding,
+    asset: Asset,
     signer: ManifestSigner,
 ) -> None:
-    binding = definition["assertions"][-1]["data"]
     watermarking.repository.put(
         Record(
             record_id=record_id,
             manifest=manifest,
-            manifest_label=definition["label"],
-            binding_alg=binding["alg"],
-            binding_value=binding["blocks"][0]["value"],
-            media_type=media_type,
+            manifest_label=label,
+            binding_alg=binding.alg,
+            binding_value=binding.value,
+            media_type=asset.media_type,
             signer=signer.signer.identity,
             created_at=dt.datetime.now(dt.UTC),
         )

@@ -163,17 +163,29 @@ class Verifier:
             report = dataclasses.replace(report, summary=f"{report.summary} ({note})")
         return report
 
+    def manifest_store(self, path: Path) -> ManifestStore | None:
+        """The validated manifest store of an image or text file (None: it has none).
+
+        Raises ``InputError`` when the file cannot be read or is not a supported type.
+        """
+        data = self._read(path)
+        media_type = sniff(data[:_SNIFF_BYTES]) if data else None
+        if media_type in TEXT_TYPES:
+            return read_text_manifest(decode_text(data, self.config.limits), self._reader)
+        if media_type is None or media_type not in IMAGE_TYPES:
+            raise UnsupportedMedia("not a supported image or text type")
+        return self._reader.read(data, media_type)
+
     def verify_bytes(self, data: bytes, name: str = "-") -> Report:
         """Verify in-memory content; ``name`` is only used in the report."""
         media_type = sniff(data[:_SNIFF_BYTES]) if data else None
         try:
             if media_type in TEXT_TYPES:
                 return self._verify_text(name, data)
-            if media_type not in IMAGE_TYPES:
+            if media_type is None or media_type not in IMAGE_TYPES:
                 raise UnsupportedMedia(
                     "not a supported image or text type" if data else "empty file (0 bytes)"
                 )
-            assert media_type is not None
             store = self._reader.read(data, media_type)
             if store is None:
                 return self._without_manifest(name, media_type, data)
@@ -317,7 +329,7 @@ class Verifier:
         except FileNotFoundError:
             raise InputError("no such file") from None
         except IsADirectoryError:
-            raise InputError("is a directory (use --recursive)") from None
+            raise InputError("is a directory") from None
         except PermissionError:
             raise InputError("permission denied") from None
         except OSError as exc:

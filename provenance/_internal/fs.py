@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_write_bytes"]
+from provenance.errors import InputError, OutputExists, UsageError
+
+__all__ = ["atomic_write", "atomic_write_bytes", "check_paths"]
 
 
 @contextlib.contextmanager
@@ -54,3 +56,20 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
+    """Refuse a bad input or output before any expensive work (or passphrase prompt)."""
+    if not source.exists():
+        raise InputError(f"{source}: no such file")
+    if not source.is_file():
+        raise InputError(f"{source}: not a regular file")
+    if output.exists():
+        if output.resolve() == source.resolve():
+            raise UsageError(f"{output}: output is the input; the input is never modified")
+        if not force:
+            raise OutputExists(f"{output}: output already exists (use --force to replace it)")
+        if output.is_dir():
+            raise UsageError(f"{output}: output is a directory")
+    if not output.parent.is_dir():
+        raise UsageError(f"{output.parent}: output directory does not exist")

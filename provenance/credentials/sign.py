@@ -30,10 +30,11 @@ _C2PA_ALG = {
 class SignOptions:
     """c2pa-rs builder settings.
 
-    ``thumbnail`` is off by default: the automatic thumbnail adds ~146 KB and ~100 ms to
-    a 1 MP JPEG (research notes), and a generated image needs no preview of itself.
-    ``verify_after_sign`` re-reads the output inside c2pa-rs; it costs about 1 ms and
-    catches a signer that signs with the wrong key before the file is written.
+    ``thumbnail`` is off by default: a generated image needs no preview of itself, and
+    c2pa-rs's automatic one made signing a 1 MP JPEG ~30x slower and its file ~85 KB
+    larger. ``verify_after_sign`` re-reads the output inside c2pa-rs, which about
+    doubles a 2 ms signature, and catches a malformed manifest or a signer that signs
+    with the wrong key before the file is written. Numbers: bench/c2pa_sign_verify.py.
     """
 
     thumbnail: bool = False
@@ -50,8 +51,8 @@ class SignOptions:
 class ManifestSigner:
     """Embeds manifests signed by one ``Signer``; build once and reuse for many assets.
 
-    The c2pa signer and context are created once: rebuilding them per asset costs
-    0.2-0.6 ms, a quarter of a whole 1 MP JPEG signature (measured in bench/).
+    The c2pa signer and context are created once: rebuilding them per asset added
+    about 10% to a 1 MP JPEG signature (bench/c2pa_sign_verify.py).
     """
 
     def __init__(self, signer: Signer, options: SignOptions = SignOptions()) -> None:

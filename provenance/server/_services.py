@@ -14,7 +14,7 @@ from provenance.credentials.read import CredentialReader
 from provenance.credentials.sign import ManifestSigner
 from provenance.credentials.text import read_text_manifest
 from provenance.errors import InputError, ProvenanceError, UnsupportedMedia, UsageError
-from provenance.home import default_repository, verify_config_for_home
+from provenance.home import default_repository, verify_config_for_home, watermark_secret
 from provenance.keystore import KeyStore
 from provenance.media import IMAGE_TYPES, TEXT_TYPES, Limits, decode_text, sniff
 from provenance.recovery import Recoverer
@@ -99,8 +99,7 @@ class Services:
         if self.store is not None and settings.passphrase:
             # Unlock once at startup: a wrong passphrase stops the server, not a request.
             self.signer = ManifestSigner(self.store.signer(settings.identity, settings.passphrase))
-            key = self.store.watermark_key()
-            self.watermark = WatermarkSecret(key.name, key.secret)
+            self.watermark = watermark_secret(self.store)
         elif self.store is None:
             self.sign_unavailable = "signing is disabled: no key store in the server's home"
         self.repository: Repository | None = None

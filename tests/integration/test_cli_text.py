@@ -105,3 +105,19 @@ def test_unwatermarked_text_and_bad_encodings(signed: Path, tmp_path: Path) -> N
     assert "not a supported image or text type" in str(report["error"]) or "UTF-8" in str(
         report["error"]
     )
+
+
+def test_inspect_prints_a_text_manifest(signed: Path, tmp_path: Path) -> None:
+    result = run("inspect", str(signed))
+    assert result.exit_code == 0, result.output
+    store = json.loads(result.stdout)
+    labels = [a["label"] for a in store["manifests"][store["active_manifest"]]["assertions"]]
+    assert "c2pa.soft-binding" in labels
+    plain = tmp_path / "plain.txt"
+    plain.write_text(STORY, encoding="utf-8")
+    assert run("inspect", str(plain)).exit_code == 1
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)))
+    result = run("inspect", str(junk))
+    assert result.exit_code == 3
+    assert result.stderr == f"error: {junk}: not a supported image or text type\n"

@@ -106,7 +106,7 @@ def test_unreadable_input_exit_3(home: Path, tmp_path: Path) -> None:
     result = run(home, "detect", str(bad))
     assert result.exit_code == 3 and "error:" in result.stderr
     result = run(home, "embed", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"))
-    assert result.exit_code == 3 and "cannot read" in result.stderr
+    assert result.exit_code == 3 and "missing.png: no such file" in result.stderr
 
 
 def test_help_documents_exit_status(home: Path) -> None:

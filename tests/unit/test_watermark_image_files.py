@@ -13,7 +13,7 @@ from PIL import Image, JpegImagePlugin
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wm_images import photo_like
 
-from provenance.errors import InputError, OutputExists, UnsupportedMedia
+from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
 from provenance.imaging import encode_like, read_image
 from provenance.watermark.image import WatermarkSecret
 from provenance.watermark.image.files import detect_file, embed_file
@@ -61,8 +61,13 @@ def test_other_formats_round_trip(tmp_path: Path, fmt: str, suffix: str) -> None
 def test_refuses_existing_output_before_reading(tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     out.write_bytes(b"keep me")
+    source = tmp_path / "in.png"
+    source.write_bytes(b"not decoded: the output check comes first")
     with pytest.raises(OutputExists, match="--force"):
-        embed_file(tmp_path / "missing.png", out, PAYLOAD, SECRET)
+        embed_file(source, out, PAYLOAD, SECRET)
+    assert out.read_bytes() == b"keep me"
+    with pytest.raises(UsageError, match="output is the input"):
+        embed_file(out, out, PAYLOAD, SECRET, force=True)
     assert out.read_bytes() == b"keep me"
 
 

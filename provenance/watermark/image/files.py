@@ -7,8 +7,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from provenance._internal.fs import check_paths
 from provenance.errors import UnsupportedMedia
-from provenance.imaging import check_output, encode_like, read_image, write_image
+from provenance.imaging import WRITABLE_FORMATS, encode_like, read_image, write_image
 
 from .config import WatermarkConfig
 from .detector import Detection, detect
@@ -41,14 +42,14 @@ def embed_file(
     config: WatermarkConfig | None = None,
 ) -> EmbedResult:
     """Mark ``source`` into ``output`` in the same format (JPEG keeps its tables)."""
-    check_output(output, force=force)
+    check_paths(Path(source), Path(output), force=force)
     src = read_image(source)
     if src.high_bit_depth_color:
         raise UnsupportedMedia(
             f"{source} has 16-bit colour channels, which would be written back with 8: "
             "convert it to 8-bit first (16-bit grayscale is supported)"
         )
-    if src.format == "GIF" or src.format not in ("JPEG", "PNG", "WEBP", "TIFF", "BMP"):
+    if src.format not in WRITABLE_FORMATS:
         raise UnsupportedMedia(
             f"{source} is {src.format or 'an unknown format'}: a watermark cannot survive "
             "re-encoding to it; convert to PNG, JPEG, WebP or TIFF first"
