@@ -50,7 +50,7 @@ test: lint
 bench: $(TEST)
 	$(BIN)/pip install --quiet -e ".[test,bench]"
 	$(BIN)/python bench/c2pa_sign_verify.py
-	$(BIN)/python bench/verify_batch.py
+	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/watermark_image.py
 	$(BIN)/python bench/recovery.py
 	$(BIN)/python bench/text_c2pa.py

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 
 def _children(pid: int) -> list[int]:
@@ -39,11 +40,17 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """Run ``command``; return (seconds, peak tree RSS in bytes, exit code)."""
+def run_measured(
+    command: list[str], env: dict[str, str] | None = None, stdout: IO[bytes] | None = None
+) -> tuple[float, int, int]:
+    """Run ``command`` (its output to ``stdout``, default nowhere); return
+    (seconds, peak tree RSS in bytes, exit code)."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or dict(os.environ)
+        command,
+        stdout=stdout or subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env or dict(os.environ),
     )
     peak = 0
     done = threading.Event()

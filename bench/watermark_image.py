@@ -1,7 +1,7 @@
 """Image watermark benchmark: ours vs invisible-watermark and blind-watermark, same photos.
 
-    python bench/watermark_image.py            # full run (~16 min on 2 cores), writes docs
-    python bench/watermark_image.py --quick    # 4 photos, fewer trials (~4 min)
+    python bench/watermark_image.py            # full run (~23 min on 2 cores), writes docs
+    python bench/watermark_image.py --quick    # 4 photos, fewer trials (~7 min)
     python bench/watermark_image.py --no-write # print the section instead of writing it
 
 Photos are scikit-image's bundled photographs (installed only with the ``bench`` extra);
@@ -9,6 +9,11 @@ photos with a short side under 512 px are upscaled to 512 (Lanczos) and marked s
 table. Every method embeds 64 random bits in the same photos and is decoded after the same
 attacks. Null trials run our detector on the unmarked photos under every attack with many
 secrets; any reported payload is a false positive.
+
+The two strongest anchors (blind-watermark, invisible-watermark dwtDctSvd) also run at
+matched quality: their strength is searched per photo, on the unattacked embed, for the
+largest value whose PSNR is still >= ours on that photo (``match_strength``), so each attack
+compares ours with the anchor at equal-or-better quality for the anchor.
 """
 
 from __future__ import annotations
@@ -85,58 +90,147 @@ class Ours:
         )
 
 
+MATCHED = " @ PSNR>=ours"  # name suffix of an anchor run at matched quality
+
+
 class InvisibleWatermark:
-    def __init__(self, method: str) -> None:
+    """``strength`` scales dwtDctSvd's per-channel quantisation steps (default [0, 36, 0])."""
+
+    SCALES = (0.0, 36.0, 0.0)
+
+    def __init__(self, method: str, matched: bool = False) -> None:
         self.method = method
-        self.name = f"invisible-watermark {method}"
+        self.name = f"{method}{MATCHED}" if matched else f"invisible-watermark {method}"
+        self.matched = matched
+        self.strength = 1.0
+        self.strength_label = "scale of the U channel, x default 36"
+
+    def _configs(self) -> dict[str, Any]:
+        if self.method != "dwtDctSvd" or self.strength == 1.0:
+            return {}
+        return {"scales": [s * self.strength for s in self.SCALES]}
 
     def embed(self, rgb: np.ndarray, bits: Bits) -> np.ndarray:
         from imwatermark import WatermarkEncoder
 
         enc = WatermarkEncoder()
         enc.set_watermark("bits", [int(b) for b in bits])
-        return np.ascontiguousarray(enc.encode(rgb[..., ::-1].copy(), self.method)[..., ::-1])
+        out = enc.encode(rgb[..., ::-1].copy(), self.method, **self._configs())
+        return np.ascontiguousarray(out[..., ::-1])
 
     def decode(self, rgb: np.ndarray) -> Bits | None:
         from imwatermark import WatermarkDecoder
 
-        out = WatermarkDecoder("bits", 64).decode(rgb[..., ::-1].copy(), self.method)
+        dec = WatermarkDecoder("bits", 64)
+        out = dec.decode(rgb[..., ::-1].copy(), self.method, **self._configs())
         return np.asarray(out, dtype=np.uint8)[:64]
 
 
 class BlindWatermark:
-    name = "blind-watermark"
+    """``strength`` scales the quantisation steps d1/d2 of ``bwm_core`` (default 36/20)."""
 
-    def embed(self, rgb: np.ndarray, bits: Bits) -> np.ndarray:
+    D1, D2 = 36.0, 20.0
+
+    def __init__(self, matched: bool = False) -> None:
+        self.name = f"blind-watermark{MATCHED}" if matched else "blind-watermark"
+        self.matched = matched
+        self.strength = 1.0
+        self.strength_label = "d1/d2, x default 36/20"
+
+    def _wm(self) -> Any:
         from blind_watermark import WaterMark, bw_notes
 
         bw_notes.close()
         wm = WaterMark(password_img=1, password_wm=1, processes=1)
+        if self.strength != 1.0:  # the extractor must use the same steps as the embedder
+            wm.bwm_core.d1 = self.D1 * self.strength
+            wm.bwm_core.d2 = self.D2 * self.strength
+        return wm
+
+    def embed(self, rgb: np.ndarray, bits: Bits) -> np.ndarray:
+        wm = self._wm()
         wm.read_img(img=rgb[..., ::-1].astype(np.float32))
         wm.read_wm([bool(b) for b in bits], mode="bit")
         out = wm.embed()
         return np.clip(np.rint(out[..., ::-1]), 0, 255).astype(np.uint8)
 
     def decode(self, rgb: np.ndarray) -> Bits | None:
-        from blind_watermark import WaterMark
-
-        wm = WaterMark(password_img=1, password_wm=1, processes=1)
-        out = wm.extract(embed_img=rgb[..., ::-1].astype(np.float32), wm_shape=64, mode="bit")
+        out = self._wm().extract(
+            embed_img=rgb[..., ::-1].astype(np.float32), wm_shape=64, mode="bit"
+        )
         return (np.asarray(out, dtype=np.float64) >= 0.5).astype(np.uint8)[:64]
+
+
+def psnr_of(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
 def quality(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     from skimage.metrics import structural_similarity
 
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-    return psnr, float(structural_similarity(a, b, channel_axis=2, data_range=255))
+    ssim = structural_similarity(a, b, channel_axis=2, data_range=255)
+    return psnr_of(a, b), float(ssim)
+
+
+def match_strength(
+    method: Any, rgb: np.ndarray, bits: Bits, target: float, tol: float = 0.05, evals: int = 8
+) -> tuple[np.ndarray | None, int, float]:
+    """Set ``method.strength`` to the largest k (x default) whose embed has PSNR >= ``target``.
+
+    A short bracketed search on log k of the unattacked embed of these very bits: PSNR falls
+    ~20 dB per decade of k, so the first steps follow that slope (aiming tol/2 above the
+    target); once a feasible and an infeasible k bracket the answer, secant steps clamped to
+    the middle 60% of the bracket (a safeguarded bisection). Stops when the best feasible
+    PSNR is within ``tol`` dB of the target, the bracket is under 0.1%, or after ``evals``
+    embeds; if nothing feasible was found by then, k halves (at most 10 times) until it is.
+    PSNR need not be monotone in k (quantisation), so the result is a feasible k near the
+    target, not a proven optimum. Returns (marked image at the chosen k, or None when no k
+    reaches the target, number of embeds, highest PSNR seen).
+    """
+    lo: tuple[float, float, np.ndarray] | None = None  # (log k, PSNR, marked), PSNR >= target
+    hi: tuple[float, float] | None = None  # (log k, PSNR), PSNR < target
+    x, n, best = 0.0, 0, -math.inf
+    while n < evals or (lo is None and n < evals + 10):
+        method.strength = math.exp(x)
+        marked = method.embed(rgb, bits)
+        p, n = psnr_of(rgb, marked), n + 1
+        best = max(best, p)
+        if p >= target and (lo is None or x > lo[0]):
+            lo = (x, p, marked)
+        elif p < target and (hi is None or x < hi[0]):
+            hi = (x, p)
+        if lo is not None and lo[1] - target <= tol:
+            break
+        if lo is None and hi is not None and n >= evals:
+            x = hi[0] - math.log(2)  # fallback: halve until feasible
+        elif lo is not None and hi is not None:
+            if hi[0] - lo[0] < 1e-3:
+                break
+            frac = (lo[1] - target - tol / 2) / max(lo[1] - hi[1], 1e-9)
+            x = lo[0] + min(max(frac, 0.2), 0.8) * (hi[0] - lo[0])
+        else:  # one side only: follow the ~20 dB/decade slope, aiming tol/2 above the target
+            x += (p - target - tol / 2) / 20 * math.log(10)
+    if lo is None:
+        return None, n, best
+    method.strength = math.exp(lo[0])
+    return lo[2], n, best
 
 
 def robustness(
-    method: Any, pics: list[tuple[str, Image.Image]], draws: int, log: Callable[[str], None]
+    method: Any,
+    pics: list[tuple[str, Image.Image]],
+    draws: int,
+    log: Callable[[str], None],
+    targets: dict[str, float] | None = None,
 ) -> dict[str, Any]:
+    """Embed, attack, decode. With ``targets`` (PSNR per photo), the strength is matched first."""
     rng = np.random.default_rng(12345)
+    t_start = time.perf_counter()
+    strengths: list[tuple[str, float]] = []
+    unreachable: list[tuple[str, float]] = []  # (photo, highest PSNR the search saw)
+    search_embeds = 0
+    cells: dict[str, dict[str, list[float]]] = {}  # photo -> attack -> bit accuracy per image
     exact = {a: 0 for a in attacks.ALL}
     acc = {a: 0.0 for a in attacks.ALL}
     psnrs, ssims, n = [], [], 0
@@ -148,7 +242,16 @@ def robustness(
             bits = rng.integers(0, 2, 64).astype(np.uint8)
             if isinstance(method, Ours):
                 method.rekey(rng.bytes(32))  # a fresh secret for every marked image
-            marked = method.embed(rgb, bits)
+            if targets is not None:
+                found, k, best = match_strength(method, rgb, bits, targets[label])
+                search_embeds += k
+                if found is None:  # no strength reaches ours' PSNR: no matched run here
+                    unreachable.append((label, best))
+                    continue
+                marked = found
+                strengths.append((label, method.strength))
+            else:
+                marked = method.embed(rgb, bits)
             p, s = quality(rgb, marked)
             psnrs.append((label, p))
             ssims.append(s)
@@ -157,6 +260,7 @@ def robustness(
                 out = method.decode(np.asarray(attacks.apply(name, Image.fromarray(marked))))
                 right = 0.5 if out is None else float(np.mean(out == bits))
                 acc[name] += right
+                cells.setdefault(label, {}).setdefault(name, []).append(right)
                 tally = per_photo.setdefault(label, [0, 0])
                 tally[1] += 1
                 if right == 1.0:
@@ -164,16 +268,29 @@ def robustness(
                     tally[0] += 1
                 elif isinstance(method, Ours):
                     failures.append(f"{label}/{name}")
-        log(f"{method.name}: {label} done")
-    return {
-        "exact": {a: exact[a] / n for a in exact},
-        "acc": {a: acc[a] / n for a in acc},
+        extra = ""
+        if targets is not None:
+            extra = " (out of reach)" if label in dict(unreachable) else ""
+            extra = extra or f" (strength x{method.strength:.3f})"
+        log(f"{method.name}: {label} done{extra}")
+    result: dict[str, Any] = {
+        "exact": {a: exact[a] / max(n, 1) for a in exact},
+        "acc": {a: acc[a] / max(n, 1) for a in acc},
         "psnr": psnrs,
         "ssim": ssims,
         "n": n,
         "failures": failures,
         "per_photo": per_photo,
+        "cells": cells,
+        "seconds": time.perf_counter() - t_start,
     }
+    if targets is not None:
+        result["strength"] = strengths
+        result["strength_label"] = method.strength_label
+        result["search_embeds"] = search_embeds
+        result["unreachable"] = unreachable
+        result["targets"] = dict(targets)
+    return result
 
 
 def timings(
@@ -231,7 +348,7 @@ def null_trials(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="4 photos, fewer trials (~3 min)")
+    ap.add_argument("--quick", action="store_true", help="4 photos, fewer trials (~7 min)")
     ap.add_argument("--no-write", action="store_true", help="print instead of writing docs")
     ap.add_argument("--no-anchors", action="store_true", help="skip the anchor methods")
     ap.add_argument("--no-null", action="store_true", help="skip the null trials")
@@ -245,14 +362,30 @@ def main() -> None:
     draws = args.draws or (1 if args.quick else 2)
     methods: list[Any] = [Ours(1)]
     if not args.no_anchors:
-        methods += [InvisibleWatermark("dwtDct"), InvisibleWatermark("dwtDctSvd"), BlindWatermark()]
+        methods += [
+            InvisibleWatermark("dwtDct"),
+            InvisibleWatermark("dwtDctSvd"),
+            InvisibleWatermark("dwtDctSvd", matched=True),
+            BlindWatermark(),
+            BlindWatermark(matched=True),
+        ]
     results: dict[str, dict[str, Any]] = {}
+    targets: dict[str, float] = {}  # per photo: ours' highest PSNR, the matched anchors' floor
     for i, m in enumerate(methods):
-        results[m.name] = robustness(m, pics, draws if i == 0 else 1, log)
+        matched = getattr(m, "matched", False)
+        results[m.name] = robustness(
+            m, pics, draws if i == 0 else 1, log, targets if matched else None
+        )
+        log(f"{m.name}: robustness {results[m.name]['seconds']:.0f} s")
+        if i == 0:
+            for label, p in results[m.name]["psnr"]:
+                targets[label] = max(p, targets.get(label, -math.inf))
     astronaut = pics[0][1]
     sizes = [("512 px", (512, 512)), ("1 MP", (1155, 866)), ("12 MP", (4000, 3000))]
     times = {}
     for m in methods:
+        if getattr(m, "matched", False):
+            continue  # same code as the default-strength run
         heavy = not isinstance(m, Ours | InvisibleWatermark) or m.name.endswith("Svd")
         use = sizes if not (args.quick and not isinstance(m, Ours)) else sizes[:2]
         use = use[:2] if heavy and args.quick else use

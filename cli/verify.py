@@ -8,7 +8,10 @@ import enum
 import itertools
 import json
 import os
+import shutil
+import stat
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import typer
 
 from cli._common import handle_errors, home_of, repository_location
-from provenance.batch import iter_files, paths_from_lines, verify_many
+from provenance.batch import count_files, iter_files, paths_from_lines, verify_many
 from provenance.errors import InputError, UsageError
 from provenance.home import verify_config_for_home
 from provenance.verify import Report, Verdict, Verifier, VerifyConfig
@@ -38,6 +41,11 @@ class Require(enum.StrEnum):
     TRUSTED = "trusted"
 
 
+class Engine(enum.StrEnum):
+    LOCAL = "local"
+    DASK = "dask"
+
+
 @handle_errors
 def verify(
     ctx: typer.Context,
@@ -54,7 +62,11 @@ def verify(
         False, "--unordered", help="Print each result as it finishes, not in input order."
     ),
     file_timeout: float = typer.Option(
-        None, "--timeout", min=0.1, help="Seconds allowed per file; slower files report error."
+        None,
+        "--timeout",
+        min=0.1,
+        help="Seconds allowed per file; slower files report error. It interrupts Python code "
+        "(also in Dask worker threads); a native call only once it returns.",
     ),
     max_size_mb: float = typer.Option(
         None, "--max-size", min=0.001, help="Largest file to read, in MB (default: 512)."
@@ -64,6 +76,19 @@ def verify(
     as_jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON report a line."),
     workers: int = typer.Option(
         None, "--workers", "-w", min=1, help="Worker processes (default: the CPU count)."
+    ),
+    engine: Engine = typer.Option(
+        Engine.LOCAL,
+        "--engine",
+        help="local: worker processes here; dask: the workers of the Dask cluster at "
+        "--scheduler (needs the toolkit's 'dask' extra; docs/batch.md).",
+    ),
+    scheduler: str = typer.Option(
+        None,
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://host:8786. Its workers read the files themselves, "
+        "at the same absolute paths: they need the same (shared) filesystem.",
     ),
     trust_anchors: list[Path] = typer.Option(
         None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
@@ -87,6 +112,7 @@ def verify(
     paths = paths or []
     if not paths and from_file is None:
         raise UsageError("name files or directories to verify, or --from-file LIST")
+    _check_engine(engine, scheduler, workers, paths)
     config = _config(home_of(ctx), trust_anchors or [], trust_config)
     limits = config.limits
     if max_size_mb is not None:
@@ -114,10 +140,14 @@ def verify(
             workers=workers or os.cpu_count() or 1,
             ordered=not unordered,
             file_timeout=file_timeout,
+            engine=engine.value,
+            scheduler=scheduler,
         )
     counts: collections.Counter[Verdict] = collections.Counter()
     unmet = 0
     progress = _Progress(counts) if sys.stderr.isatty() else None
+    if progress and (from_file is None or _is_regular_file(from_file)):
+        progress.count_in_background(paths, from_file, recursive)
     try:
         for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
             counts[report.verdict] += 1
@@ -177,19 +207,87 @@ def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> V
     return verify_config_for_home(home, pems, eku)
 
 
+def _check_engine(
+    engine: Engine, scheduler: str | None, workers: int | None, paths: list[Path]
+) -> None:
+    """Flags that only mean something together, checked before any work."""
+    if engine is Engine.LOCAL:
+        if scheduler is not None:
+            raise UsageError("--scheduler goes with --engine dask")
+        return
+    if scheduler is None:
+        raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    if workers is not None:
+        raise UsageError(
+            "--workers is for --engine local; a Dask cluster has the workers it was started "
+            "with (dask worker --nworkers N)"
+        )
+    if Path("-") in paths:
+        raise UsageError("'-' (standard input) is verified here, not with --engine dask")
+
+
 def _tally(counts: collections.Counter[Verdict]) -> str:
     total = sum(counts.values())
     tally = ", ".join(f"{counts[v]} {v}" for v in Verdict if counts[v])
     return f"{total} file{'s' * (total != 1)}: {tally or 'none'}"
 
 
+def progress_line(
+    done: int,
+    total: int | None,
+    elapsed: float,
+    counts: collections.Counter[Verdict],
+    *,
+    counting: bool = False,
+) -> str:
+    """``1,234/10,000 files, 250 files/s, ETA 0:35 — 1,200 trusted, 30 error``.
+
+    ``total`` is None while the inputs are being counted (``counting``) and for good when
+    they cannot be (a list on standard input): then there is no ETA.
+    """
+    rate = done / elapsed if elapsed > 0 else 0.0
+    if total is None:
+        head = f"{done:,} files{' (counting...)' * counting}, {rate:,.0f} files/s"
+    else:
+        total = max(total, done)  # files added after the count
+        eta = _duration((total - done) / rate) if rate > 0 else "--:--"
+        head = f"{done:,}/{total:,} files, {rate:,.0f} files/s, ETA {eta}"
+    tally = ", ".join(f"{counts[v]:,} {v}" for v in Verdict if counts[v])
+    return f"{head} — {tally}" if tally else head
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class _Progress:
-    """One self-rewriting line on a terminal's stderr: files, rate, verdict counts."""
+    """One self-rewriting line on a terminal's stderr: files, rate, ETA, verdict counts."""
 
     def __init__(self, counts: collections.Counter[Verdict]) -> None:
         self._counts = counts
         self._start = time.monotonic()
         self._shown = 0.0
+        self._total: int | None = None
+        self._counting = False
+
+    def count_in_background(
+        self, paths: Iterable[Path], from_file: str | None, recursive: bool
+    ) -> None:
+        """Count the inputs in a daemon thread (a second walk) for a total and an ETA."""
+
+        def count() -> None:
+            try:
+                listed = _listed(from_file) if from_file is not None else ()
+                self._total = count_files(itertools.chain(paths, listed), recursive=recursive)
+            except Exception:  # only the ETA is lost; the batch itself reports the cause
+                pass
+            finally:
+                self._counting = False
+
+        self._counting = True
+        threading.Thread(target=count, name="count-inputs", daemon=True).start()
 
     def update(self) -> None:
         now = time.monotonic()
@@ -197,9 +295,10 @@ class _Progress:
             return
         self._shown = now
         done = sum(self._counts.values())
-        rate = done / max(now - self._start, 1e-9)
-        line = f"{_tally(self._counts)} ({rate:.0f} files/s)"
-        sys.stderr.write("\r\x1b[K" + line)
+        elapsed = now - self._start
+        line = progress_line(done, self._total, elapsed, self._counts, counting=self._counting)
+        width = shutil.get_terminal_size().columns - 1
+        sys.stderr.write("\r\x1b[K" + line[:width])
         sys.stderr.flush()
 
     def clear(self) -> None:
@@ -218,6 +317,14 @@ def _listed(source: str) -> Iterator[Path]:
         raise UsageError(f"{source}: cannot read --from-file list ({exc.strerror})") from None
     with handle:
         yield from paths_from_lines(handle)
+
+
+def _is_regular_file(path: str) -> bool:
+    """A list that can be read twice (once to count it): not stdin, a pipe or a FIFO."""
+    try:
+        return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _existing_repository(location: str, given: str | None) -> str | None:

@@ -168,6 +168,35 @@ def check_image_header(data: bytes, media_type: str, limits: Limits) -> None:
         raise InputError(
             f"{width}x{height} pixels is larger than the limit of {limits.max_pixels:,} pixels"
         )
+    if media_type == "image/jpeg" and not _jpeg_complete(data):
+        raise InputError("not a readable image/jpeg image (truncated: no end-of-image marker)")
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG's segments run to an end-of-image marker after its first scan.
+
+    Cheap (no decoding): walks the marker segments to the first start-of-scan, then looks
+    for EOI. Entropy-coded data stuffs every 0xFF with 0x00, so ``FF D9`` there is EOI.
+    A structure this walk does not understand counts as complete: decoders judge it.
+    """
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return True
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            position += 2
+            continue
+        end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:
+            return data.find(b"\xff\xd9", end) != -1
+        position = end
+    return False
 
 
 def decode_text(data: bytes, limits: Limits | None = None) -> str:

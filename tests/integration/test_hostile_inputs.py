@@ -32,7 +32,7 @@ UNDECODABLE_NAME = b"bad-\xff\xfe.png"
 EXPECTED: dict[str, tuple[str, str]] = {
     "empty.jpg": ("error", r"^empty file \(0 bytes\)$"),
     "random.png": ("error", r"^not a supported image or text type$"),
-    "truncated.jpg": ("error", r"could not be decoded: image file is truncated"),
+    "truncated.jpg": ("error", r"image/jpeg image \(truncated: no end-of-image marker\)"),
     "truncated.png": ("error", r"could not be parsed"),
     "truncated.webp": ("error", r"not a readable image/webp image"),
     "bitflip.jpg": ("error", r"could not be parsed"),
@@ -93,9 +93,12 @@ def hostile_batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
     yield home, inputs
 
 
-@pytest.fixture(scope="module")
-def batch_result(hostile_batch: tuple[Path, Path]) -> Result:
+@pytest.fixture(scope="module", params=[[], ["--no-watermark"]], ids=["watermark", "c2pa-only"])
+def batch_result(hostile_batch: tuple[Path, Path], request: pytest.FixtureRequest) -> Result:
+    """The whole folder in one batch; without watermark detection no pixels are decoded,
+    and every broken file must still read ``error``, never ``none``."""
     home, inputs = hostile_batch
+    (inputs / "nested" / "vanished.png").write_bytes(b"\x89PNG\r\n\x1a\n")
 
     def vanishing_walk(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for item in iter_files(*args, **kwargs):
@@ -107,7 +110,8 @@ def batch_result(hostile_batch: tuple[Path, Path]) -> Result:
         patch.setattr("cli.verify.iter_files", vanishing_walk)
         patch.setattr("provenance.verify.open", _deny_one(open, "locked.png"), raising=False)
         patch.setenv("PROVENANCE_PASSPHRASE", PASSPHRASE)
-        args = ["--home", str(home), "verify", "--jsonl", "-r", "--workers", "2", str(inputs)]
+        args = ["--home", str(home), "verify", "--jsonl", "-r", "--workers", "2", *request.param]
+        args.append(str(inputs))
         return CliRunner().invoke(app, args)
 
 

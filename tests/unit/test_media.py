@@ -77,3 +77,16 @@ def test_image_header_check_refuses_bombs_and_damage_without_decoding() -> None:
     with pytest.raises(InputError, match=r"image/png image \(damaged header\)"):
         check_image_header(png.replace(b"IHDR", b"IHDx"), "image/png", Limits())
     check_image_header(b"<svg/>", "image/svg+xml", Limits())  # not Pillow's to judge
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_truncated_jpeg_is_refused_from_its_structure(progressive: bool) -> None:
+    exif = b"Exif\x00\x00" + b"\xff\xd9" * 8
+    whole = encode(natural_image(300, 200), "JPEG", progressive=progressive, exif=exif)
+    limits = Limits()
+    check_image_header(whole, "image/jpeg", limits)
+    check_image_header(whole + b"trailing vendor data", "image/jpeg", limits)
+    # An EOI inside the EXIF segment (a thumbnail's) must not pass for the image's own.
+    for cut in (len(whole) // 3, len(whole) * 2 // 3, len(whole) - 2):
+        with pytest.raises(InputError, match="truncated: no end-of-image marker"):
+            check_image_header(whole[:cut], "image/jpeg", limits)

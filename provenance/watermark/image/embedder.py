@@ -9,7 +9,9 @@ RGB gets the same change on every channel, so it stays gray.
 
 The mask and the informed weights (``informed.py``) are worked out on the detector's own
 analysis grid; only the final mark is rendered at full size, and the gain that sets the
-PSNR is solved on a fixed sample of pixels, then checked on the whole image.
+PSNR is solved on a fixed sample of pixels, then checked on the whole image. The mark is
+rendered and added a strip of rows at a time, so memory stays near the input and output
+images whatever their size.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ __all__ = ["embed", "tile_size_for"]
 log = logging.getLogger(__name__)
 
 Float32 = npt.NDArray[np.float32]
+Float64 = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 _COLOR_DIRECTION = LUMA_WEIGHTS / float(np.sum(LUMA_WEIGHTS**2))
 _SAMPLE_PIXELS = 1 << 15
+#: Pixels rendered at a time (about 1 MB per float32 temporary).
+_STRIP_PIXELS = 1 << 18
 
 
 def tile_size_for(width: int, height: int) -> int:
@@ -72,10 +78,12 @@ def embed(
     # ANALYSIS_SIDE, where a cell is CELL px); only the final mark is rendered at full size.
     small_luma = _analysis_luma(planes)
     small_mask = texture_mask(small_luma, CELL)
-    mask = _resized(small_mask, (width, height), Image.Resampling.BILINEAR)
-    gain = _GainSolver(planes, config)
+    mask = _Mask(small_mask, width, height)
+    solver = _GainSolver(planes, config)
+    mask_sample = mask.at(solver.rows, solver.cols)
     if config.informed > 0.0:
-        preview = np.float32(gain.solve(gain.sample_of(render_tile(cells, tile_px), mask, tile_px)))
+        sample = solver.sample_of(render_tile(cells, tile_px), mask_sample)
+        preview = np.float32(solver.solve(sample))
 
         def render(weights: npt.NDArray[np.float64]) -> Float32:
             # The PSNR fixes the mark's energy whatever the weights: scale to it, as the
@@ -88,17 +96,16 @@ def embed(
         reference = float(preview) * float(np.sqrt(np.mean(unweighted * unweighted)))
 
         cells = cells * informed_weights(small_luma, render, layout, coded, config.informed)
-    delta = _tiled(render_tile(cells, tile_px), (height, width))
-    delta *= mask
-    marked = _apply(planes, delta, gain, config)
+    mark = _Mark(render_tile(cells, tile_px).astype(np.float32), mask)
+    gain = solver.solve(solver.sample_of(mark.tile, mask_sample))
+    marked = _apply(planes, mark, gain, solver, config)
     return planes.to_image(marked)
 
 
-def _tiled(tile: npt.NDArray[np.float64], shape: tuple[int, int]) -> Float32:
+def _tiled(tile: npt.NDArray[np.floating], shape: tuple[int, int]) -> Float32:
     """``tile`` repeated over an image of ``shape`` from its top-left corner."""
-    size = tile.shape[0]
-    reps = (-(-shape[0] // size), -(-shape[1] // size))
-    out: Float32 = np.tile(tile.astype(np.float32), reps)[: shape[0], : shape[1]]
+    reps = (-(-shape[0] // tile.shape[0]), -(-shape[1] // tile.shape[1]))
+    out: Float32 = np.tile(tile.astype(np.float32, copy=False), reps)[: shape[0], : shape[1]]
     return out
 
 
@@ -107,6 +114,72 @@ def _resized(a: Float32, size: tuple[int, int], resample: Image.Resampling) -> F
         return a
     out: Float32 = np.asarray(Image.fromarray(a, "F").resize(size, resample), dtype=np.float32)
     return out
+
+
+def _pillow_bilinear(in_size: int, out_size: int) -> tuple[IntArray, Float64]:
+    """Source index and weight of each tap, per output index, of Pillow's bilinear resize
+    along one axis (``precompute_coeffs`` in Pillow's Resample.c, with its arithmetic)."""
+    scale = in_size / out_size
+    filterscale = max(scale, 1.0)  # also the support, the bilinear filter's being 1
+    taps = math.ceil(filterscale) * 2 + 1
+    center = (np.arange(out_size) + 0.5) * scale
+    first = np.maximum((center - filterscale + 0.5).astype(np.intp), 0)
+    count = np.minimum((center + filterscale + 0.5).astype(np.intp), in_size) - first
+    source = first[:, None] + np.arange(taps)
+    x = np.abs((source - center[:, None] + 0.5) * (1.0 / filterscale))
+    weights = np.where((x < 1.0) & (np.arange(taps) < count[:, None]), 1.0 - x, 0.0)
+    total = np.zeros(out_size)
+    for k in range(taps):  # in Pillow's order, for the same rounding
+        total += weights[:, k]
+    weights /= total[:, None]
+    return np.minimum(source, in_size - 1), weights
+
+
+class _Mask:
+    """The small mask bilinearly enlarged to the full image, made on demand.
+
+    Pillow resizes it across once (on the small mask's rows); the vertical pass is done
+    here, with Pillow's weights and arithmetic, for just the rows or pixels asked for. They
+    agree bit for bit with each other, and with a whole-image Pillow resize when Pillow too
+    goes across first (it does when enlarging; when reducing it may go down first, which
+    rounds a float32 ulp differently).
+    """
+
+    def __init__(self, small: Float32, width: int, height: int) -> None:
+        self.wide = _resized(small, (width, small.shape[0]), Image.Resampling.BILINEAR)
+        self.source, self.weights = _pillow_bilinear(small.shape[0], height)
+        self.width = width
+
+    def rows(self, start: int, stop: int) -> Float32:
+        """Rows ``start:stop``."""
+        taps = zip(self.source[start:stop].T, self.weights[start:stop].T, strict=True)
+        # (when enlarging, one tap in three is zero throughout)
+        terms = (self.wide[source] * weight[:, None] for source, weight in taps if weight.any())
+        out: Float64 = next(terms)
+        for term in terms:
+            out += term
+        return out.astype(np.float32)
+
+    def at(self, rows: IntArray, cols: IntArray) -> Float32:
+        """The values at pixels ``(rows[i], cols[i])``."""
+        out = np.zeros(rows.shape)
+        for source, weight in zip(self.source[rows].T, self.weights[rows].T, strict=True):
+            out += self.wide[source, cols] * weight
+        return out.astype(np.float32)
+
+
+class _Mark:
+    """The full-size mark, ``tile`` repeated from the top-left corner times the mask."""
+
+    def __init__(self, tile: Float32, mask: _Mask) -> None:
+        self.tile = tile
+        self.mask = mask
+
+    def rows(self, start: int, stop: int) -> Float32:
+        """Rows ``start:stop``."""
+        band = self.tile[np.arange(start, stop) % self.tile.shape[0]]
+        out: Float32 = _tiled(band, (stop - start, self.mask.width)) * self.mask.rows(start, stop)
+        return out
 
 
 def _analysis_luma(planes: Planes) -> Float32:
@@ -146,14 +219,12 @@ class _GainSolver:
         self.peak = planes.peak
         self.target = planes.peak / 10 ** (config.target_psnr / 20.0)
         self.floor = planes.peak / 10 ** (config.min_psnr / 20.0)
-        self.width = width
+        self.rows, self.cols = np.divmod(self.index, width)
 
-    def sample_of(self, tile: npt.NDArray[np.float64], mask: Float32, size: int) -> Float32:
-        """The tiled pattern times the mask at the sample pixels, without rendering it all."""
-        rows, cols = np.divmod(self.index, self.width)
-        out: Float32 = (tile[rows % size, cols % size] * mask.reshape(-1)[self.index]).astype(
-            np.float32
-        )
+    def sample_of(self, tile: npt.NDArray[np.floating], mask_sample: Float32) -> Float32:
+        """The tiled pattern times the mask (given at the sample pixels) at the sample pixels."""
+        size = tile.shape[0]
+        out: Float32 = (tile[self.rows % size, self.cols % size] * mask_sample).astype(np.float32)
         return out
 
     def solve(self, delta_sample: Float32) -> float:
@@ -167,12 +238,11 @@ class _GainSolver:
 
 
 def _apply(
-    planes: Planes, delta: Float32, solver: _GainSolver, config: WatermarkConfig
+    planes: Planes, mark: _Mark, gain: float, solver: _GainSolver, config: WatermarkConfig
 ) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
-    """Add ``gain * delta`` along the colour direction, never below ``config.min_psnr``."""
-    gain = solver.solve(delta.reshape(-1)[solver.index])
+    """Add ``gain * mark`` along the colour direction, never below ``config.min_psnr``."""
     for _ in range(4):
-        out, mse = _render(planes.color, delta, solver.direction, gain, planes.peak)
+        out, mse = _render(planes.color, mark, solver.direction, gain, planes.peak)
         rms = math.sqrt(mse)
         if rms <= solver.floor:
             break
@@ -184,13 +254,33 @@ def _apply(
 
 def _render(
     color: npt.NDArray[np.uint8] | npt.NDArray[np.uint16],
-    delta: npt.NDArray[np.float32],
+    mark: _Mark,
     direction: npt.NDArray[np.float32],
     gain: float,
     peak: float,
 ) -> tuple[npt.NDArray[np.uint8] | npt.NDArray[np.uint16], float]:
-    """The marked planes and their mean squared error against ``color``."""
+    """The marked planes and their mean squared error against ``color``, a strip at a time."""
     out = np.empty_like(color)
+    height, width = color.shape[:2]
+    step = max(1, _STRIP_PIXELS // width)
+    total = 0.0
+    for start in range(0, height, step):
+        rows = slice(start, min(start + step, height))
+        delta = mark.rows(rows.start, rows.stop)
+        total += _add(color[rows], delta, direction, gain, peak, out[rows])
+    return out, total / color.size
+
+
+def _add(
+    color: npt.NDArray[np.uint8] | npt.NDArray[np.uint16],
+    delta: Float32,
+    direction: npt.NDArray[np.float32],
+    gain: float,
+    peak: float,
+    out: npt.NDArray[np.uint8] | npt.NDArray[np.uint16],
+) -> float:
+    """Write ``color + gain * delta`` along ``direction``, rounded and clipped, to ``out``;
+    returns the sum of squared changes."""
     total = 0.0
     for c in range(color.shape[2]):
         change = delta * np.float32(gain * float(direction[c]))
@@ -201,7 +291,7 @@ def _render(
         plane -= color[..., c]
         flat = plane.ravel()
         total += float(np.dot(flat, flat))
-    return out, total / color.size
+    return total
 
 
 def _is_achromatic(color: npt.NDArray[np.generic]) -> bool:

@@ -46,7 +46,7 @@ class Planes:
         planes = color if self.alpha is None else np.dstack([color, self.alpha])
         if planes.shape[2] == 1:
             planes = planes[..., 0]
-        return Image.fromarray(planes.astype(np.uint8), self.mode)
+        return Image.fromarray(planes.astype(np.uint8, copy=False), self.mode)
 
 
 def split(image: Image.Image, config: WatermarkConfig) -> Planes:

@@ -21,6 +21,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+from scipy import fft as sp_fft
 from scipy import ndimage
 
 from .config import TILE, TILES_PER_SHORT_SIDE
@@ -122,7 +123,9 @@ def _whiten(y: FloatArray) -> FloatArray:
 def _acf_z(residual: FloatArray, max_lag: int) -> FloatArray:
     """Autocorrelation as z-scores, lags -max_lag..max_lag on both axes (index = lag + L)."""
     h, w = residual.shape
-    shape = (h + max_lag, w + max_lag)
+    # Zero padding of at least max_lag keeps those lags free of wrap-around; a size with
+    # small prime factors makes the transforms several times faster.
+    shape = (sp_fft.next_fast_len(h + max_lag, True), sp_fft.next_fast_len(w + max_lag, True))
     spec = np.fft.rfft2(residual, s=shape)
     acf = np.fft.irfft2(spec.real**2 + spec.imag**2, s=shape)
     lags = np.arange(-max_lag, max_lag + 1)

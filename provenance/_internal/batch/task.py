@@ -1,0 +1,102 @@
+"""The one per-file function every engine runs: ``verify_file(path, config, timeout)``.
+
+A ``Verifier`` (c2pa Context, trust anchors, repository connection) is built once per
+thread of a worker process and configuration, not once per file: the local pool's
+processes and a Dask worker's threads each keep their own, because a SQLite
+connection must stay in the thread that opened it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import threading
+from pathlib import Path
+
+from provenance._internal.batch.deadline import DeadlineExceeded, call_with_deadline
+from provenance._internal.text import safe_text
+from provenance.errors import ProvenanceError
+from provenance.verify import Report, Verdict, Verifier, VerifyConfig
+
+__all__ = ["error_report", "failure_report", "verifiers_built", "verify_file", "warm_up"]
+
+_CACHED_CONFIGS = 4  # a process rarely sees more than one configuration
+_cache = threading.local()
+_built = 0
+_built_lock = threading.Lock()
+
+
+def verify_file(path: str | Path, config: VerifyConfig, timeout: float | None = None) -> Report:
+    """Verify one file with this thread's cached ``Verifier`` for ``config``.
+
+    Never raises for bad input; a file slower than ``timeout`` seconds becomes an
+    ``error`` report (see ``deadline`` for what can and cannot be interrupted).
+    """
+    verifier = _verifier_for(config)
+    try:
+        return call_with_deadline(lambda: verifier.verify_path(Path(path)), timeout)
+    except DeadlineExceeded:
+        _forget(config)  # interrupted half-way through a call: do not trust its state
+        assert timeout is not None
+        return error_report(path, f"verification took longer than the {timeout:g}-second limit")
+
+
+def warm_up(config: VerifyConfig) -> None:
+    """Build this thread's ``Verifier`` now (a pool initializer), not on the first file."""
+    _verifier_for(config)
+
+
+def verifiers_built() -> int:
+    """How many ``Verifier`` objects this process has built (tests check reuse with it)."""
+    return _built
+
+
+def error_report(path: str | Path, message: str) -> Report:
+    return Report(safe_text(path, 4096), Verdict.ERROR, message, error=message)
+
+
+def failure_report(path: str | Path, exc: BaseException) -> Report:
+    """A task that raised (or whose worker died): an ``error`` for that file, one line."""
+    detail = exc.diagnostics() if isinstance(exc, ProvenanceError) else type(exc).__name__
+    return error_report(path, f"verifier failed on this file: {safe_text(detail, 300)}")
+
+
+def _fingerprint(config: VerifyConfig) -> bytes:
+    # VerifyConfig is frozen but holds a dict (revoked serials), so it cannot be hashed;
+    # its pickle can, and it arrives in a worker as a pickle anyway.
+    return hashlib.sha256(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+
+
+def _verifiers() -> dict[bytes, Verifier]:
+    # After a fork the child must not use its parent's Verifiers (open connections).
+    if getattr(_cache, "pid", None) != os.getpid():
+        _cache.pid = os.getpid()
+        _cache.verifiers = {}
+        _cache.last = None
+    verifiers: dict[bytes, Verifier] = _cache.verifiers
+    return verifiers
+
+
+def _verifier_for(config: VerifyConfig) -> Verifier:
+    global _built
+    verifiers = _verifiers()
+    last = _cache.last
+    if last is not None and last[0] is config:  # the local pool passes the same object
+        return verifiers[last[1]]
+    key = _fingerprint(config)
+    verifier = verifiers.pop(key, None)
+    if verifier is None:
+        verifier = Verifier(config)
+        with _built_lock:
+            _built += 1
+    verifiers[key] = verifier  # most recently used last
+    while len(verifiers) > _CACHED_CONFIGS:
+        del verifiers[next(iter(verifiers))]
+    _cache.last = (config, key)
+    return verifier
+
+
+def _forget(config: VerifyConfig) -> None:
+    _verifiers().pop(_fingerprint(config), None)
+    _cache.last = None
