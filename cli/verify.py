@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import enum
 import itertools
 import json
 import os
 import shutil
+import signal
 import stat
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -148,20 +151,32 @@ def verify(
     progress = _Progress(counts) if sys.stderr.isatty() else None
     if progress and (from_file is None or _is_regular_file(from_file)):
         progress.count_in_background(paths, from_file, recursive)
-    try:
-        for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
-            counts[report.verdict] += 1
-            unmet += require is not None and not _meets(report, require)
+    stop = _StopOnInterrupt(hint=progress is not None)
+    with stop:
+        try:
+            for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
+                counts[report.verdict] += 1
+                unmet += require is not None and not _meets(report, require)
+                if progress:
+                    progress.update()
+                if stop.requested:
+                    break
+        except KeyboardInterrupt:
+            stop.requested = True  # a second Ctrl-C: stop now, whatever is in flight
+        if stop.requested:
+            # Everything verified so far is printed: close the JSON list, say so, then let
+            # the workers finish the files they hold (a further Ctrl-C skips that wait).
             if progress:
-                progress.update()
-    except KeyboardInterrupt:
-        # Everything verified so far is already printed; close the JSON list, say so, stop.
-        if progress:
-            progress.clear()
-        if as_json:
-            typer.echo("\n]")
-        typer.echo(f"interrupted after {_tally(counts)}", err=True)
-        raise typer.Exit(130) from None
+                progress.clear()
+            if as_json:
+                typer.echo("\n]")
+            typer.echo(f"interrupted after {_tally(counts)}", err=True)
+            sys.stdout.flush()
+            with contextlib.suppress(KeyboardInterrupt):
+                close = getattr(reports, "close", None)
+                if close is not None:
+                    close()
+            raise typer.Exit(130)
     if progress:
         progress.clear()
     typer.echo(_tally(counts), err=True)
@@ -224,6 +239,32 @@ def _check_engine(
         )
     if Path("-") in paths:
         raise UsageError("'-' (standard input) is verified here, not with --engine dask")
+
+
+class _StopOnInterrupt:
+    """Ctrl-C asks the batch to stop after the report it is waiting for, so every report
+    printed is whole and counted; a second Ctrl-C raises ``KeyboardInterrupt`` at once."""
+
+    def __init__(self, *, hint: bool) -> None:
+        self.requested = False
+        self._hint = hint
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        if self._hint:
+            sys.stderr.write("\r\x1b[Kstopping after the files in progress (Ctrl-C again: now)\n")
 
 
 def _tally(counts: collections.Counter[Verdict]) -> str:

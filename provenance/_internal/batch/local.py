@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import itertools
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -134,6 +135,9 @@ class _Pool:
 
 def _init_worker(config: VerifyConfig, file_timeout: float | None) -> None:
     global _worker_config, _worker_timeout
+    # Ctrl-C reaches the whole process group: the parent decides when to stop, and a
+    # worker finishes the file it holds rather than dying half-way (and printing).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_config, _worker_timeout = config, file_timeout
     warm_up(config)
 
