@@ -1,6 +1,6 @@
 """End-to-end recovery: sign (watermark + manifest), attack, verify -> `recovered`?
 
-    python bench/recovery.py [--quick] [--keys 3]
+    python bench/recovery.py [--quick] [--keys 4]
 
 Each real photo is signed through the library exactly as `provenance sign` does it
 (watermark carrying a fresh record id, C2PA manifest, repository), then every attack of
@@ -60,7 +60,7 @@ def median_ms(fn: Callable[[], object], rounds: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 photos instead of 13")
-    parser.add_argument("--keys", type=int, default=3, help="key stores (random keys) to run")
+    parser.add_argument("--keys", type=int, default=4, help="key stores (random keys) to run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         content = AIContent(model="bench-model")
@@ -118,7 +118,7 @@ def main() -> None:
         rate = wins[attack] / total
         flag = " **(< 95%)**" if rate < 0.95 else ""
         rows.append(
-            f"| {attack} | {wins[attack]}/{total} ({100 * rate:.0f}%){flag} "
+            f"| {attack} | {wins[attack]}/{total} ({100 * rate:.1f}%){flag} "
             f"| {_tally(misses[attack]) or '-'} |"
         )
     overall = sum(wins.values()) / (total * len(attacks))
