@@ -49,14 +49,14 @@ test: lint
 
 bench: $(TEST)
 	$(BIN)/pip install --quiet -e ".[test,bench]"
-	$(BIN)/python bench/c2pa_sign_verify.py
-	$(BIN)/python bench/batch.py
-	$(BIN)/python bench/watermark_image.py
-	$(BIN)/python bench/recovery.py
-	$(BIN)/python bench/text_c2pa.py
-	$(BIN)/python bench/text_payload.py
-	$(BIN)/python bench/llm_watermark.py
-	$(BIN)/python bench/server_load.py
+	$(BIN)/python -m bench.c2pa_sign_verify
+	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.watermark_image
+	$(BIN)/python -m bench.recovery
+	$(BIN)/python -m bench.text_c2pa
+	$(BIN)/python -m bench.text_payload
+	$(BIN)/python -m bench.llm_watermark
+	$(BIN)/python -m bench.server_load
 
 # Property-based fuzzing of the verifier (fuzz/, outside `make test`): about 90 seconds.
 # Reproduce or vary a run with FUZZ_SEED=n; FUZZ_EXAMPLES sets the examples per target.

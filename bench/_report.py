@@ -27,9 +27,15 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def _program() -> str:
+    """How the running benchmark was started: ``-m bench.name`` or the script's path."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return f"-m {spec.name}" if spec is not None else Path(sys.argv[0]).as_posix()
+
+
 def write_section(name: str, title: str, body: str) -> None:
     """Replace (or append) the section ``name`` of docs/benchmarks.md."""
-    command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    command = "python " + " ".join([_program(), *sys.argv[1:]])
     header = (
         f"## {title}\n\n"
         f"- command: `{command}` (all benchmarks: `make bench`)\n"

@@ -1,17 +1,20 @@
 """The attack list of the image-watermark benchmark: the shared suite plus the issue's extras.
 
-The shared suite (``../shared/bench/attacks.py``: ATTACKS and EXTRA_ATTACKS) is imported
-as is. The extras are the ones the watermark issue names; every random choice is seeded
-from the image size so a run is reproducible.
+The shared suite (``../shared/bench/attacks.py``, or $PROVENANCE_SHARED_BENCH/attacks.py:
+ATTACKS and EXTRA_ATTACKS) is loaded as is from its file: ``shared/`` is not a package and
+stays outside this repository. The extras are the ones the watermark issue names; every
+random choice is seeded from the image size so a run is reproducible.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from PIL import Image, ImageEnhance
@@ -21,8 +24,20 @@ _SHARED = Path(
         "PROVENANCE_SHARED_BENCH", Path(__file__).resolve().parents[2] / "shared" / "bench"
     )
 )
-sys.path.insert(0, str(_SHARED))
-import attacks as shared  # noqa: E402
+
+
+def _load_shared(path: Path) -> ModuleType:
+    """The shared attack suite, imported from its file (it is not on sys.path)."""
+    spec = importlib.util.spec_from_file_location("_shared_bench_attacks", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the shared attack suite from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+shared = _load_shared(_SHARED / "attacks.py")
 
 Attack = Callable[[Image.Image], Image.Image]
 

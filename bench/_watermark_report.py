@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import _watermark_attacks as attacks
 import numpy as np
 
+from bench import _watermark_attacks as attacks
 from provenance.watermark.image import ALGORITHM, TAG_BITS, WatermarkConfig
 
 TARGETS = {"512 px": None, "1 MP": (0.150, 0.500), "12 MP": (1.5, None)}

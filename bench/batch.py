@@ -1,6 +1,6 @@
 """`provenance verify` over 10,000 mixed files: files/s and peak RSS, against the alternatives.
 
-    python bench/batch.py [--files 10000] [--sample 200] [--big 100000] [--pool 150]
+    python -m bench.batch [--files 10000] [--sample 200] [--big 100000] [--pool 150]
 
 The corpus is what an upload folder holds: C2PA-signed photos (30%), signed and watermarked
 (20%), watermarked then stripped by a re-encode (10%, to be `recovered` from the repository),
@@ -35,20 +35,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench._report import write_section
 from bench._rss import run_measured
 from fixtures import hostile
+from fixtures.support import PASSPHRASE, encode, make_key_store
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.sign import ManifestSigner
 from provenance.home import default_repository, verify_config_for_home, watermark_secret
-from provenance.keystore import KeyStore
 from provenance.repository import SQLiteRepository
 from provenance.sign import Watermarking, sign_bytes
 from provenance.verify import Verdict, Verifier
 
-PASSPHRASE = "bench"
 FOLDER_SIZE = 500
 PHOTOS = ["astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry",
           "rocket", "retina", "stereo_motorcycle", "camera"]  # fmt: skip
@@ -135,18 +132,12 @@ def photo(pictures: Sequence[Image.Image], rng: np.random.Generator) -> tuple[by
     return encode(image, "JPEG", quality=int(rng.integers(80, 93))), "jpg"
 
 
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
 def make_pools(
     folder: Path, home: Path, counts: dict[str, int], pool: int
 ) -> tuple[dict[str, list[Path]], int]:
     """Unique files per category under ``folder``; stripped files that the verifier does not
     recover are dropped and counted (the watermark's hit rate is measured elsewhere)."""
-    store = KeyStore.create(home, PASSPHRASE, org="Bench")
+    store = make_key_store(home, org="Bench")
     repository = SQLiteRepository(default_repository(home))
     watermarking = Watermarking(watermark_secret(store), repository)
     signer = ManifestSigner(store.signer(None, PASSPHRASE))
@@ -246,7 +237,7 @@ def per_file_loop(sample: Corpus, env: dict[str, str], tmp: Path) -> Row:
 def reader_run(listing: Path, files: Corpus, tmp: Path) -> Row:
     """A plain loop over c2pa-python's Reader, in a process of its own."""
     result = tmp / "reader.json"
-    command = [sys.executable, __file__, "--reader-loop", str(listing), str(result)]
+    command = [sys.executable, "-m", "bench.batch", "--reader-loop", str(listing), str(result)]
     seconds, peak, code = run_measured(command)
     states = collections.Counter[str](json.loads(result.read_text()))
     manifests = sum(n for state, n in states.items() if state in ("Valid", "Trusted", "Invalid"))

@@ -1,6 +1,6 @@
 """Sign and verify time per 1 MP JPEG: provenance-toolkit vs raw c2pa-python, same settings.
 
-    python bench/c2pa_sign_verify.py [--rounds 300]
+    python -m bench.c2pa_sign_verify [--rounds 300]
 
 Both sides use one ES256 key from a fresh key store, thumbnails off and the same
 verify-after-sign setting; rounds are interleaved so drift hits both alike. "Raw" is the
@@ -14,7 +14,6 @@ import argparse
 import importlib.metadata
 import io
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,22 +21,19 @@ from pathlib import Path
 
 import c2pa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench._report import write_section
 from fixtures.demo_image import landscape
+from fixtures.support import PASSPHRASE, encode, make_key_store
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner, SignOptions
-from provenance.keystore import KeyStore, Signer
+from provenance.keystore import Signer
 from provenance.sign import sign_bytes
 from provenance.verify import Verifier, VerifyConfig
 
 
 def one_megapixel_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    landscape(1152, 864).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return encode(landscape(1152, 864), "JPEG", quality=90)
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -51,10 +47,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     args = parser.parse_args()
 
-    passphrase = "bench"
     with tempfile.TemporaryDirectory() as tmp:
-        store = KeyStore.create(Path(tmp) / "home", passphrase, org="Bench")
-        signer = store.signer(None, passphrase)
+        store = make_key_store(Path(tmp) / "home", org="Bench")
+        signer = store.signer(None, PASSPHRASE)
         anchors = store.trust_anchors_pem()
     asset = one_megapixel_jpeg()
     content = AIContent(model="bench-model", model_version="1")

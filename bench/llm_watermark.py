@@ -1,6 +1,6 @@
 """Text watermark: detection power on a toy LM and the null false-positive rate, measured.
 
-    python bench/llm_watermark.py [--quick]
+    python -m bench.llm_watermark [--quick]
 
 * TPR: a numpy bigram LM (V = 512, Gaussian logits scaled to two entropies) samples with the
   watermark (gamma 0.25, delta 2, h 1); a fraction of tokens is then replaced by uniformly
@@ -27,8 +27,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import beta
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import write_section
 from provenance.watermark.llm import (

@@ -1,6 +1,6 @@
 """End-to-end recovery: sign (watermark + manifest), attack, verify -> `recovered`?
 
-    python bench/recovery.py [--quick] [--keys 4]
+    python -m bench.recovery [--quick] [--keys 4]
 
 Each real photo is signed through the library exactly as `provenance sign` does it
 (watermark carrying a fresh record id, C2PA manifest, repository), then every attack of
@@ -15,7 +15,6 @@ import argparse
 import collections
 import io
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,29 +22,17 @@ from pathlib import Path
 
 from PIL import Image
 
-BENCH = Path(__file__).resolve().parent
-sys.path[:0] = [str(BENCH.parent), str(BENCH)]
-
-from _watermark_attacks import ALL, apply  # noqa: E402
-from watermark_image import photos  # noqa: E402
-
-from bench._report import write_section  # noqa: E402
-from provenance.credentials.manifest import AIContent  # noqa: E402
-from provenance.credentials.read import TrustSettings  # noqa: E402
-from provenance.credentials.sign import ManifestSigner  # noqa: E402
-from provenance.keystore import KeyStore  # noqa: E402
-from provenance.repository import SQLiteRepository  # noqa: E402
-from provenance.sign import Watermarking, sign_bytes  # noqa: E402
-from provenance.verify import Verdict, Verifier, VerifyConfig  # noqa: E402
-from provenance.watermark.image import WatermarkSecret  # noqa: E402
-
-PASSPHRASE = "bench"
-
-
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
+from bench._report import write_section
+from bench._watermark_attacks import ALL, apply
+from bench.watermark_image import photos
+from fixtures.support import PASSPHRASE, encode, make_key_store
+from provenance.credentials.manifest import AIContent
+from provenance.credentials.read import TrustSettings
+from provenance.credentials.sign import ManifestSigner
+from provenance.repository import SQLiteRepository
+from provenance.sign import Watermarking, sign_bytes
+from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.watermark.image import WatermarkSecret
 
 
 def median_ms(fn: Callable[[], object], rounds: int) -> float:
@@ -72,7 +59,7 @@ def main() -> None:
         # unlucky key from deciding the rate (texture close-ups are sensitive to it).
         for index in range(args.keys):
             home = Path(tmp) / f"home{index}"
-            store = KeyStore.create(home, PASSPHRASE, org="Bench")
+            store = make_key_store(home, org="Bench")
             key = store.watermark_key()
             secret = WatermarkSecret(key.name, key.secret)
             repository = SQLiteRepository(home / "repository.sqlite")

@@ -1,6 +1,6 @@
 """`provenance serve` under load: POST /v1/verify of a signed 1 MP JPEG at 1, 8 and 32 clients.
 
-    python bench/server_load.py [--requests 1000] [--seconds 30] [--clients 1,8,32]
+    python -m bench.server_load [--requests 1000] [--seconds 30] [--clients 1,8,32]
 
 The real server runs in a subprocess on 127.0.0.1 (a free port, a fresh key store, default
 settings: 4 jobs at once, more refused with 503). Each level sends at most --requests
@@ -12,7 +12,6 @@ counted apart. Peak RSS is the server's process tree, sampled every 20 ms.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import socket
 import statistics
@@ -25,17 +24,13 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench._report import write_section
 from bench._rss import tree_rss
 from fixtures.demo_image import landscape
+from fixtures.support import PASSPHRASE, encode, make_key_store
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.sign import ManifestSigner
-from provenance.keystore import KeyStore
 from provenance.sign import sign_bytes
-
-PASSPHRASE = "bench"
 
 
 def free_port() -> int:
@@ -46,11 +41,10 @@ def free_port() -> int:
 
 
 def signed_jpeg(home: Path) -> bytes:
-    store = KeyStore.create(home, PASSPHRASE, org="Bench")
-    buffer = io.BytesIO()
-    landscape(1152, 864).save(buffer, "JPEG", quality=90)
+    store = make_key_store(home, org="Bench")
     signer = ManifestSigner(store.signer(None, PASSPHRASE))
-    return sign_bytes(buffer.getvalue(), signer, AIContent(model="bench")).data
+    jpeg = encode(landscape(1152, 864), "JPEG", quality=90)
+    return sign_bytes(jpeg, signer, AIContent(model="bench")).data
 
 
 class Sampler:

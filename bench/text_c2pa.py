@@ -1,6 +1,6 @@
 """C2PA text manifests: sign and verify time for 1 KB and 100 KB texts, size overhead.
 
-    python bench/text_c2pa.py [--rounds 50]
+    python -m bench.text_c2pa [--rounds 50]
 
 Text: generated (bench/_text_corpus.py). Signing builds the JUMBF/CBOR/COSE store in
 Python and signs through the key store's signer; verifying runs c2pa-rs on the bare store
@@ -17,16 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench._report import write_section
 from bench._text_corpus import generated_text
+from fixtures.support import PASSPHRASE
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import CredentialReader, TrustSettings
 from provenance.credentials.text import embed_text_manifest, find_wrapper, read_text_manifest
 from provenance.keystore import Algorithm, KeyStore
-
-PASSPHRASE = "benchmark passphrase"
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Invisible text payload: survival per transform, per carrier; embed/detect time; size.
 
-    python bench/text_payload.py [--texts 20]
+    python -m bench.text_payload [--texts 20]
 
 Text: generated (bench/_text_corpus.py), about 2 KB (300 words) each, one payload per
 text. A cell is the share of texts whose payload was still detected (either carrier),
@@ -21,9 +21,6 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import write_section
 from bench._text_corpus import generated_text

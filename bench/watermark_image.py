@@ -1,8 +1,8 @@
 """Image watermark benchmark: ours vs invisible-watermark and blind-watermark, same photos.
 
-    python bench/watermark_image.py            # full run (~23 min on 2 cores), writes docs
-    python bench/watermark_image.py --quick    # 4 photos, fewer trials (~7 min)
-    python bench/watermark_image.py --no-write # print the section instead of writing it
+    python -m bench.watermark_image            # full run (~23 min on 2 cores), writes docs
+    python -m bench.watermark_image --quick    # 4 photos, fewer trials (~7 min)
+    python -m bench.watermark_image --no-write # print the section instead of writing it
 
 Photos are scikit-image's bundled photographs (installed only with the ``bench`` extra);
 photos with a short side under 512 px are upscaled to 512 (Lanczos) and marked so in the
@@ -23,18 +23,15 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import _watermark_attacks as attacks
-from _report import write_section
-from _watermark_report import report
-
+from bench import _watermark_attacks as attacks
+from bench._report import write_section
+from bench._watermark_report import report
+from fixtures.support import psnr
 from provenance.watermark.image import WatermarkSecret, detect, embed
 
 Bits = np.ndarray[Any, np.dtype[np.uint8]]
@@ -161,16 +158,11 @@ class BlindWatermark:
         return (np.asarray(out, dtype=np.float64) >= 0.5).astype(np.uint8)[:64]
 
 
-def psnr_of(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-
-
 def quality(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     from skimage.metrics import structural_similarity
 
     ssim = structural_similarity(a, b, channel_axis=2, data_range=255)
-    return psnr_of(a, b), float(ssim)
+    return psnr(a, b), float(ssim)
 
 
 def match_strength(
@@ -194,7 +186,7 @@ def match_strength(
     while n < evals or (lo is None and n < evals + 10):
         method.strength = math.exp(x)
         marked = method.embed(rgb, bits)
-        p, n = psnr_of(rgb, marked), n + 1
+        p, n = psnr(rgb, marked), n + 1
         best = max(best, p)
         if p >= target and (lo is None or x > lo[0]):
             lo = (x, p, marked)

@@ -13,6 +13,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 import platformdirs
 import typer
 
+from provenance._internal.text import safe_text
 from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
 from provenance.home import default_repository
 
@@ -21,6 +22,18 @@ R = TypeVar("R")
 
 PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"
 HOME_ENV = "PROVENANCE_HOME"
+#: Longest rendering of one message or value on the terminal (messages carry paths).
+SHOWN_LIMIT = 4096
+
+
+def shown(value: object) -> str:
+    """``value`` as the terminal may show it: escape sequences and controls removed.
+
+    Every user-controlled string a command prints (file names, identity names, certificate
+    subjects, names from files) goes through this, so a name cannot retitle the terminal,
+    recolour it or break a line in two.
+    """
+    return safe_text(value, SHOWN_LIMIT)
 
 
 def default_home() -> Path:
@@ -60,8 +73,11 @@ def read_passphrase(*, confirm: bool = False, purpose: str = "key store") -> str
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print one line to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
+    """Print one line to stderr and exit with ``code``.
+
+    The message is escaped: library messages embed file names and strings from files.
+    """
+    typer.echo(f"error: {shown(message)}", err=True)
     raise typer.Exit(code)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cli._common import handle_errors, home_of, read_passphrase
+from cli._common import handle_errors, home_of, read_passphrase, shown
 from provenance.errors import KeyStoreExists, OutputExists
 from provenance.keystore import Algorithm, IdentityInfo, KeyStore
 
@@ -75,10 +75,9 @@ def init(
     passphrase = read_passphrase(confirm=True, purpose="new key store")
     store = KeyStore.create(home, passphrase, org=org)
     info = store.identity()
-    typer.echo(f"created key store at {store.path}")
-    typer.echo(
-        f"identity {info.name}: {info.algorithm.value}, valid until {info.not_after:%Y-%m-%d}"
-    )
+    typer.echo(f"created key store at {shown(store.path)}")
+    until = f"{info.not_after:%Y-%m-%d}"
+    typer.echo(f"identity {shown(info.name)}: {info.algorithm.value}, valid until {until}")
     typer.echo("the local root CA is a trust anchor: see `provenance trust list`")
 
 
@@ -93,7 +92,9 @@ def create(
     """Create a signing identity with a certificate from the local CA."""
     store = KeyStore.open(home_of(ctx))
     info = store.create_identity(name, alg, days, passphrase=read_passphrase())
-    typer.echo(f"created identity {info.name} ({info.algorithm.value}, serial {info.serial:x})")
+    typer.echo(
+        f"created identity {shown(info.name)} ({info.algorithm.value}, serial {info.serial:x})"
+    )
 
 
 @keys_app.command("import")
@@ -107,7 +108,9 @@ def import_(
     """Import a key and certificate chain issued by another CA."""
     store = KeyStore.open(home_of(ctx))
     info = store.import_identity(name, key, chain, read_passphrase())
-    typer.echo(f"imported identity {info.name} ({info.algorithm.value}, {info.subject})")
+    typer.echo(
+        f"imported identity {shown(info.name)} ({info.algorithm.value}, {shown(info.subject)})"
+    )
     if not store.chain_is_anchored(name):
         typer.echo(
             "note: no trust anchor here issued this chain, so its manifests read 'valid', "
@@ -129,7 +132,7 @@ def list_(
     for info in identities:
         marker = "*" if info.is_default else " "
         typer.echo(
-            f"{marker} {info.name:<20} {info.algorithm.value:<8} {_state(info):<13} "
+            f"{marker} {shown(info.name):<20} {info.algorithm.value:<8} {_state(info):<13} "
             f"v{info.version}  until {info.not_after:%Y-%m-%d}  {info.fingerprint_sha256[:16]}"
         )
 
@@ -146,23 +149,24 @@ def show(
     if as_json:
         typer.echo(json.dumps(_identity_json(info), indent=2))
         return
-    typer.echo(f"identity:     {info.name}{' (default)' if info.is_default else ''}")
-    typer.echo(f"origin:       {info.origin}")
+    typer.echo(f"identity:     {shown(info.name)}{' (default)' if info.is_default else ''}")
+    typer.echo(f"origin:       {shown(info.origin)}")
     typer.echo(f"status:       {_state(info)}")
     typer.echo(f"algorithm:    {info.algorithm.value}")
-    typer.echo(f"subject:      {info.subject}")
-    typer.echo(f"issuer:       {info.issuer}")
+    typer.echo(f"subject:      {shown(info.subject)}")
+    typer.echo(f"issuer:       {shown(info.issuer)}")
     typer.echo(f"serial:       {info.serial:x}")
     typer.echo(
         f"valid:        {info.not_before:%Y-%m-%d %H:%M} to {info.not_after:%Y-%m-%d %H:%M} UTC"
     )
     typer.echo(f"sha256:       {info.fingerprint_sha256}")
     if info.revoked_at is not None:
-        typer.echo(f"revoked:      {info.revoked_at:%Y-%m-%d %H:%M} UTC ({info.revocation_reason})")
-    for v in info.versions:
         typer.echo(
-            f"version {v.version}:    {v.status}, serial {v.serial:x}, until {v.not_after:%Y-%m-%d}"
+            f"revoked:      {info.revoked_at:%Y-%m-%d %H:%M} UTC ({shown(info.revocation_reason)})"
         )
+    for v in info.versions:
+        until = f"{v.not_after:%Y-%m-%d}"
+        typer.echo(f"version {v.version}:    {shown(v.status)}, serial {v.serial:x}, until {until}")
 
 
 @keys_app.command("rotate")
@@ -175,7 +179,9 @@ def rotate(
     """Replace an identity's key and certificate; the old version is retired."""
     store = KeyStore.open(home_of(ctx))
     info = store.rotate(name, read_passphrase(), days=days)
-    typer.echo(f"rotated identity {info.name}: version {info.version} (serial {info.serial:x})")
+    typer.echo(
+        f"rotated identity {shown(info.name)}: version {info.version} (serial {info.serial:x})"
+    )
 
 
 @keys_app.command("revoke")
@@ -188,7 +194,7 @@ def revoke(
     """Revoke every version of an identity; it can never sign again."""
     store = KeyStore.open(home_of(ctx))
     info = store.revoke(name, reason, read_passphrase())
-    typer.echo(f"revoked identity {info.name} ({len(info.versions)} certificate(s))")
+    typer.echo(f"revoked identity {shown(info.name)} ({len(info.versions)} certificate(s))")
 
 
 @keys_app.command("export")
@@ -211,7 +217,7 @@ def backup(
     if file.exists() and not force:  # refuse before asking for the passphrase
         raise OutputExists(f"{file} already exists; pass --force to overwrite it")
     written = store.backup(file, read_passphrase(), force=force)
-    typer.echo(f"backed up the key store to {written}")
+    typer.echo(f"backed up the key store to {shown(written)}")
 
 
 @keys_app.command("restore")
@@ -229,4 +235,6 @@ def restore(
             "(the current store is kept aside, not deleted)"
         )
     store = KeyStore.restore(home, file, read_passphrase(purpose="backup"), force=force)
-    typer.echo(f"restored the key store at {store.path} ({len(store.identities())} identities)")
+    typer.echo(
+        f"restored the key store at {shown(store.path)} ({len(store.identities())} identities)"
+    )

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from cli._common import PASSPHRASE_ENV, handle_errors, home_of
+from cli._common import PASSPHRASE_ENV, handle_errors, home_of, shown
 from provenance.errors import UsageError
 
 
@@ -42,7 +42,7 @@ def serve(
     if new_token:
         token = create_token(home, new_token)
         typer.echo(token)
-        typer.echo(f"token for {new_token} created; it is shown only once", err=True)
+        typer.echo(f"token for {shown(new_token)} created; it is shown only once", err=True)
         return
     settings = ServerSettings.from_home(
         home,
@@ -54,5 +54,5 @@ def serve(
     )
     app = create_app(settings)
     signing = "enabled" if app.state.services.signer else "disabled"
-    typer.echo(f"serving on http://{host}:{port}/ (signing {signing})", err=True)
+    typer.echo(f"serving on http://{shown(host)}:{port}/ (signing {signing})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

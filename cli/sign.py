@@ -11,6 +11,7 @@ from cli._common import (
     home_of,
     read_passphrase,
     repository_location,
+    shown,
 )
 from provenance.credentials.manifest import AIContent, TrainingMining
 from provenance.credentials.sign import ManifestSigner
@@ -78,6 +79,6 @@ def sign(
     )
     mark = f", watermark record {record}" if record else ", no watermark"
     typer.echo(
-        f"signed {result.output} ({result.media_type}, {result.size:,} bytes) "
-        f"as {result.signer}{mark}"
+        f"signed {shown(result.output)} ({shown(result.media_type)}, {result.size:,} bytes) "
+        f"as {shown(result.signer)}{mark}"
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of
+from cli._common import handle_errors, home_of, shown
+from provenance._internal.fs import read_input, read_stdin
 from provenance.errors import InputError
 from provenance.keystore import KeyStore
 from provenance.watermark.llm import (
@@ -30,21 +30,19 @@ text_app = typer.Typer(
 
 
 def _read_text(source: str) -> str:
-    """FILE as UTF-8 text; ``-`` reads standard input."""
+    """FILE as UTF-8 text; ``-`` reads standard input. Bounded, regular files only."""
+    name = "standard input" if source == "-" else source
     try:
         if source == "-":
-            data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
+            data = read_stdin(MAX_TEXT_BYTES)
         else:
-            with Path(source).open("rb") as handle:
-                data = handle.read(MAX_TEXT_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {source}: {exc.strerror or exc}") from None
-    if len(data) > MAX_TEXT_BYTES:
-        raise InputError(f"{source} is larger than {MAX_TEXT_BYTES // (1024 * 1024)} MiB")
+            data = read_input(Path(source), MAX_TEXT_BYTES)
+    except InputError as exc:
+        raise InputError(f"cannot read {name}: {exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{source} is not UTF-8 text (byte {exc.start})") from None
+        raise InputError(f"{name} is not UTF-8 text (byte {exc.start})") from None
 
 
 @text_app.command("detect", no_args_is_help=True)
@@ -95,7 +93,7 @@ def detect_command(
     report = {"key": wm_key.name, "tokenizer": encoder.name, **result.as_dict()}
     report["context_width"] = context_width
     if as_json:
-        typer.echo(json.dumps(report))
+        typer.echo(json.dumps(report))  # ensure_ascii: control characters come out as \uXXXX
         return
     typer.echo(f"verdict: {result.verdict}")
     typer.echo(f"p-value: {result.p_value:.3g}")
@@ -107,4 +105,4 @@ def detect_command(
         f"green: {result.green_tokens} ({100 * result.green_fraction:.1f}%, "
         f"{100 * gamma:.1f}% expected without the watermark)"
     )
-    typer.echo(f"key: {wm_key.name}  tokenizer: {encoder.name}")
+    typer.echo(f"key: {shown(wm_key.name)}  tokenizer: {shown(encoder.name)}")

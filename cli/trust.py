@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli._common import handle_errors, home_of
+from cli._common import handle_errors, home_of, shown
 from provenance.keystore import KeyStore
 
 trust_app = typer.Typer(
@@ -27,7 +27,7 @@ def add(
     added = KeyStore.open(home_of(ctx)).add_trust_anchors(pem)
     for anchor, is_new in added:
         state = "added" if is_new else "already trusted"
-        typer.echo(f"{state}: {anchor.id}  {anchor.subject}")
+        typer.echo(f"{state}: {shown(anchor.id)}  {shown(anchor.subject)}")
 
 
 @trust_app.command("list")
@@ -53,7 +53,7 @@ def list_(
         return
     for a in anchors:
         tag = " (local root CA)" if a.is_local_root else ""
-        typer.echo(f"{a.id}  until {a.not_after:%Y-%m-%d}  {a.subject}{tag}")
+        typer.echo(f"{shown(a.id)}  until {a.not_after:%Y-%m-%d}  {shown(a.subject)}{tag}")
 
 
 @trust_app.command("remove")
@@ -61,7 +61,7 @@ def list_(
 def remove(ctx: typer.Context, anchor_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Stop trusting an anchor (id from `provenance trust list`)."""
     anchor = KeyStore.open(home_of(ctx)).remove_trust_anchor(anchor_id)
-    typer.echo(f"removed: {anchor.id}  {anchor.subject}")
+    typer.echo(f"removed: {shown(anchor.id)}  {shown(anchor.subject)}")
     if anchor.is_local_root:
         typer.echo(
             "note: this was the local root CA; manifests signed here now read 'valid', "

@@ -22,9 +22,13 @@ from typing import Any
 import typer
 
 from cli._common import handle_errors, home_of, repository_location
+from provenance._internal.fs import read_stdin
+from provenance._internal.text import safe_text
 from provenance.batch import count_files, iter_files, paths_from_lines, verify_many
 from provenance.errors import InputError, UsageError
 from provenance.home import verify_config_for_home
+from provenance.recovery import check_repository
+from provenance.verdict import Requirement, meets
 from provenance.verify import Report, Verdict, Verifier, VerifyConfig
 
 _COLOURS = {
@@ -36,12 +40,6 @@ _COLOURS = {
     Verdict.NONE: typer.colors.WHITE,
     Verdict.ERROR: typer.colors.YELLOW,
 }
-_SIGNALS = {Verdict.TRUSTED, Verdict.VALID, Verdict.RECOVERED, Verdict.WATERMARKED}
-
-
-class Require(enum.StrEnum):
-    ANY = "any"
-    TRUSTED = "trusted"
 
 
 class Engine(enum.StrEnum):
@@ -99,8 +97,11 @@ def verify(
     trust_config: Path = typer.Option(
         None, "--trust-config", help="File of accepted signer EKU OIDs, one a line."
     ),
-    require: Require = typer.Option(
-        None, "--require", help="Also fail (exit 1) unless every file is trusted / has any signal."
+    require: Requirement = typer.Option(
+        None,
+        "--require",
+        help="Also fail (exit 1) unless every file meets it: 'trusted' admits only trusted; "
+        "'any' admits trusted, valid, recovered and watermarked.",
     ),
     no_watermark: bool = typer.Option(
         False, "--no-watermark", help="Do not look for watermarks (faster; nothing recovered)."
@@ -126,14 +127,15 @@ def verify(
         check_watermark=not no_watermark,
         repository=_existing_repository(repository_location(ctx, repository), repository),
     )
+    if config.repository is not None:
+        check_repository(config.repository)
     if Path("-") in paths:
         if len(paths) != 1 or from_file is not None:
             raise UsageError("'-' (standard input) cannot be combined with other inputs")
-        data = sys.stdin.buffer.read(config.limits.max_file_bytes + 1)
-        if len(data) > config.limits.max_file_bytes:
-            raise InputError(
-                f"standard input is over the {config.limits.max_file_bytes:,}-byte limit"
-            )
+        try:
+            data = read_stdin(config.limits.max_file_bytes)
+        except InputError as exc:
+            raise InputError(f"standard input: {exc}") from None
         reports: Iterable[Report] = [Verifier(config).verify_bytes(data, "-")]
     else:
         inputs = itertools.chain(paths, _listed(from_file) if from_file is not None else ())
@@ -156,7 +158,7 @@ def verify(
         try:
             for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
                 counts[report.verdict] += 1
-                unmet += require is not None and not _meets(report, require)
+                unmet += require is not None and not meets(report.verdict, require)
                 if progress:
                     progress.update()
                 if stop.requested:
@@ -205,7 +207,7 @@ def inspect(
     except InputError as exc:
         raise type(exc)(f"{file}: {exc}") from None
     if store is None:
-        typer.echo(f"{file}: no C2PA manifest", err=True)
+        typer.echo(f"{safe_text(file, 4096)}: no C2PA manifest", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(store.store or {"validation_state": store.state}, indent=2))
 
@@ -382,15 +384,6 @@ def _read_text(path: Path, flag: str) -> str:
         raise UsageError(f"{path}: cannot read {flag} file ({exc})") from None
 
 
-def _meets(report: Report, require: Require) -> bool:
-    if require is Require.ANY:
-        return report.verdict in _SIGNALS
-    state = report.credentials.state if report.credentials else None
-    return report.verdict is Verdict.TRUSTED or (
-        report.verdict is Verdict.RECOVERED and state == "Trusted"
-    )
-
-
 def _emit(reports: Iterable[Report], style: str) -> Iterator[Report]:
     """Print each report as it arrives (streaming) and pass it on."""
     colour = style == "text" and sys.stdout.isatty()
@@ -406,7 +399,8 @@ def _emit(reports: Iterable[Report], style: str) -> Iterator[Report]:
             verdict = f"{report.verdict!s:<11}"
             if colour:
                 verdict = typer.style(verdict, fg=_COLOURS[report.verdict], bold=True)
-            typer.echo(f"{verdict} {report.path}  {report.summary}")
+            path, summary = safe_text(report.path, 4096), safe_text(report.summary, 2000)
+            typer.echo(f"{verdict} {path}  {summary}")
         sys.stdout.flush()
         yield report
     if style == "json":

@@ -9,10 +9,15 @@ from pathlib import Path
 import typer
 
 from cli._common import handle_errors, home_of
+from provenance._internal.fs import read_input
+from provenance.errors import InputError
 from provenance.home import watermark_secret, watermark_secrets
 from provenance.keystore import KeyStore
+from provenance.kinds import identify
+from provenance.media import Limits
+from provenance.report import to_json
 from provenance.watermark.image import PAYLOAD_BITS
-from provenance.watermark.image.files import detect_file, embed_file
+from provenance.watermark.image.files import embed_file
 
 __all__ = ["watermark_app"]
 
@@ -65,12 +70,13 @@ def embed_command(
 
 
 _DETECT_HELP = (
-    "Look for the watermark in INPUT with the store's watermark keys.\n\n"
+    "Look for the watermark in INPUT (an image, or text's invisible payload) with the "
+    "store's watermark keys.\n\n"
     "Exit status: 0 when the check ran, whether or not a mark was found (read "
-    '"detected", or the first word of the output: found / not found); 2 on a usage '
-    "error or a missing key store; 3 when INPUT cannot be read.\n\n"
-    "p_value bounds the chance of such a report on an unmarked image, counting every "
-    "key tried."
+    '"status", or the first word of the output: found / not found / not checked); 2 on a '
+    "usage error or a missing key store; 3 when INPUT cannot be read.\n\n"
+    "p_value bounds the chance of such a report on an unmarked input, counting every "
+    "key tried. --json prints the `watermark` part of `verify --json`'s report."
 )
 
 
@@ -78,7 +84,7 @@ _DETECT_HELP = (
 @handle_errors
 def detect_command(
     ctx: typer.Context,
-    source: Path = typer.Argument(..., metavar="INPUT", help="Image to check."),
+    source: Path = typer.Argument(..., metavar="INPUT", help="Image or text to check."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     key: str = typer.Option(
         None, "--key", "-k", help="Try only this watermark key (default: every key in the store)."
@@ -90,23 +96,24 @@ def detect_command(
     if not secrets:
         typer.echo("error: the key store has no watermark keys", err=True)
         raise typer.Exit(2)
-    found = detect_file(source, secrets)
-    report = {
-        "detected": found.detected,
-        "payload": found.payload.hex() if found.payload is not None else None,
-        "key": found.secret_name,
-        "p_value": found.p_value,
-        "scale": round(found.scale, 4) if found.detected else None,
-        "angle": round(found.angle, 3) if found.detected else None,
-        "offset": [round(v, 1) for v in found.offset] if found.detected else None,
-    }
+    limits = Limits()
+    try:
+        data = read_input(source, limits.max_file_bytes)
+        kind, media_type = identify(data)
+        found = kind.detect_mark(data, media_type, secrets, limits, strict=True)
+    except InputError as exc:
+        raise type(exc)(f"{source}: {exc}") from None
     if as_json:
-        typer.echo(json.dumps(report))
-    elif found.detected:
+        typer.echo(json.dumps(to_json(found)))
+    elif found.found:
+        geometry = ""
+        if found.scale is not None and found.angle is not None and found.offset is not None:
+            x, y = found.offset
+            geometry = f" scale={found.scale} angle={found.angle} offset=({x:.1f}, {y:.1f})"
         typer.echo(
-            f"found payload={report['payload']} key={found.secret_name} "
-            f"p<={found.p_value:.1e} scale={report['scale']} angle={report['angle']} "
-            f"offset=({found.offset[0]:.1f}, {found.offset[1]:.1f})"
+            f"found payload={found.payload} key={found.key} p<={found.p_value:.1e}{geometry}"
         )
+    elif found.note:
+        typer.echo(f"not checked ({found.note})")
     else:
-        typer.echo(f"not found ({found.secrets_tried} key(s) tried)")
+        typer.echo(f"not found ({len(secrets)} key(s) tried)")

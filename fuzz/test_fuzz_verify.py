@@ -23,13 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from provenance import AIContent, KeyStore, ManifestSigner, Verdict, Verifier, VerifyConfig
+from fixtures.support import FAST_CONFIG, PASSPHRASE, make_key_store
+from provenance import AIContent, ManifestSigner, Verdict, Verifier, VerifyConfig
 from provenance.credentials.read import TrustSettings
-from provenance.keystore import KeyStoreConfig, ScryptCost
 from provenance.sign import sign_bytes
 from provenance.watermark.image import WatermarkSecret
 
-PASSPHRASE = "fuzz passphrase"
 # Per-test example budget: `make fuzz` overrides it with FUZZ_EXAMPLES.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
@@ -50,8 +49,7 @@ def _image(fmt: str) -> bytes:
 def _setup() -> tuple[Verifier, dict[str, bytes]]:
     """One verifier (trusting a fresh store's CA) and the valid seed inputs."""
     home = Path(tempfile.mkdtemp(prefix="provenance-fuzz-"))
-    config = KeyStoreConfig(scrypt=ScryptCost(log2_n=10, r=8, p=1))
-    store = KeyStore.create(home, PASSPHRASE, org="Fuzz Org", config=config)
+    store = make_key_store(home, org="Fuzz Org", config=FAST_CONFIG)
     signer = ManifestSigner(store.signer(None, PASSPHRASE))
     seeds = {fmt.lower(): _image(fmt) for fmt in ("JPEG", "PNG", "WEBP")}
     seeds["signed-jpeg"] = sign_bytes(seeds["jpeg"], signer, AIContent(model="m")).data

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from provenance._internal.batch.local import verify_locally
-from provenance._internal.text import safe_text
-from provenance.verify import Report, Verdict, VerifyConfig
+from provenance.verify import Report, VerifyConfig
 
 if TYPE_CHECKING:
     import distributed
@@ -41,7 +40,7 @@ def iter_files(inputs: Iterable[Path], *, recursive: bool = False) -> Iterator[P
             yield from _walk(path)
         elif path.is_dir():
             message = "is a directory (use --recursive)"
-            yield Report(safe_text(path, 4096), Verdict.ERROR, message, error=message)
+            yield Report.failed(path, message)
         else:
             yield path
 
@@ -60,7 +59,7 @@ def _walk(root: Path) -> Iterator[Path | Report]:
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError as exc:
             message = f"cannot list directory: {exc.strerror or exc}"
-            yield Report(safe_text(directory, 4096), Verdict.ERROR, message, error=message)
+            yield Report.failed(directory, message)
             continue
         subdirs: list[Path] = []
         for entry in entries:
@@ -86,9 +85,15 @@ def count_files(inputs: Iterable[Path], *, recursive: bool = False) -> int:
 
 
 def paths_from_lines(lines: Iterable[bytes]) -> Iterator[Path]:
-    """Paths listed one a line (bytes, so names that are not UTF-8 survive)."""
+    """Paths listed one a line (bytes, so names that are not UTF-8 survive).
+
+    Only the line ending (``\\n`` or ``\\r\\n``) is removed: a name may begin or end with a
+    space. Blank lines (nothing before the line ending) are skipped.
+    """
     for line in lines:
-        name = line.rstrip(b"\r\n")
+        name = line[:-1] if line.endswith(b"\n") else line
+        if name.endswith(b"\r"):
+            name = name[:-1]
         if name:
             yield Path(os.fsdecode(name))
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-from provenance._internal.fs import atomic_write_bytes
+from provenance._internal.fs import atomic_write_bytes, read_input
+from provenance._internal.text import safe_text
 from provenance.errors import InputError, OutputExists, UnsupportedMedia
 from provenance.media import Limits
 
@@ -60,19 +61,13 @@ class SourceImage:
 
 
 def read_image(path: Path, limits: Limits | None = None) -> SourceImage:
-    """Decode ``path`` (InputError if unreadable or over ``limits``)."""
+    """Decode ``path`` (InputError if unreadable, not a regular file or over ``limits``)."""
     limits = limits or Limits()
     path = Path(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if size > limits.max_file_bytes:
-        raise InputError(f"{path} is {size} bytes, over the limit of {limits.max_file_bytes}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        data = read_input(path, limits.max_file_bytes)
+    except InputError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
     return decode_image(data, str(path), limits)
 
 
@@ -155,4 +150,4 @@ def write_image(path: Path, data: bytes, *, force: bool = False) -> None:
     if Path(path).exists() and not force:  # appeared since the caller checked
         raise OutputExists(f"{path}: output already exists (use --force to replace it)")
     atomic_write_bytes(Path(path), data)
-    log.debug("wrote %s (%d bytes)", path, len(data))
+    log.debug("wrote %s (%d bytes)", safe_text(path, 4096), len(data))

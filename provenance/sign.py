@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from provenance._internal.fs import atomic_write_bytes, check_paths
+from provenance._internal.fs import atomic_write_bytes, check_paths, read_input
+from provenance._internal.text import safe_text
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.sign import ManifestSigner
 from provenance.credentials.softbinding import (
@@ -17,23 +18,11 @@ from provenance.credentials.softbinding import (
     soft_binding_assertion,
     watermarked_action,
 )
-from provenance.credentials.text import embed_text_manifest, find_wrapper
-from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
-from provenance.imaging import WRITABLE_FORMATS, decode_image, encode_like
-from provenance.media import (
-    IMAGE_TYPES,
-    TEXT_TYPES,
-    Limits,
-    check_image_header,
-    decode_text,
-    extension_mismatch,
-    sniff,
-)
+from provenance.errors import InputError, OutputExists, UnsupportedMedia
+from provenance.kinds import Asset, load_asset
+from provenance.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
-from provenance.watermark.image import ALGORITHM as IMAGE_ALGORITHM
-from provenance.watermark.image import WatermarkSecret, embed
-from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
-from provenance.watermark.text import embed_payload
+from provenance.watermark.image import WatermarkSecret
 
 __all__ = [
     "Asset",
@@ -63,44 +52,10 @@ class SignResult:
     record_id: int | None = None  # the watermark payload, when watermarked
 
 
-@dataclasses.dataclass(frozen=True)
-class Asset:
-    """An input that was read and checked: its bytes and sniffed media type."""
-
-    data: bytes
-    media_type: str
-    path: Path | None = None
-
-    @property
-    def is_text(self) -> bool:
-        return self.media_type in TEXT_TYPES
-
-
-def load_asset(data: bytes, *, limits: Limits = Limits(), path: Path | None = None) -> Asset:
-    """Check that ``data`` is an image or UTF-8 text we can sign, within the limits."""
-    if not data:
-        raise UnsupportedMedia("empty file")
-    if len(data) > limits.max_file_bytes:
-        raise InputError(f"larger than the {limits.max_file_bytes:,}-byte limit")
-    media_type = sniff(data[:512])
-    if media_type in TEXT_TYPES:
-        decode_text(data, limits)
-    elif media_type in IMAGE_TYPES:
-        check_image_header(data, media_type, limits)
-    else:
-        raise UnsupportedMedia("not a supported image or text type")
-    return Asset(data, media_type, path)
-
-
 def read_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
-    """Read and check a file; errors name the file."""
+    """Read and check a file (a regular file, within the limits); errors name the file."""
     try:
-        if source.stat().st_size > limits.max_file_bytes:
-            raise InputError(f"{source}: larger than the {limits.max_file_bytes:,}-byte limit")
-        data = source.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    try:
+        data = read_input(source, limits.max_file_bytes)
         return load_asset(data, limits=limits, path=source)
     except InputError as exc:
         raise type(exc)(f"{source}: {exc}") from exc
@@ -142,53 +97,29 @@ def sign_loaded(
     content: AIContent,
     watermarking: Watermarking | None = None,
 ) -> Signed:
-    """Sign a checked asset.
+    """Sign a checked asset, whatever its kind.
 
     With ``watermarking``: reserve a record id, embed it as the watermark payload, then
-    sign, so the hard binding covers the watermarked pixels; the manifest records the
+    sign, so the hard binding covers the marked content; the manifest records the
     watermark (``c2pa.watermarked``, ``c2pa.soft-binding``) and is stored under the id.
     """
-    if asset.is_text:
-        return _sign_text(asset, signer, content, watermarking)
+    kind = asset.kind
     if watermarking is None:
         definition = manifest_definition(content, asset.media_type)
-        signed, manifest = signer.embed_with_manifest(asset.data, asset.media_type, definition)
+        signed, manifest = kind.embed_credentials(asset.data, asset.media_type, definition, signer)
         return Signed(signed, asset.media_type, manifest, None)
-    source = decode_image(asset.data, str(asset.path or "input"))
-    if source.format not in WRITABLE_FORMATS:
-        raise UnsupportedMedia(
-            f"cannot watermark {asset.media_type} images and write them back in kind; "
-            "sign without a watermark (--no-watermark) or convert to PNG, JPEG, WebP or TIFF"
-        )
+    if not kind.mark_algs:
+        raise UnsupportedMedia(f"{asset.media_type} content has no watermark in this toolkit")
+    (alg,) = kind.mark_algs
+    mark = kind.marker(asset, watermarking.secret)  # refuses before a record id is taken
     record_id = watermarking.repository.reserve_id()
     payload = record_id.to_bytes(8, "big")
-    marked = encode_like(embed(source.image, payload, watermarking.secret), source)
-    binding = SoftBinding.for_payload(IMAGE_ALGORITHM, payload)
+    marked = mark(payload)
+    binding = SoftBinding.for_payload(alg, payload)
     definition = _watermarked_definition(content, asset.media_type, binding)
-    signed, manifest = signer.embed_with_manifest(marked, asset.media_type, definition)
+    signed, manifest = kind.embed_credentials(marked, asset.media_type, definition, signer)
     _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed, asset.media_type, manifest, record_id)
-
-
-def _sign_text(
-    asset: Asset, signer: ManifestSigner, content: AIContent, watermarking: Watermarking | None
-) -> Signed:
-    """Text: invisible payload first (when asked), then the C2PA text wrapper over it."""
-    text = decode_text(asset.data)
-    if find_wrapper(text) is not None:
-        raise UsageError("the text already carries a C2PA manifest; sign the original text")
-    if watermarking is None:
-        definition = manifest_definition(content, asset.media_type)
-        signed, manifest = embed_text_manifest(text, definition, signer.signer)
-        return Signed(signed.encode("utf-8"), asset.media_type, manifest, None)
-    record_id = watermarking.repository.reserve_id()
-    payload = record_id.to_bytes(8, "big")
-    marked = embed_payload(text, payload, watermarking.secret)
-    binding = SoftBinding.for_payload(TEXT_ALGORITHM, payload)
-    definition = _watermarked_definition(content, asset.media_type, binding)
-    signed, manifest = embed_text_manifest(marked, definition, signer.signer)
-    _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
-    return Signed(signed.encode("utf-8"), asset.media_type, manifest, record_id)
 
 
 def _watermarked_definition(
@@ -244,7 +175,11 @@ def sign_asset(
         content = dataclasses.replace(content, title=output.name)
     signed = sign_loaded(asset, signer, content, watermarking)
     if extension_mismatch(output, asset.media_type):
-        log.warning("%s: output name does not match its content type %s", output, asset.media_type)
+        log.warning(
+            "%s: output name does not match its content type %s",
+            safe_text(output, 4096),
+            asset.media_type,
+        )
     atomic_write_bytes(output, signed.data)
     return SignResult(
         output, asset.media_type, len(signed.data), signer.signer.identity, signed.record_id

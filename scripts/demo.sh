@@ -34,6 +34,16 @@ PY
 echo; echo "forged the model name in a copy: $OUT/tampered.jpg"
 expect_exit 1 "$BIN/provenance" verify "$OUT/tampered.jpg"
 
+# Change the content and keep the manifest: one byte of the picture data flipped.
+"$BIN/python" - "$OUT/signed.jpg" "$OUT/altered.jpg" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+data[-400] ^= 0x01  # inside the JPEG's entropy-coded scan, after the manifest
+open(sys.argv[2], "wb").write(bytes(data))
+PY
+echo; echo "flipped one byte of the picture data in a copy: $OUT/altered.jpg"
+expect_exit 1 "$BIN/provenance" verify "$OUT/altered.jpg"
+
 # What a social network does: strip all metadata, resize to 0.75, re-encode as JPEG 75.
 "$BIN/python" - "$OUT/signed.jpg" "$OUT/shared.jpg" <<'PY'
 import sys
@@ -45,5 +55,5 @@ PY
 echo; echo "stripped, resized and re-encoded a copy as a platform would: $OUT/shared.jpg"
 expect_exit 0 "$BIN/provenance" verify "$OUT/shared.jpg"
 expect_exit 1 "$BIN/provenance" verify --json "$OUT/signed.jpg" "$OUT/tampered.jpg" \
-  "$OUT/shared.jpg" "$OUT/generated.jpg"
+  "$OUT/altered.jpg" "$OUT/shared.jpg" "$OUT/generated.jpg"
 echo; echo "demo finished: files in $OUT/"

@@ -1,19 +1,20 @@
-"""Shared fixtures: images made on the fly, a key store in a temporary home, the conformance set."""
+"""Shared fixtures: images made on the fly, key stores in temporary homes, the conformance set.
+
+The plain helpers behind them (passphrase, images, key stores) are in fixtures/support.py.
+"""
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-PASSPHRASE = "correct horse battery staple"
-REPO = Path(__file__).resolve().parent.parent
+from fixtures.support import FAST_CONFIG, PASSPHRASE, REPO, encode, make_key_store, natural_image
+from provenance.keystore import KeyStore
 
 
 def conformance_dir() -> Path | None:
@@ -21,38 +22,6 @@ def conformance_dir() -> Path | None:
     configured = os.environ.get("PROVENANCE_CONFORMANCE_DIR")
     candidate = Path(configured) if configured else REPO.parent / "shared" / "conformance" / "c2pa"
     return candidate if (candidate / "expected.json").is_file() else None
-
-
-def natural_image(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
-    """A photo-like RGB image: smooth gradients, edges and mild texture."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    base = 120 + 60 * np.sin(x / 37.0) * np.cos(y / 23.0)
-    edges = 50.0 * ((x + 2 * y) % 97 < 48)
-    noise = rng.normal(0, 6, (height, width))
-    channels = [base + edges + noise, base * 0.8 + noise, 200 - base * 0.5 + edges * 0.3]
-    pixels = np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
-    return Image.fromarray(pixels, "RGB")
-
-
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    if fmt == "HEIF":
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def png_chunks(data: bytes) -> list[bytes]:
-    """A PNG's chunks (length, type, data, CRC each), for splicing files in tests."""
-    chunks, at = [], 8
-    while at < len(data):
-        length = int.from_bytes(data[at : at + 4], "big")
-        chunks.append(data[at : at + 12 + length])
-        at += 12 + length
-    return chunks
 
 
 @pytest.fixture
@@ -84,11 +53,33 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(home: Path, passphrase: str) -> Iterator[object]:
-    """A fresh key store (local CA, default identity, default watermark key)."""
-    from provenance.keystore import KeyStore
+def env_store(home: Path, passphrase: str) -> Iterator[KeyStore]:
+    """A key store made for this test in ``home``, default scrypt cost, that the environment
+    points at (PROVENANCE_HOME and PROVENANCE_PASSPHRASE exported): what the CLI opens."""
+    yield make_key_store(home, passphrase)
 
-    yield KeyStore.create(home, passphrase, org="Test Org")
+
+@pytest.fixture(scope="session")
+def keystore_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly initialised store (default config), made once and copied per test."""
+    home = tmp_path_factory.mktemp("template-home")
+    make_key_store(home)
+    return home
+
+
+@pytest.fixture
+def store_home(keystore_template: Path, tmp_path: Path) -> Path:
+    """A copy of the session's template store (not exported as PROVENANCE_HOME)."""
+    home = tmp_path / "home"
+    shutil.copytree(keystore_template, home)
+    return home
+
+
+@pytest.fixture
+def fast_store(store_home: Path) -> KeyStore:
+    """The template copy in ``store_home``, opened with FAST_CONFIG: keys it writes use the
+    cheap scrypt cost, and nothing is exported to the environment."""
+    return KeyStore.open(store_home, config=FAST_CONFIG)
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ from __future__ import annotations
 __all__ = ["explain_code", "explain_signing_error"]
 
 _CODES: dict[str, str] = {
-    "assertion.dataHash.mismatch": "content was altered after signing",
-    "assertion.boxesHash.mismatch": "content was altered after signing",
-    "assertion.bmffHash.mismatch": "content was altered after signing",
-    "assertion.collectionHash.mismatch": "content was altered after signing",
+    "assertion.dataHash.mismatch": "content changed after signing",
+    "assertion.boxesHash.mismatch": "content changed after signing",
+    "assertion.bmffHash.mismatch": "content changed after signing",
+    "assertion.collectionHash.mismatch": "content changed after signing",
     "assertion.hashedURI.mismatch": "the manifest was altered after signing",
     "assertion.missing": "the manifest refers to an assertion that is missing",
     "assertion.multipleHardBindings": "the manifest has more than one hard binding",
@@ -27,7 +27,9 @@ _CODES: dict[str, str] = {
         "the signing certificate does not meet the C2PA certificate profile "
         "(or its extended key usage is not in the trust configuration)"
     ),
-    "signingCredential.expired": "the signing certificate had expired",
+    "signingCredential.expired": (
+        "the signing certificate had expired and no time-stamp shows it was signed before"
+    ),
     "signingCredential.revoked": "the signing certificate was revoked",
     "signingCredential.ocsp.revoked": "the signing certificate was revoked (OCSP)",
     "ingredient.manifest.missing": "an ingredient's manifest is missing",
@@ -41,6 +43,8 @@ _CODES: dict[str, str] = {
     "timeStamp.untrusted": "the time-stamp authority is not trusted",
     "cawg.x509.credential.untrusted": "the CAWG identity assertion's signer is not trusted",
     "cawg.identity.signature.mismatch": "the CAWG identity assertion's signature does not match",
+    "validation.failed": "validation failed without a reason given",
+    "ingredient.failed": "an ingredient failed validation",
 }
 
 # Substrings of c2pa-rs signing errors, most specific first, with what to do about them.

@@ -16,6 +16,7 @@ from typing import Any
 import c2pa
 
 from provenance.credentials.explain import explain_code
+from provenance.credentials.status import MALFORMED, ValidationState
 from provenance.errors import InputError
 
 __all__ = [
@@ -27,10 +28,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# c2pa-rs adds this failure whenever no anchor matches; it is what separates
-# "valid" from "trusted", not a defect of the manifest.
-UNTRUSTED = "signingCredential.untrusted"
 
 
 class RemoteManifest(InputError):
@@ -76,7 +73,7 @@ class Status:
 class ManifestStore:
     """What a manifest store says and how it validated."""
 
-    state: str  # c2pa-rs: "Trusted" | "Valid" | "Invalid"
+    state: ValidationState
     failures: tuple[Status, ...]
     ingredient_failures: tuple[Status, ...]
     store: dict[str, Any]  # the full store as c2pa-rs reports it (reader JSON)
@@ -125,7 +122,7 @@ class CredentialReader:
         with reader:
             store = json.loads(reader.json())
             results = reader.get_validation_results() or {}
-            state = reader.get_validation_state() or "Invalid"
+            state = ValidationState.parse(reader.get_validation_state())
         active = results.get("activeManifest") or {}
         ingredients = [
             status
@@ -161,5 +158,7 @@ def _classify_read_error(exc: Exception) -> ManifestStore | None:
     if "asset could not be parsed" in lowered or lowered.startswith(("notsupported", "io")):
         raise InputError(f"the file could not be parsed [c2pa: {message}]") from exc
     log.debug("malformed manifest: %s", message)
-    malformed = Status("manifest.malformed", None, message)
-    return ManifestStore(state="Invalid", failures=(malformed,), ingredient_failures=(), store={})
+    malformed = Status(MALFORMED, None, message)
+    return ManifestStore(
+        state=ValidationState.INVALID, failures=(malformed,), ingredient_failures=(), store={}
+    )

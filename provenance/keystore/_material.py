@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from .._internal.fs import read_input as read_bounded
 from ..errors import (
     InputError,
     KeyStoreCorrupt,
@@ -32,6 +33,9 @@ __all__ = [
     "public_key_matches",
     "read_input",
 ]
+
+#: A PEM key, chain or CA bundle (the whole Mozilla bundle is about 220 kB).
+MAX_PEM_BYTES = 8 * 1024 * 1024
 
 
 class CertificateProfileError(KeyStoreError):
@@ -90,13 +94,16 @@ def load_store_key(
 
 
 def read_input(source: Path | bytes, what: str) -> tuple[bytes, str]:
-    """Bytes of a user-supplied file (or the bytes given) and a name for messages."""
+    """Bytes of a user-supplied file (or the bytes given) and a name for messages.
+
+    Read through the bounded reader: a regular file of at most ``MAX_PEM_BYTES``.
+    """
     if isinstance(source, bytes):
         return source, what
     try:
-        return Path(source).read_bytes(), str(source)
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read the {what} ({exc.strerror})") from None
+        return read_bounded(Path(source), MAX_PEM_BYTES), str(source)
+    except InputError as exc:
+        raise InputError(f"{source}: cannot read the {what} ({exc})") from None
 
 
 class ImportedMaterial:

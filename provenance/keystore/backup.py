@@ -32,7 +32,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .._internal.fs import atomic_write_bytes
+from .._internal.fs import atomic_write_bytes, read_input
 from ..errors import (
     InputError,
     KeyStoreCorrupt,
@@ -54,6 +54,9 @@ MAGIC = b"PVKSBAK\0"
 VERSION = 1
 _HEADER = struct.Struct(">8sBBBB16s12s")
 _PAYLOAD_FORMAT = "provenance-keystore-backup"
+#: Restoring reads the whole backup into memory; a real store (keys, certificates, the
+#: audit log) is far smaller.
+MAX_BACKUP_BYTES = 1024 * 1024 * 1024
 
 
 def write_backup(
@@ -106,9 +109,9 @@ def restore_backup(
             "(the current store is kept aside, not deleted)"
         )
     try:
-        blob = source.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read the backup ({exc.strerror})") from None
+        blob = read_input(Path(source), MAX_BACKUP_BYTES)
+    except InputError as exc:
+        raise InputError(f"{source}: cannot read the backup ({exc})") from None
     files = _parse_payload(source, _open(source, blob, secret))
     layout.home.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".keystore.restore-", dir=layout.home))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from provenance import report
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -48,33 +51,16 @@ class Health(BaseModel):
     signing: bool
 
 
-class Credentials(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    state: str
-    signer: str | None
-    issuer: str | None
-    signed_at: str | None
-    created_at: str | None
-    generator: str | None
-    model: str | None
-    digital_source_type: str | None
-    failures: list[str]
-    ingredient_failures: list[str]
+@dataclasses.dataclass(frozen=True)
+class VerifyResponse(report.Report):
+    """The report of ``provenance.report`` (the one definition), plus the manifest store
+    when ``include_manifest`` asks for it."""
 
-
-class Report(BaseModel):
-    """The JSON report of DESIGN.md (fields may be added)."""
-
-    model_config = ConfigDict(extra="allow")
-    path: str
-    media_type: str | None
-    verdict: str
-    ai_generated: bool | None
-    summary: str
-    credentials: Credentials | None
-    watermark: dict[str, Any] | None
-    error: str | None
     manifest: dict[str, Any] | None = None
+
+
+# The OpenAPI schema of the report comes from the library's dataclasses themselves.
+Report = VerifyResponse
 
 
 class Match(BaseModel):
@@ -96,7 +82,7 @@ class SupportedAlgorithms(BaseModel):
     fingerprints: list[Algorithm]
 
 
-def responses(ok: type[BaseModel] | None, *errors: int) -> dict[int | str, dict[str, Any]]:
+def responses(ok: type[Any] | None, *errors: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for a route: its 200 model and its error statuses."""
     found: dict[int | str, dict[str, Any]] = {}
     if ok is not None:

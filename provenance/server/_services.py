@@ -12,12 +12,11 @@ from typing import Any, TypeVar
 
 from provenance.credentials.read import CredentialReader
 from provenance.credentials.sign import ManifestSigner
-from provenance.credentials.text import read_text_manifest
 from provenance.errors import InputError, ProvenanceError, UnsupportedMedia, UsageError
 from provenance.home import default_repository, verify_config_for_home, watermark_secret
 from provenance.keystore import KeyStore
-from provenance.media import IMAGE_TYPES, TEXT_TYPES, Limits, decode_text, sniff
-from provenance.recovery import Recoverer
+from provenance.kinds import MediaKind, identify
+from provenance.media import Limits
 from provenance.repository import Repository, open_repository
 from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
@@ -76,13 +75,12 @@ def _status_of(exc: ProvenanceError) -> int:
     return 500
 
 
-def check_media(data: bytes) -> str:
-    """The sniffed media type of a supported upload; 415 otherwise."""
-    media_type = sniff(data[:512])
-    if media_type not in IMAGE_TYPES and media_type not in TEXT_TYPES:
-        raise ApiError(415, "not a supported image or text type")
-    assert media_type is not None
-    return media_type
+def check_media(data: bytes) -> tuple[MediaKind, str]:
+    """The kind and sniffed media type of a supported upload; 415 otherwise."""
+    try:
+        return identify(data)
+    except UnsupportedMedia as exc:
+        raise ApiError(415, exc.diagnostics()) from None
 
 
 class Services:
@@ -108,9 +106,8 @@ class Services:
         config = verify_config_for_home(home)
         config = dataclasses.replace(config, repository=str(location) if self.repository else None)
         self.limits = Limits(max_file_bytes=settings.max_upload_bytes)
-        self.verifier = Verifier(config)
+        self.verifier = Verifier(dataclasses.replace(config, limits=self.limits))
         self._reader = CredentialReader(config.trust)
-        self.recoverer = Recoverer(config.watermark_secrets, None, self._reader, self.limits)
         self.sign_lock = threading.Lock()  # one c2pa signer callback at a time
         self.workers = Workers(settings.max_concurrency, settings.request_timeout_seconds)
 
@@ -118,10 +115,8 @@ class Services:
         assert self.watermark is not None and self.repository is not None
         return Watermarking(self.watermark, self.repository)
 
-    def manifest_json(self, data: bytes, media_type: str) -> dict[str, Any] | None:
+    def manifest_json(self, data: bytes) -> dict[str, Any] | None:
         """The full manifest store as c2pa-rs reports it, or None."""
-        if media_type in TEXT_TYPES:
-            store = read_text_manifest(decode_text(data), self._reader)
-        else:
-            store = self._reader.read(data, media_type)
+        kind, media_type = identify(data)
+        store = kind.read_credentials(data, media_type, self._reader, self.limits)
         return store.store if store is not None else None

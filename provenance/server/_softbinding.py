@@ -13,19 +13,18 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from provenance.credentials.softbinding import SoftBinding
-from provenance.media import TEXT_TYPES, decode_text
-from provenance.recovery import WatermarkFinding
+from provenance.kinds import mark_algorithms
 from provenance.repository import Record
 from provenance.server import _schemas as schemas
 from provenance.server._services import Services, check_media
 from provenance.server._uploads import read_upload
 from provenance.server.errors import ApiError
-from provenance.watermark.image import ALGORITHM as IMAGE_ALGORITHM
-from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
 
-SUPPORTED = (IMAGE_ALGORITHM, TEXT_ALGORITHM)
+SUPPORTED = tuple(mark_algorithms())
 # The algorithms byContent detects, as an enum so the OpenAPI document lists them.
-Algorithm = enum.StrEnum("Algorithm", {"IMAGE": IMAGE_ALGORITHM, "TEXT": TEXT_ALGORITHM})
+Algorithm = enum.StrEnum(  # type: ignore[misc]  # members come from the kinds registry
+    "Algorithm", {f"ALG{i}": alg for i, alg in enumerate(SUPPORTED)}
+)
 _MAX_RESULTS = Query(alias="maxResults", ge=1, le=100)
 
 
@@ -78,19 +77,15 @@ def softbinding_router(services: Services) -> APIRouter:
             services.settings.max_upload_bytes,
             services.settings.request_timeout_seconds,
         )
-        media_type = check_media(upload.data)
+        check_media(upload.data)
 
         def job() -> list[Record]:
-            finding: WatermarkFinding | None
-            if media_type in TEXT_TYPES:
-                finding = services.recoverer.detect_text(decode_text(upload.data))
-            else:
-                finding = services.recoverer.detect(upload.data, media_type)
-            if finding is None or not finding.detected or finding.payload is None:
+            finding = services.verifier.find_mark(upload.data)
+            if not finding.found or finding.payload is None or finding.alg is None:
                 return []
             if alg is not None and finding.alg != alg:
                 return []
-            binding = SoftBinding.for_payload(finding.alg, finding.payload)
+            binding = SoftBinding.for_payload(finding.alg, bytes.fromhex(finding.payload))
             return repository_records(binding.alg, binding.value)
 
         return matches(await services.workers.run(job), request, max_results)

@@ -1,6 +1,6 @@
 """The HTTP API and the moderator page: ``create_app(settings)``.
 
-Endpoints: ``POST /v1/verify`` (the JSON report of DESIGN.md), ``POST /v1/sign`` (bearer
+Endpoints: ``POST /v1/verify`` (the JSON report of docs/design.md), ``POST /v1/sign`` (bearer
 token), the C2PA Soft Binding Resolution API over the repository (``/matches/...``,
 ``/manifests/{id}``, ``/services/supportedAlgorithms``), ``GET /healthz`` and the page
 at ``/``. Every error is ``{"error": "..."}``.
@@ -21,7 +21,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from provenance._internal.text import safe_text
 from provenance._version import __version__
 from provenance.credentials.manifest import AIContent
 from provenance.server import _schemas as schemas
@@ -98,13 +97,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         upload = await read_upload(
             request, settings.max_upload_bytes, settings.request_timeout_seconds
         )
-        media_type = check_media(upload.data)
-        name = safe_text(upload.filename, limit=255)
+        check_media(upload.data)
+        name = upload.filename[:1024] or "-"
 
         def job() -> dict[str, Any]:
             body = services.verifier.verify_bytes(upload.data, name).to_json()
             if include_manifest:
-                body["manifest"] = services.manifest_json(upload.data, media_type)
+                body["manifest"] = services.manifest_json(upload.data)
             return body
 
         return JSONResponse(await services.workers.run(job))
@@ -140,7 +139,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         upload = await read_upload(
             request, settings.max_upload_bytes, settings.request_timeout_seconds
         )
-        check_media(upload.data)
+        kind, _ = check_media(upload.data)
         content = AIContent(model=model, model_version=model_version)
         signer = services.signer
 
@@ -160,10 +159,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
             services.store.audit_event(
                 "sign", identity=signer.signer.identity, client=client, record=record
             )
-        media_type = signed.media_type
-        if media_type.startswith("text/"):
-            media_type += "; charset=utf-8"
-        return Response(signed.data, media_type=media_type, headers={"X-Provenance-Record": record})
+        return Response(
+            signed.data,
+            media_type=kind.content_type(signed.media_type),
+            headers={"X-Provenance-Record": record},
+        )
 
     return app
 

@@ -24,7 +24,7 @@ CLI = Path(sys.executable).with_name("provenance")
 @pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT are POSIX")
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_flushes_the_reports_so_far_and_exits_130(
-    tmp_path: Path, store: object, workers: str
+    tmp_path: Path, env_store: object, workers: str
 ) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()

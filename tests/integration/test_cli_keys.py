@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import PASSPHRASE, ExternalCA, cert_pem, key_pem
-
 from cli.main import app
+from fixtures.support import PASSPHRASE, ExternalCA, cert_pem, key_pem
 
 APP = app  # the real command tree, as users run it
 

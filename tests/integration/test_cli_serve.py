@@ -26,7 +26,7 @@ def root(ctx: typer.Context, home: Path = typer.Option(..., "--home")) -> None:
 app.command()(serve)
 
 
-def test_new_token_is_printed_once_and_stored_hashed(store: object, home: Path) -> None:
+def test_new_token_is_printed_once_and_stored_hashed(env_store: object, home: Path) -> None:
     result = CliRunner().invoke(app, ["--home", str(home), "serve", "--new-token", "ci"])
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
@@ -36,7 +36,7 @@ def test_new_token_is_printed_once_and_stored_hashed(store: object, home: Path) 
 
 
 def test_serve_runs_uvicorn_with_signing(
-    store: object, home: Path, monkeypatch: pytest.MonkeyPatch
+    env_store: object, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import uvicorn
 
@@ -54,7 +54,7 @@ def test_serve_runs_uvicorn_with_signing(
 
 
 def test_wrong_passphrase_stops_the_server_with_one_line(
-    store: object, home: Path, monkeypatch: pytest.MonkeyPatch
+    env_store: object, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PROVENANCE_PASSPHRASE", "wrong")
     result = CliRunner().invoke(app, ["--home", str(home), "serve"])

@@ -75,7 +75,7 @@ def test_altered_pixels_without_watermark_exit_1(
     assert result.exit_code == 1
     (report,) = json.loads(result.stdout)
     assert report["verdict"] == "invalid"
-    assert report["summary"].startswith("content was altered after signing")
+    assert report["summary"].startswith("content changed after signing")
     assert report["credentials"]["failures"] == ["assertion.dataHash.mismatch"]
 
 

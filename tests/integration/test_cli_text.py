@@ -62,7 +62,7 @@ def test_edits_are_invalid(signed: Path, tmp_path: Path, edit: object) -> None:
     edited.write_text(edit(signed.read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
     code, report = verdict_of(edited)
     assert code == 1 and report["verdict"] == "invalid"
-    assert str(report["summary"]).startswith("content was altered after signing")
+    assert str(report["summary"]).startswith("content changed after signing")
 
 
 def test_corrupted_and_doubled_wrappers_are_named(signed: Path, tmp_path: Path) -> None:

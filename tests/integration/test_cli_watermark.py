@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from keystore_fixtures import FAST_CONFIG, PASSPHRASE
-from wm_images import photo_like
-
 from cli.main import app
+from fixtures.support import FAST_CONFIG, PASSPHRASE, photo_like
 from provenance.keystore import KeyStore
+from provenance.report import Watermark
+from provenance.watermark.image import ALGORITHM
 
 APP = app  # the real command tree, as users run it
 
@@ -58,7 +56,8 @@ def test_embed_then_detect_json(home: Path, photo: Path, tmp_path: Path) -> None
     assert report["detected"] is True
     assert report["payload"] == "0011223344556677" and report["key"] == "default"
     assert 0 < report["p_value"] <= 1e-8 * 2  # two keys in the store were tried
-    assert set(report) == {"detected", "payload", "key", "p_value", "scale", "angle", "offset"}
+    assert report["status"] == "found" and report["alg"] == ALGORITHM
+    assert set(report) == {f.name for f in dataclasses.fields(Watermark)}  # the report's shape
 
 
 def test_named_key_and_plain_output(home: Path, photo: Path, tmp_path: Path) -> None:
@@ -75,10 +74,15 @@ def test_unmarked_image_is_not_found(home: Path, photo: Path) -> None:
     result = run(home, "detect", str(photo), "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
+        "status": "not_found",
         "detected": False,
+        "alg": ALGORITHM,
         "payload": None,
         "key": None,
         "p_value": 1.0,
+        "record": None,
+        "agrees": None,
+        "note": None,
         "scale": None,
         "angle": None,
         "offset": None,

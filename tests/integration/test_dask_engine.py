@@ -76,7 +76,7 @@ def batch(home: Path, passphrase: str, tmp_path: Path) -> list[Path]:
 
 
 def _photo() -> bytes:
-    from conftest import encode, natural_image
+    from fixtures.support import encode, natural_image
 
     return encode(natural_image(512, 384, seed=3), "PNG")
 
@@ -204,7 +204,7 @@ def test_a_scheduler_without_workers_is_a_usage_error(monkeypatch: pytest.Monkey
 
 
 def test_workers_without_the_repository_are_refused_before_any_report(
-    store: object, home: Path, tmp_path: Path, cluster: Any
+    env_store: object, home: Path, tmp_path: Path, cluster: Any
 ) -> None:
     config = dataclasses.replace(_config(home), repository=str(tmp_path / "elsewhere.sqlite"))
     with pytest.raises(UsageError, match=r"elsewhere\.sqlite is not on Dask worker tcp://"):

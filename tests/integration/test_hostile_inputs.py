@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for fixtures/
 from cli.main import app
 from fixtures import hostile
+from fixtures.support import PASSPHRASE
 from provenance.batch import iter_files
 from provenance.credentials.sign import ManifestSigner
 from provenance.keystore import KeyStore
 
-PASSPHRASE = "correct horse battery staple"
 UNDECODABLE_NAME = b"bad-\xff\xfe.png"
 
 # file name in the report -> (verdict, what the summary must say)
@@ -108,7 +106,7 @@ def batch_result(hostile_batch: tuple[Path, Path], request: pytest.FixtureReques
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("cli.verify.iter_files", vanishing_walk)
-        patch.setattr("provenance.verify.open", _deny_one(open, "locked.png"), raising=False)
+        patch.setattr("os.open", _deny_one(os.open, "locked.png"))
         patch.setenv("PROVENANCE_PASSPHRASE", PASSPHRASE)
         args = ["--home", str(home), "verify", "--jsonl", "-r", "--workers", "2", *request.param]
         args.append(str(inputs))

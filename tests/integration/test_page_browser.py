@@ -24,10 +24,9 @@ pytest.importorskip("uvicorn")
 import httpx
 from playwright import sync_api
 
+from fixtures.support import PASSPHRASE, encode, natural_image
 from provenance.keystore import KeyStore
 from provenance.server import create_token
-
-from conftest import PASSPHRASE, encode, natural_image
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
@@ -152,4 +151,314 @@ def test_markup_in_a_manifest_shows_as_text(
     page.wait_for_timeout(500)  # let any injected onerror fire
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("#result script, #result img").count() == 0
+    page.close()
+
+
+# Issue 11: every answer says exactly what it knows.
+
+
+def fact(page: Any, term: str) -> str | None:
+    """The text of the facts row named ``term`` ("AI-generated", "Watermark"), or None."""
+    value: str | None = page.evaluate(
+        """(term) => {
+            for (const dt of document.querySelectorAll('#facts dt'))
+                if (dt.textContent === term) return dt.nextElementSibling.textContent;
+            return null;
+        }""",
+        term,
+    )
+    return value
+
+
+def failures_on_page(page: Any) -> list[tuple[str, str | None]]:
+    """Each "What failed and why" item as (its words, its code span or None)."""
+    items: list[tuple[str, str | None]] = page.evaluate(
+        """() => [...document.querySelectorAll('#failures li')].map((li) => [
+            li.querySelector('.failure-words').textContent,
+            li.querySelector('.failure-code')?.textContent ?? null,
+        ])"""
+    )
+    return [(words, code) for words, code in items]
+
+
+def sign_bytes(base: str, token: str, data: bytes, model: str = "sdxl") -> tuple[bytes, str]:
+    """Sign ``data`` through the API: (signed file, its watermark record)."""
+    response = httpx.post(
+        f"{base}/v1/sign",
+        params={"model": model},
+        files={"file": ("gen.jpg", data)},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.content, response.headers["x-provenance-record"]
+
+
+def jpeg_segments(data: bytes) -> tuple[list[bytes], bytes]:
+    """A JPEG's marker segments before its scan, and the rest (SOS onwards)."""
+    assert data[:2] == b"\xff\xd8"
+    segments, at = [], 2
+    while data[at + 1] != 0xDA:
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        segments.append(data[at : at + 2 + length])
+        at += 2 + length
+    return segments, data[at:]
+
+
+def transplant_manifest(donor: bytes, pixels: bytes) -> bytes:
+    """``pixels``' JPEG with ``donor``'s C2PA manifest (APP11 segments) in place of its own."""
+    donor_segments, _ = jpeg_segments(donor)
+    manifest = [s for s in donor_segments if s[1] == 0xEB]
+    own, scan = jpeg_segments(pixels)
+    first = next(i for i, s in enumerate(own) if s[1] == 0xEB)
+    kept = [s for s in own if s[1] != 0xEB]
+    return b"\xff\xd8" + b"".join(kept[:first] + manifest + kept[first:]) + scan
+
+
+def page_with_report(
+    browser: Any, base: str, tmp_path: Path, report: Any, status: int = 200, raw: str | None = None
+) -> Any:
+    """The page showing ``report`` as if the server had answered it (``raw``: a non-JSON body)."""
+    import json
+
+    page = browser.new_page()
+    body = raw if raw is not None else json.dumps(report)
+    kind = "text/html" if raw is not None else "application/json"
+    page.route(
+        "**/v1/verify*", lambda route: route.fulfill(status=status, content_type=kind, body=body)
+    )
+    path = tmp_path / "mocked.jpg"
+    path.write_bytes(b"\xff\xd8\xff")
+    page.goto(f"{base}/")
+    page.set_input_files("#file", str(path))
+    page.wait_for_function(
+        "() => !document.getElementById('result').hidden"
+        " && !document.getElementById('verdict').textContent.startsWith('Checking')",
+        timeout=30_000,
+    )
+    return page
+
+
+def new_report(**fields: Any) -> dict[str, Any]:
+    """A report in the issue-11 shape, with ``fields`` replacing the defaults."""
+    report: dict[str, Any] = {
+        "path": "upload.jpg",
+        "media_type": "image/jpeg",
+        "verdict": "trusted",
+        "ai_generated": True,
+        "summary": "signed by default",
+        "error": None,
+        "manifest": None,
+        "credentials": {
+            "state": "Trusted",
+            "signer": "default",
+            "issuer": "Test Org",
+            "signed_at": None,
+            "created_at": None,
+            "generator": None,
+            "model": "sdxl",
+            "digital_source_type": None,
+            "failures": [],
+            "ingredient_failures": [],
+            "explanations": {},
+        },
+        "watermark": None,
+    }
+    report.update(fields)
+    return report
+
+
+def watermark(**fields: Any) -> dict[str, Any]:
+    mark: dict[str, Any] = {
+        "status": "found", "detected": True, "payload": "00ab12", "key": "k1", "p_value": 1e-9,
+        "alg": "com.example.wm", "record": "00ab12", "agrees": None, "note": None,
+        "scale": 1.0, "angle": 0.0,
+    }  # fmt: skip
+    mark.update(fields)
+    return mark
+
+
+def test_unsupported_upload_is_not_checked_never_no(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    import random
+
+    base, _ = server
+    junk = random.Random(11).randbytes(4096)
+    page = check_on_page(browser, base, tmp_path, junk)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-error"
+    assert "not a supported" in page.text_content("#summary")
+    assert fact(page, "AI-generated") == "not checked"
+    assert fact(page, "Watermark") == "not checked"
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "raw", "reason"),
+    [
+        (413, {"error": "upload is over the 50 MB limit"}, None, "over the 50 MB limit"),
+        (415, {"error": "not a supported image or text type"}, None, "not a supported"),
+        (502, None, "<html>Bad Gateway</html>", "502"),
+    ],
+)
+def test_http_errors_are_not_checked(
+    server: tuple[str, str],
+    browser: Any,
+    tmp_path: Path,
+    status: int,
+    body: Any,
+    raw: str | None,
+    reason: str,
+) -> None:
+    page = page_with_report(browser, server[0], tmp_path, body, status=status, raw=raw)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-error"
+    assert reason in page.text_content("#summary")
+    assert fact(page, "AI-generated") == "not checked"
+    assert "no" not in (fact(page, "AI-generated") or "").split()
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("verdict", "ai_generated", "shown"),
+    [
+        ("trusted", True, "yes"),
+        ("valid", False, "no"),
+        ("valid", None, "unknown"),
+        ("none", None, "unknown"),
+        ("error", None, "not checked"),
+    ],
+)
+def test_ai_generated_row_says_what_is_known(
+    server: tuple[str, str],
+    browser: Any,
+    tmp_path: Path,
+    verdict: str,
+    ai_generated: bool | None,
+    shown: str,
+) -> None:
+    report = new_report(verdict=verdict, ai_generated=ai_generated)
+    page = page_with_report(browser, server[0], tmp_path, report)
+    assert fact(page, "AI-generated") == shown
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("mark", "shown"),
+    [
+        (watermark(agrees=True), "found, record 00ab12, matches the credentials"),
+        (watermark(agrees=False), "found, record 00ab12, does NOT match the credentials"),
+        (watermark(agrees=None), "found, record 00ab12"),
+        (
+            watermark(status="not_found", detected=False, payload=None, record=None, agrees=False),
+            "not found",
+        ),
+        (
+            watermark(
+                status="not_checked",
+                detected=False,
+                payload=None,
+                record=None,
+                note="no watermark key here",
+            ),
+            "not checked (no watermark key here)",
+        ),
+        (None, "not checked"),
+    ],
+)
+def test_watermark_row_wording(
+    server: tuple[str, str], browser: Any, tmp_path: Path, mark: Any, shown: str
+) -> None:
+    page = page_with_report(browser, server[0], tmp_path, new_report(watermark=mark))
+    assert fact(page, "Watermark") == shown
+    page.close()
+
+
+def test_failures_show_plain_words_then_the_code(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    credentials = new_report()["credentials"]
+    credentials.update(
+        state="Invalid",
+        failures=["assertion.dataHash.mismatch", "x.unexplained"],
+        ingredient_failures=["ingredient.hashedURI.mismatch"],
+        explanations={
+            "assertion.dataHash.mismatch": "content was altered after signing",
+            "ingredient.hashedURI.mismatch": "<b>an ingredient's</b> manifest was altered",
+        },
+    )
+    report = new_report(verdict="invalid", credentials=credentials)
+    page = page_with_report(browser, server[0], tmp_path, report)
+    assert failures_on_page(page) == [
+        ("content was altered after signing", "assertion.dataHash.mismatch"),
+        ("x.unexplained", None),  # no plain words sent: the code itself
+        (
+            "ingredient: <b>an ingredient's</b> manifest was altered",
+            "ingredient.hashedURI.mismatch",
+        ),
+    ]
+    assert page.locator("#failures b").count() == 0
+    page.close()
+
+
+def test_failures_without_explanations_fall_back_to_codes(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    credentials = new_report()["credentials"]
+    del credentials["explanations"]
+    credentials.update(failures=["constructor", "assertion.dataHash.mismatch"])
+    page = page_with_report(
+        browser, server[0], tmp_path, new_report(verdict="invalid", credentials=credentials)
+    )
+    assert failures_on_page(page) == [
+        ("constructor", None),
+        ("assertion.dataHash.mismatch", None),
+    ]
+    page.close()
+
+
+def test_forged_claim_failure_has_plain_words(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    """Waits for the issue-11 server: needs ``credentials.explanations``."""
+    base, token = server
+    forged = signed_jpeg(base, token, "sdxl").replace(b"sdxl", b"SDXL")
+    page = check_on_page(browser, base, tmp_path, forged)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-invalid"
+    assert failures_on_page(page) == [
+        ("the manifest was altered after signing", "assertion.hashedURI.mismatch")
+    ]
+    page.close()
+
+
+def test_signed_image_watermark_matches(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    signed, record = sign_bytes(base, token, encode(natural_image(400, 300), "JPEG", quality=90))
+    page = check_on_page(browser, base, tmp_path, signed)
+    assert fact(page, "Watermark") == f"found, record {record}, matches the credentials"
+    page.close()
+
+
+def test_transplanted_manifest_watermark_does_not_match(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    donor, donor_record = sign_bytes(base, token, encode(natural_image(400, 300, seed=1), "JPEG"))
+    pixels, record = sign_bytes(base, token, encode(natural_image(400, 300, seed=2), "JPEG"))
+    assert donor_record != record
+    page = check_on_page(browser, base, tmp_path, transplant_manifest(donor, pixels))
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-invalid"
+    assert fact(page, "Watermark") == f"found, record {record}, does NOT match the credentials"
+    page.close()
+
+
+def test_unsigned_image_watermark_not_found_and_ai_unknown(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, _ = server
+    page = check_on_page(browser, base, tmp_path, encode(natural_image(400, 300, seed=3), "JPEG"))
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-none"
+    assert fact(page, "Watermark") == "not found"
+    assert fact(page, "AI-generated") == "unknown"
     page.close()

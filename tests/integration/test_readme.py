@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, encode, natural_image
+from fixtures.support import REPO, encode, natural_image
 
 
 def test_readme_library_example_runs(
-    home: Path, passphrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: object
+    home: Path, passphrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_store: object
 ) -> None:
     readme = (REPO / "README.md").read_text()
     code = re.findall(r"```python\n(.*?)```", readme, flags=re.S)[0]  # the library example

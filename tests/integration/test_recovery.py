@@ -12,6 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from cli.main import app
+from fixtures.support import PASSPHRASE, encode, natural_image, png_chunks
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
@@ -20,8 +21,6 @@ from provenance.repository import SQLiteRepository
 from provenance.sign import Watermarking, sign_bytes, sign_file
 from provenance.verify import Verdict, Verifier, VerifyConfig
 from provenance.watermark.image import ALGORITHM, WatermarkSecret
-
-from conftest import PASSPHRASE, encode, natural_image, png_chunks
 
 
 def run(*args: str) -> Result:
@@ -68,8 +67,8 @@ class Setup:
 
 
 @pytest.fixture
-def setup(store: KeyStore, home: Path) -> Setup:
-    return Setup(store, home)
+def setup(env_store: KeyStore, home: Path) -> Setup:
+    return Setup(env_store, home)
 
 
 def photo(seed: int = 0, fmt: str = "JPEG") -> bytes:
@@ -83,8 +82,8 @@ def test_signed_file_is_trusted_and_its_watermark_agrees(setup: Setup) -> None:
     report = setup.verifier().verify_bytes(signed)
     assert report.verdict is Verdict.TRUSTED, report.summary
     assert report.watermark is not None
-    assert report.watermark["agrees"] is True
-    assert report.watermark["payload"] == f"{record_id:016x}"
+    assert report.watermark.agrees is True
+    assert report.watermark.payload == f"{record_id:016x}"
     assert "watermark agrees" in report.summary
     record = setup.repository.get(record_id)
     assert record is not None and record.binding_alg == ALGORITHM
@@ -101,7 +100,7 @@ def test_stripped_and_reencoded_file_is_recovered(setup: Setup) -> None:
     assert report.credentials.state == "Trusted"
     assert report.credentials.model == "imagegen-3"
     assert "assertion.dataHash.mismatch" in report.credentials.failures  # expected, reported
-    assert report.watermark is not None and report.watermark["record"] == f"{record_id:016x}"
+    assert report.watermark is not None and report.watermark.record == f"{record_id:016x}"
     assert "recovered through the watermark" in report.summary
 
 
@@ -109,14 +108,19 @@ def test_watermark_without_a_record_is_watermarked(setup: Setup) -> None:
     signed, _ = setup.sign(photo())
     report = setup.verifier(repository=False).verify_bytes(social_media(signed))
     assert report.verdict is Verdict.WATERMARKED
-    assert "no manifest for it" in report.summary
+    assert "no repository here" in report.summary
     assert report.credentials is None
+    setup.repository_path.unlink()
+    SQLiteRepository(setup.repository_path)  # an empty repository: no record for it
+    report = setup.verifier().verify_bytes(social_media(signed))
+    assert report.verdict is Verdict.WATERMARKED
+    assert "no manifest for it in the repository" in report.summary
 
 
 def test_plain_image_is_none_and_no_watermark_flag_skips_detection(setup: Setup) -> None:
     report = setup.verifier().verify_bytes(photo())
     assert report.verdict is Verdict.NONE
-    assert report.watermark is not None and report.watermark["detected"] is False
+    assert report.watermark is not None and report.watermark.detected is False
 
 
 def test_transplanted_manifest_is_not_rescued_by_a_foreign_watermark(setup: Setup) -> None:
@@ -128,23 +132,35 @@ def test_transplanted_manifest_is_not_rescued_by_a_foreign_watermark(setup: Setu
     forged = b"\x89PNG\r\n\x1a\n" + chunks_b[0] + b"".join(manifest_a) + b"".join(chunks_b[1:])
     report = setup.verifier().verify_bytes(forged)
     assert report.verdict is Verdict.INVALID, report.summary
-    assert "points to another record" in report.summary
+    assert "its watermark carries another record" in report.summary
+    assert "not made for this content" in report.summary
+    assert report.ai_generated is None
     assert report.watermark is not None
-    assert report.watermark["payload"] == f"{record_b:016x}" != f"{record_a:016x}"
-    assert report.watermark["agrees"] is False
+    assert report.watermark.payload == f"{record_b:016x}" != f"{record_a:016x}"
+    assert report.watermark.agrees is False
 
 
-def test_own_manifest_with_changed_pixels_is_recovered_not_trusted(setup: Setup) -> None:
-    """Pixels re-encoded but the manifest kept: the binding fails, the watermark agrees."""
+def test_own_manifest_with_changed_pixels_is_invalid_and_linked(setup: Setup) -> None:
+    """Pixels re-encoded but the manifest kept: the binding fails, the watermark agrees.
+    Altered content is invalid whatever its watermark says; the report says which record
+    the mark links it to, and never a cause it cannot observe."""
     signed, record_id = setup.sign(photo(seed=3, fmt="PNG"))
     manifest = [c for c in png_chunks(signed) if c[4:8] == b"caBX"]
     reencoded = encode(Image.open(io.BytesIO(signed)).convert("RGB").rotate(0.5), "PNG")
     chunks = png_chunks(reencoded)
     kept = b"\x89PNG\r\n\x1a\n" + chunks[0] + b"".join(manifest) + b"".join(chunks[1:])
     report = setup.verifier().verify_bytes(kept)
-    assert report.verdict is Verdict.RECOVERED, report.summary
-    assert report.watermark is not None and report.watermark["record"] == f"{record_id:016x}"
-    assert "re-encoded" in report.summary
+    assert report.verdict is Verdict.INVALID, report.summary
+    assert report.summary.startswith(
+        f"content changed after signing; its watermark links it to record {record_id:016x}: "
+        "AI-generated by gen; signed by default"
+    )
+    assert report.ai_generated is True
+    assert report.watermark is not None and report.watermark.record == f"{record_id:016x}"
+    assert report.watermark.agrees is True
+    assert report.credentials is not None
+    assert "assertion.dataHash.mismatch" in report.credentials.failures
+    assert "re-encoded" not in report.summary
 
 
 def test_recovered_manifest_of_a_revoked_signer_is_invalid(setup: Setup) -> None:
@@ -152,8 +168,8 @@ def test_recovered_manifest_of_a_revoked_signer_is_invalid(setup: Setup) -> None
     setup.store.revoke("default", "compromised", PASSPHRASE)
     report = setup.verifier().verify_bytes(social_media(signed))
     assert report.verdict is Verdict.INVALID
-    assert "recovered manifest failed validation" in report.summary
-    assert "revoked" in report.summary
+    assert "failed validation: the signing certificate was revoked" in report.summary
+    assert report.ai_generated is None
 
 
 def test_small_images_are_refused_for_watermarking_not_silently_skipped(setup: Setup) -> None:
@@ -185,7 +201,7 @@ def _sign_three(home: str, folder: str, worker: int) -> list[int]:
 
 
 def test_two_processes_sign_into_one_repository(
-    store: KeyStore, home: Path, tmp_path: Path
+    env_store: KeyStore, home: Path, tmp_path: Path
 ) -> None:
     SQLiteRepository(home / "repository.sqlite").close()
     with multiprocessing.get_context("spawn").Pool(2) as pool:

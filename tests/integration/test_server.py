@@ -14,12 +14,11 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient
 
+from fixtures.support import PASSPHRASE, encode, natural_image
 from provenance.keystore import KeyStore
 from provenance.server import ServerSettings, create_app, create_token
 from provenance.server.settings import load_token_hashes
 from provenance.watermark.image import ALGORITHM
-
-from conftest import PASSPHRASE, encode, natural_image
 
 INJECTION = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -264,3 +263,31 @@ def test_signing_disabled_without_passphrase(server_home: tuple[Path, str], jpeg
         )
     assert response.status_code == 503
     assert "without a passphrase" in response.json()["error"]
+
+
+def test_the_openapi_report_is_the_library_report(
+    client: TestClient, signed: tuple[bytes, str], jpeg: bytes
+) -> None:
+    """The schema of /v1/verify is generated from provenance.report's dataclasses: the same
+    fields, and real reports of every shape validate against it."""
+    import dataclasses
+
+    from pydantic import TypeAdapter
+
+    from provenance.report import Credentials, Report, Watermark
+    from provenance.server._schemas import VerifyResponse
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for definition in (Credentials, Watermark):
+        names = {field.name for field in dataclasses.fields(definition)}
+        assert set(schemas[definition.__name__]["properties"]) == names
+    report_fields = {field.name for field in dataclasses.fields(Report)}
+    assert set(schemas["VerifyResponse"]["properties"]) == report_fields | {"manifest"}
+    data = bytearray(signed[0])
+    data[-300] ^= 0x04
+    adapter = TypeAdapter(VerifyResponse)
+    for upload in (signed[0], bytes(data), jpeg, b"plain words " * 10):
+        body = verify(client, upload, include_manifest="true")
+        assert set(body) <= report_fields | {"manifest"}
+        parsed = adapter.validate_json(json.dumps(body), strict=False)
+        assert adapter.dump_python(parsed, mode="json") == {**body, "path_bytes": None}

@@ -15,10 +15,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from fixtures.support import PASSPHRASE
 from provenance.keystore import KeyStore
 from provenance.server import ServerSettings, create_app, create_token
-
-from conftest import PASSPHRASE
 
 EXAMPLES_PER_OPERATION = 10
 

@@ -20,13 +20,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from fixtures.support import PASSPHRASE
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import CredentialReader, TrustSettings
 from provenance.credentials.text import embed_text_manifest, read_text_manifest
 from provenance.keystore import Algorithm, KeyStore
 from provenance.keystore.ca import issue_leaf, issue_root
-
-from conftest import PASSPHRASE
 
 TEXT = "Generated text, signed once.\nA second line with a café and an emoji \u2728."
 
@@ -36,7 +35,7 @@ def definition() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+def all_algorithms_store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     store = KeyStore.create(tmp_path_factory.mktemp("interop") / "home", PASSPHRASE)
     for algorithm in (Algorithm.ES384, Algorithm.PS256, Algorithm.ED25519):
         store.create_identity(algorithm.value, algorithm, passphrase=PASSPHRASE)
@@ -49,12 +48,14 @@ def _identity(algorithm: Algorithm) -> str | None:
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
 def test_c2pa_rs_validates_signature_and_assertion_hashes(
-    store: KeyStore, algorithm: Algorithm
+    all_algorithms_store: KeyStore, algorithm: Algorithm
 ) -> None:
     _, manifest = embed_text_manifest(
-        TEXT, definition(), store.signer(_identity(algorithm), PASSPHRASE)
+        TEXT, definition(), all_algorithms_store.signer(_identity(algorithm), PASSPHRASE)
     )
-    context = c2pa.Context.from_dict({"trust": {"user_anchors": store.trust_anchors_pem()}})
+    context = c2pa.Context.from_dict(
+        {"trust": {"user_anchors": all_algorithms_store.trust_anchors_pem()}}
+    )
     reader = c2pa.Reader("application/c2pa", io.BytesIO(manifest), context=context)
     with reader:
         results = reader.get_validation_results()["activeManifest"]
@@ -89,12 +90,12 @@ def _c2patxt() -> Any:
 
 
 @pytest.mark.parametrize("algorithm", [Algorithm.ED25519, Algorithm.ES256])
-def test_c2patxt_verifies_our_text(store: KeyStore, algorithm: Algorithm) -> None:
+def test_c2patxt_verifies_our_text(all_algorithms_store: KeyStore, algorithm: Algorithm) -> None:
     c2patxt = _c2patxt()
     signed, _ = embed_text_manifest(
-        TEXT, definition(), store.signer(_identity(algorithm), PASSPHRASE)
+        TEXT, definition(), all_algorithms_store.signer(_identity(algorithm), PASSPHRASE)
     )
-    anchors = store.trust_anchors_pem().encode()
+    anchors = all_algorithms_store.trust_anchors_pem().encode()
     trusted = c2patxt.verify(
         signed, context=c2patxt.VerifyContext(anchors_pem=anchors, trust_evaluator=_IssuedBy())
     )

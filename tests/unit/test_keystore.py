@@ -6,7 +6,6 @@ import base64
 import datetime as dt
 import json
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import (
-    FAST_CONFIG,
-    PASSPHRASE,
-    keystore_template,
-    store,
-    store_home,
-)
-
+from fixtures.support import FAST_CONFIG, PASSPHRASE
 from provenance.errors import (
     IdentityNotFound,
     IdentityUnusable,
@@ -35,8 +26,6 @@ from provenance.errors import (
 from provenance.keystore import Algorithm, KeyStore, Signer
 from provenance.keystore import store as store_module
 
-__all__ = ["keystore_template", "store", "store_home"]  # fixtures used by name
-
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -46,8 +35,8 @@ def leaf_of(signer: Signer) -> x509.Certificate:
     return x509.load_pem_x509_certificates(signer.certificate_chain_pem)[0]
 
 
-def test_init_makes_default_identity_trust_anchor_and_watermark_key(store: KeyStore) -> None:
-    (info,) = store.identities()
+def test_init_makes_default_identity_trust_anchor_and_watermark_key(fast_store: KeyStore) -> None:
+    (info,) = fast_store.identities()
     assert (info.name, info.algorithm, info.status, info.is_default) == (
         "default",
         Algorithm.ES256,
@@ -56,20 +45,20 @@ def test_init_makes_default_identity_trust_anchor_and_watermark_key(store: KeySt
     )
     assert info.subject == "O=Test Org,CN=default"
     assert 364 <= (info.not_after - info.not_before).days <= 366
-    (anchor,) = store.trust_anchors()
-    assert anchor.is_local_root and "BEGIN CERTIFICATE" in store.trust_anchors_pem()
+    (anchor,) = fast_store.trust_anchors()
+    assert anchor.is_local_root and "BEGIN CERTIFICATE" in fast_store.trust_anchors_pem()
     root = x509.load_pem_x509_certificate(anchor.pem.encode())
     basic = root.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert basic.ca and basic.path_length == 0
     assert (root.not_valid_after_utc - root.not_valid_before_utc).days >= 3650
-    key = store.watermark_key()
+    key = fast_store.watermark_key()
     assert key.name == "default" and len(key.secret) == 32
-    assert store.watermark_keys() == [key]
+    assert fast_store.watermark_keys() == [key]
     assert "secret" not in repr(key) and key.secret.hex() not in repr(key)
 
 
-def test_file_modes(store: KeyStore) -> None:
-    root = store.path
+def test_file_modes(fast_store: KeyStore) -> None:
+    root = fast_store.path
     assert mode(root) == 0o700
     assert mode(root / "private") == 0o700
     assert mode(root / "watermark") == 0o700
@@ -80,10 +69,10 @@ def test_file_modes(store: KeyStore) -> None:
     assert all(p.suffix == ".pem" for p in (root / "certs").iterdir())
 
 
-def test_keys_are_scrypt_pkcs8_at_the_default_cost(store: KeyStore) -> None:
+def test_keys_are_scrypt_pkcs8_at_the_default_cost(fast_store: KeyStore) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    data = next((store.path / "private").glob("default.*")).read_bytes()
+    data = next((fast_store.path / "private").glob("default.*")).read_bytes()
     assert data.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     der = base64.b64decode(b"".join(data.splitlines()[1:-1]))
     assert bytes.fromhex("06092b06010401da47040b") in der  # the scrypt OID, not PBKDF2
@@ -101,19 +90,19 @@ def test_create_refuses_existing_and_open_refuses_missing(store_home: Path, tmp_
     assert KeyStore.exists(store_home)
 
 
-def test_missing_and_wrong_passphrase_differ(store: KeyStore) -> None:
+def test_missing_and_wrong_passphrase_differ(fast_store: KeyStore) -> None:
     with pytest.raises(PassphraseRequired, match="a passphrase is needed"):
-        store.signer(None, "")
+        fast_store.signer(None, "")
     with pytest.raises(WrongPassphrase, match="does not decrypt the key for identity 'default'"):
-        store.signer(None, "not the passphrase")
+        fast_store.signer(None, "not the passphrase")
     with pytest.raises(WrongPassphrase, match="root CA"):
-        store.create_identity("x", passphrase="not the passphrase")
+        fast_store.create_identity("x", passphrase="not the passphrase")
 
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
-def test_signature_verifies_with_the_leaf_key(store: KeyStore, algorithm: Algorithm) -> None:
-    store.create_identity(f"id-{algorithm.value}", algorithm, passphrase=PASSPHRASE)
-    signer = store.signer(f"id-{algorithm.value}", PASSPHRASE)
+def test_signature_verifies_with_the_leaf_key(fast_store: KeyStore, algorithm: Algorithm) -> None:
+    fast_store.create_identity(f"id-{algorithm.value}", algorithm, passphrase=PASSPHRASE)
+    signer = fast_store.signer(f"id-{algorithm.value}", PASSPHRASE)
     assert signer.algorithm is algorithm and signer.identity == f"id-{algorithm.value}"
     data = b"claim bytes"
     signature = signer.sign(data)
@@ -130,8 +119,8 @@ def test_signature_verifies_with_the_leaf_key(store: KeyStore, algorithm: Algori
         public.verify(signature, data)
 
 
-def test_leaf_certificate_profile(store: KeyStore) -> None:
-    leaf = leaf_of(store.signer(None, PASSPHRASE))
+def test_leaf_certificate_profile(fast_store: KeyStore) -> None:
+    leaf = leaf_of(fast_store.signer(None, PASSPHRASE))
     ext = leaf.extensions
     assert leaf.version is x509.Version.v3
     usage = ext.get_extension_for_class(x509.KeyUsage)
@@ -143,91 +132,91 @@ def test_leaf_certificate_profile(store: KeyStore) -> None:
     ext.get_extension_for_class(x509.SubjectKeyIdentifier)
 
 
-def test_unknown_and_invalid_names(store: KeyStore) -> None:
+def test_unknown_and_invalid_names(fast_store: KeyStore) -> None:
     with pytest.raises(
         IdentityNotFound, match=r"no signing identity named 'ghost' \(known: default"
     ):
-        store.signer("ghost", PASSPHRASE)
+        fast_store.signer("ghost", PASSPHRASE)
     with pytest.raises(UsageError, match="not a valid identity name"):
-        store.create_identity("../evil", passphrase=PASSPHRASE)
+        fast_store.create_identity("../evil", passphrase=PASSPHRASE)
     with pytest.raises(UsageError, match="already exists"):
-        store.create_identity("default", passphrase=PASSPHRASE)
+        fast_store.create_identity("default", passphrase=PASSPHRASE)
     with pytest.raises(IdentityNotFound):
-        store.watermark_key("ghost")
+        fast_store.watermark_key("ghost")
 
 
-def test_rotate_retires_old_version_and_keeps_its_certificate(store: KeyStore) -> None:
-    old = store.identity("default")
-    new = store.rotate("default", PASSPHRASE)
+def test_rotate_retires_old_version_and_keeps_its_certificate(fast_store: KeyStore) -> None:
+    old = fast_store.identity("default")
+    new = fast_store.rotate("default", PASSPHRASE)
     assert new.version == 2 and new.status == "active" and new.serial != old.serial
     assert [v.status for v in new.versions] == ["retired", "active"]
     assert [v.has_private_key for v in new.versions] == [False, True]
-    assert b"BEGIN CERTIFICATE" in store.export_chain("default", version=1)
-    assert leaf_of(store.signer("default", PASSPHRASE)).serial_number == new.serial
-    assert len(list((store.path / "private").glob("default.*"))) == 1
+    assert b"BEGIN CERTIFICATE" in fast_store.export_chain("default", version=1)
+    assert leaf_of(fast_store.signer("default", PASSPHRASE)).serial_number == new.serial
+    assert len(list((fast_store.path / "private").glob("default.*"))) == 1
 
 
-def test_revoked_identity_refuses_to_sign(store: KeyStore) -> None:
-    store.rotate("default", PASSPHRASE)
-    info = store.revoke("default", "key leaked", PASSPHRASE)
+def test_revoked_identity_refuses_to_sign(fast_store: KeyStore) -> None:
+    fast_store.rotate("default", PASSPHRASE)
+    info = fast_store.revoke("default", "key leaked", PASSPHRASE)
     assert info.status == "revoked" and info.revocation_reason == "key leaked"
     with pytest.raises(IdentityUnusable, match=r"revoked .* \(key leaked\)"):
-        store.signer(None, PASSPHRASE)
+        fast_store.signer(None, PASSPHRASE)
     with pytest.raises(IdentityUnusable, match="revoked"):
-        store.signer(None, "")  # refused before the passphrase matters
+        fast_store.signer(None, "")  # refused before the passphrase matters
     for version in info.versions:
-        revocation = store.revocation(version.serial)
+        revocation = fast_store.revocation(version.serial)
         assert revocation is not None and revocation.identity == "default"
         assert revocation.reason == "key leaked"
-    assert store.revocation(12345) is None
-    assert set(store.revoked_serials()) == {v.serial for v in info.versions}
-    assert not list((store.path / "private").glob("default.*"))
+    assert fast_store.revocation(12345) is None
+    assert set(fast_store.revoked_serials()) == {v.serial for v in info.versions}
+    assert not list((fast_store.path / "private").glob("default.*"))
     with pytest.raises(UsageError, match="already revoked"):
-        store.revoke("default", "again", PASSPHRASE)
+        fast_store.revoke("default", "again", PASSPHRASE)
     with pytest.raises(IdentityUnusable, match="cannot be rotated"):
-        store.rotate("default", PASSPHRASE)
+        fast_store.rotate("default", PASSPHRASE)
 
 
 def test_expired_and_not_yet_valid_identities_refuse(
-    store: KeyStore, monkeypatch: pytest.MonkeyPatch
+    fast_store: KeyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.create_identity("short", Algorithm.ED25519, days=1, passphrase=PASSPHRASE)
-    store.signer("short", PASSPHRASE)
+    fast_store.create_identity("short", Algorithm.ED25519, days=1, passphrase=PASSPHRASE)
+    fast_store.signer("short", PASSPHRASE)
     real_now = store_module.now_utc()
     monkeypatch.setattr(store_module, "now_utc", lambda: real_now + dt.timedelta(days=2))
     with pytest.raises(IdentityUnusable, match=r"expired on .* run `provenance keys rotate short`"):
-        store.signer("short", PASSPHRASE)
+        fast_store.signer("short", PASSPHRASE)
     monkeypatch.setattr(store_module, "now_utc", lambda: real_now - dt.timedelta(days=1))
     with pytest.raises(IdentityUnusable, match="valid only from"):
-        store.signer("short", PASSPHRASE)
+        fast_store.signer("short", PASSPHRASE)
 
 
-def test_days_cannot_outlive_the_root(store: KeyStore) -> None:
+def test_days_cannot_outlive_the_root(fast_store: KeyStore) -> None:
     with pytest.raises(UsageError, match="outlive the root CA"):
-        store.create_identity("long", days=40000, passphrase=PASSPHRASE)
+        fast_store.create_identity("long", days=40000, passphrase=PASSPHRASE)
 
 
-def test_audit_log_records_events_as_json_lines(store: KeyStore) -> None:
-    store.create_identity("audited", Algorithm.ED25519, passphrase=PASSPHRASE)
-    store.audit_event("sign", identity="audited", output="/tmp/x.jpg")
-    lines = [json.loads(line) for line in (store.path / "audit.log").read_text().splitlines()]
+def test_audit_log_records_events_as_json_lines(fast_store: KeyStore) -> None:
+    fast_store.create_identity("audited", Algorithm.ED25519, passphrase=PASSPHRASE)
+    fast_store.audit_event("sign", identity="audited", output="/tmp/x.jpg")
+    lines = [json.loads(line) for line in (fast_store.path / "audit.log").read_text().splitlines()]
     assert [line["event"] for line in lines] == ["init", "create", "create", "sign"]
     last = lines[-1]
     assert last["identity"] == "audited" and last["details"] == {"output": "/tmp/x.jpg"}
     dt.datetime.fromisoformat(last["time"])
 
 
-def test_watermark_keys(store: KeyStore) -> None:
-    created = store.create_watermark_key("second")
-    assert created.secret != store.watermark_key().secret
-    assert [k.name for k in store.watermark_keys()] == ["default", "second"]
-    assert store.watermark_key("second") == created
+def test_watermark_keys(fast_store: KeyStore) -> None:
+    created = fast_store.create_watermark_key("second")
+    assert created.secret != fast_store.watermark_key().secret
+    assert [k.name for k in fast_store.watermark_keys()] == ["default", "second"]
+    assert fast_store.watermark_key("second") == created
     with pytest.raises(UsageError, match="already exists"):
-        store.create_watermark_key("second")
+        fast_store.create_watermark_key("second")
 
 
-def test_export_chain_is_public_pem(store: KeyStore) -> None:
-    chain = store.export_chain("default")
+def test_export_chain_is_public_pem(fast_store: KeyStore) -> None:
+    chain = fast_store.export_chain("default")
     assert b"PRIVATE" not in chain
     cert = x509.load_pem_x509_certificates(chain)[0]
     assert cert.public_bytes(serialization.Encoding.PEM) == chain

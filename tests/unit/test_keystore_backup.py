@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import (
-    FAST_CONFIG,
-    PASSPHRASE,
-    keystore_template,
-    store,
-    store_home,
-)
-
+from fixtures.support import FAST_CONFIG, PASSPHRASE
 from provenance.errors import (
     InputError,
     KeyStoreExists,
@@ -25,13 +16,11 @@ from provenance.errors import (
 )
 from provenance.keystore import BACKUP_MAGIC, Algorithm, KeyStore
 
-__all__ = ["keystore_template", "store", "store_home"]
 
-
-def test_backup_restore_round_trip(store: KeyStore, tmp_path: Path) -> None:
-    store.create_identity("extra", Algorithm.ED25519, passphrase=PASSPHRASE)
-    store.create_watermark_key("wm2")
-    backup = store.backup(tmp_path / "store.bak", PASSPHRASE)
+def test_backup_restore_round_trip(fast_store: KeyStore, tmp_path: Path) -> None:
+    fast_store.create_identity("extra", Algorithm.ED25519, passphrase=PASSPHRASE)
+    fast_store.create_watermark_key("wm2")
+    backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
     data = backup.read_bytes()
     assert data.startswith(BACKUP_MAGIC) and data[8] == 1
     assert b"BEGIN" not in data and b"extra" not in data  # everything is encrypted
@@ -39,8 +28,8 @@ def test_backup_restore_round_trip(store: KeyStore, tmp_path: Path) -> None:
 
     restored = KeyStore.restore(tmp_path / "elsewhere", backup, PASSPHRASE, config=FAST_CONFIG)
     assert [i.name for i in restored.identities()] == ["default", "extra"]
-    assert restored.watermark_key("wm2").secret == store.watermark_key("wm2").secret
-    assert restored.trust_anchors_pem() == store.trust_anchors_pem()
+    assert restored.watermark_key("wm2").secret == fast_store.watermark_key("wm2").secret
+    assert restored.trust_anchors_pem() == fast_store.trust_anchors_pem()
     restored.signer("extra", PASSPHRASE).sign(b"x")
     assert stat.S_IMODE(restored.path.stat().st_mode) == 0o700
     assert stat.S_IMODE(next((restored.path / "private").iterdir()).stat().st_mode) == 0o600
@@ -49,16 +38,16 @@ def test_backup_restore_round_trip(store: KeyStore, tmp_path: Path) -> None:
     assert '"event": "restore"' in events
 
 
-def test_wrong_passphrase_on_restore_touches_nothing(store: KeyStore, tmp_path: Path) -> None:
-    backup = store.backup(tmp_path / "store.bak", PASSPHRASE)
+def test_wrong_passphrase_on_restore_touches_nothing(fast_store: KeyStore, tmp_path: Path) -> None:
+    backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
     target = tmp_path / "target"
     with pytest.raises(WrongPassphrase, match="does not decrypt the backup"):
         KeyStore.restore(target, backup, "wrong")
     assert not target.exists()  # decrypted before anything is created
 
 
-def test_tampered_or_foreign_backup_is_refused(store: KeyStore, tmp_path: Path) -> None:
-    backup = store.backup(tmp_path / "store.bak", PASSPHRASE)
+def test_tampered_or_foreign_backup_is_refused(fast_store: KeyStore, tmp_path: Path) -> None:
+    backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
     data = bytearray(backup.read_bytes())
     data[-5] ^= 1
     backup.write_bytes(bytes(data))
@@ -69,26 +58,26 @@ def test_tampered_or_foreign_backup_is_refused(store: KeyStore, tmp_path: Path) 
         KeyStore.restore(tmp_path / "t", tmp_path / "foreign.bin", PASSPHRASE)
 
 
-def test_backup_refuses_to_overwrite_without_force(store: KeyStore, tmp_path: Path) -> None:
+def test_backup_refuses_to_overwrite_without_force(fast_store: KeyStore, tmp_path: Path) -> None:
     existing = tmp_path / "store.bak"
     existing.write_bytes(b"precious")
     with pytest.raises(OutputExists, match="--force"):
-        store.backup(existing, PASSPHRASE)
+        fast_store.backup(existing, PASSPHRASE)
     assert existing.read_bytes() == b"precious"
-    store.backup(existing, PASSPHRASE, force=True)
+    fast_store.backup(existing, PASSPHRASE, force=True)
     assert existing.read_bytes().startswith(BACKUP_MAGIC)
 
 
 def test_restore_over_existing_store_needs_force_and_keeps_it_aside(
-    store: KeyStore, tmp_path: Path
+    fast_store: KeyStore, tmp_path: Path
 ) -> None:
-    backup = store.backup(tmp_path / "store.bak", PASSPHRASE)
-    store.create_identity("after-backup", Algorithm.ED25519, passphrase=PASSPHRASE)
+    backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
+    fast_store.create_identity("after-backup", Algorithm.ED25519, passphrase=PASSPHRASE)
     with pytest.raises(KeyStoreExists, match="--force"):
-        KeyStore.restore(store.home, backup, PASSPHRASE)
-    restored = KeyStore.restore(store.home, backup, PASSPHRASE, force=True)
+        KeyStore.restore(fast_store.home, backup, PASSPHRASE)
+    restored = KeyStore.restore(fast_store.home, backup, PASSPHRASE, force=True)
     assert [i.name for i in restored.identities()] == ["default"]
-    (aside,) = store.home.glob("keystore.replaced-*")
-    kept = KeyStore.open(store.home)  # the live store is the restored one...
+    (aside,) = fast_store.home.glob("keystore.replaced-*")
+    kept = KeyStore.open(fast_store.home)  # the live store is the restored one...
     assert "after-backup" not in [i.name for i in kept.identities()]
     assert (aside / "index.json").read_text().count("after-backup") > 0  # ...the old one kept

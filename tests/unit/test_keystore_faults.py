@@ -12,19 +12,14 @@ import errno
 import multiprocessing
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import FAST_CONFIG, PASSPHRASE, keystore_template, store, store_home
-
+from fixtures.support import FAST_CONFIG, PASSPHRASE
 from provenance.errors import KeyStoreError, WrongPassphrase
 from provenance.keystore import Algorithm, KeyStore
-
-__all__ = ["keystore_template", "store", "store_home"]
 
 
 def _snapshot(home: Path) -> dict[Path, bytes]:
@@ -41,20 +36,20 @@ def _still_usable(home: Path, identity: str = "default") -> None:
 
 
 def test_disk_full_during_the_write_leaves_no_temp_file(
-    store: KeyStore, monkeypatch: pytest.MonkeyPatch
+    fast_store: KeyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = _snapshot(store.path.parent)
+    before = _snapshot(fast_store.path.parent)
 
     def disk_full(fd: int) -> None:  # the data did not fit: fsync reports ENOSPC
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr("provenance._internal.fs.os.fsync", disk_full)
     with pytest.raises(KeyStoreError, match="disk is full"):
-        store.rotate("default", PASSPHRASE)
+        fast_store.rotate("default", PASSPHRASE)
     monkeypatch.undo()
-    assert _snapshot(store.path.parent) == before
-    assert not list(store.path.rglob("*.tmp"))
-    _still_usable(store.path.parent)
+    assert _snapshot(fast_store.path.parent) == before
+    assert not list(fast_store.path.rglob("*.tmp"))
+    _still_usable(fast_store.path.parent)
 
 
 def _crash_at_replace(home: str, operation: str, crash_at: int) -> None:
@@ -120,12 +115,12 @@ def test_crash_between_write_and_rename_loses_nothing(
     assert crash_at > 1, "no rename happened: the fault was never injected"
 
 
-def test_wrong_passphrase_on_a_write_changes_nothing(store: KeyStore) -> None:
-    before = _snapshot(store.path.parent)
+def test_wrong_passphrase_on_a_write_changes_nothing(fast_store: KeyStore) -> None:
+    before = _snapshot(fast_store.path.parent)
     with pytest.raises(WrongPassphrase):
-        store.rotate("default", "not the passphrase")
+        fast_store.rotate("default", "not the passphrase")
     with pytest.raises(WrongPassphrase):
-        store.create_identity("nope", Algorithm.ED25519, passphrase="not the passphrase")
-    assert _snapshot(store.path.parent) == before
-    assert not list(store.path.rglob("*.tmp"))
-    _still_usable(store.path.parent)
+        fast_store.create_identity("nope", Algorithm.ED25519, passphrase="not the passphrase")
+    assert _snapshot(fast_store.path.parent) == before
+    assert not list(fast_store.path.rglob("*.tmp"))
+    _still_usable(fast_store.path.parent)

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import (
-    PASSPHRASE,
-    ExternalCA,
-    c2pa_round_trip,
-    cert_pem,
-    key_pem,
-    keystore_template,
-    store,
-    store_home,
-)
-
+from fixtures.support import PASSPHRASE, ExternalCA, c2pa_round_trip, cert_pem, key_pem
 from provenance.errors import InputError, KeyStoreError, UsageError, WrongPassphrase
 from provenance.keystore import (
     Algorithm,
@@ -27,8 +15,6 @@ from provenance.keystore import (
     KeyStore,
     check_signing_certificate,
 )
-
-__all__ = ["keystore_template", "store", "store_home"]
 
 CODE_SIGNING = (ExtendedKeyUsageOID.CODE_SIGNING,)
 
@@ -80,93 +66,100 @@ def test_profile_accepts_a_proper_leaf() -> None:
     assert check_signing_certificate(ExternalCA().leaf()[1]) == []
 
 
-def test_import_refuses_codesigning_in_plain_words(store: KeyStore, tmp_path: Path) -> None:
+def test_import_refuses_codesigning_in_plain_words(fast_store: KeyStore, tmp_path: Path) -> None:
     ca = ExternalCA()
     key, leaf = ca.leaf(ekus=CODE_SIGNING)
     with pytest.raises(CertificateProfileError, match="cannot sign C2PA manifests") as caught:
-        store.import_identity("ext", key_pem(key), cert_pem(leaf, ca.cert), PASSPHRASE)
+        fast_store.import_identity("ext", key_pem(key), cert_pem(leaf, ca.cert), PASSPHRASE)
     assert "the certificate is invalid" in caught.value.diagnostics()
     assert "codeSigning" in caught.value.diagnostics()
-    assert [i.name for i in store.identities()] == ["default"]
+    assert [i.name for i in fast_store.identities()] == ["default"]
 
 
-def test_import_refuses_a_key_that_does_not_match(store: KeyStore) -> None:
+def test_import_refuses_a_key_that_does_not_match(fast_store: KeyStore) -> None:
     ca = ExternalCA()
     other_key, _ = ca.leaf()
     _, leaf = ca.leaf()
     with pytest.raises(KeyStoreError, match="does not belong to the first certificate"):
-        store.import_identity("ext", key_pem(other_key), cert_pem(leaf), PASSPHRASE)
+        fast_store.import_identity("ext", key_pem(other_key), cert_pem(leaf), PASSPHRASE)
 
 
-def test_import_refuses_a_chain_out_of_order(store: KeyStore) -> None:
+def test_import_refuses_a_chain_out_of_order(fast_store: KeyStore) -> None:
     ca = ExternalCA()
     key, leaf = ca.leaf()
     with pytest.raises(KeyStoreError, match="did not issue certificate 1"):
-        store.import_identity("ext", key_pem(key), cert_pem(leaf, ExternalCA().cert), PASSPHRASE)
+        fast_store.import_identity(
+            "ext", key_pem(key), cert_pem(leaf, ExternalCA().cert), PASSPHRASE
+        )
 
 
-def test_import_encrypted_key_uses_the_store_passphrase(store: KeyStore) -> None:
+def test_import_encrypted_key_uses_the_store_passphrase(fast_store: KeyStore) -> None:
     ca = ExternalCA()
     key, leaf = ca.leaf()
     with pytest.raises(WrongPassphrase, match="passphrase other than the key store's"):
-        store.import_identity("ext", key_pem(key, "other"), cert_pem(leaf), PASSPHRASE)
-    info = store.import_identity("ext", key_pem(key, PASSPHRASE), cert_pem(leaf), PASSPHRASE)
+        fast_store.import_identity("ext", key_pem(key, "other"), cert_pem(leaf), PASSPHRASE)
+    info = fast_store.import_identity("ext", key_pem(key, PASSPHRASE), cert_pem(leaf), PASSPHRASE)
     assert info.origin == "imported" and info.algorithm is Algorithm.ES256
 
 
-def test_import_unreadable_inputs(store: KeyStore, tmp_path: Path) -> None:
+def test_import_unreadable_inputs(fast_store: KeyStore, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read the private key"):
-        store.import_identity("ext", tmp_path / "missing.pem", b"", PASSPHRASE)
+        fast_store.import_identity("ext", tmp_path / "missing.pem", b"", PASSPHRASE)
     with pytest.raises(InputError, match="no PEM certificate"):
-        store.import_identity("ext", b"", b"nothing here", PASSPHRASE)
+        fast_store.import_identity("ext", b"", b"nothing here", PASSPHRASE)
 
 
-def test_imported_identity_signs_trusted_after_trust_add(store: KeyStore, tmp_path: Path) -> None:
+def test_imported_identity_signs_trusted_after_trust_add(
+    fast_store: KeyStore, tmp_path: Path
+) -> None:
     ca = ExternalCA()
     key, leaf = ca.leaf()
     (tmp_path / "key.pem").write_bytes(key_pem(key))
     (tmp_path / "chain.pem").write_bytes(cert_pem(leaf))
-    store.import_identity("ext", tmp_path / "key.pem", tmp_path / "chain.pem", PASSPHRASE)
-    assert not store.chain_is_anchored("ext")
-    signer = store.signer("ext", PASSPHRASE)
-    assert c2pa_round_trip(signer, store.trust_anchors_pem()) == "Valid"
+    fast_store.import_identity("ext", tmp_path / "key.pem", tmp_path / "chain.pem", PASSPHRASE)
+    assert not fast_store.chain_is_anchored("ext")
+    signer = fast_store.signer("ext", PASSPHRASE)
+    assert c2pa_round_trip(signer, fast_store.trust_anchors_pem()) == "Valid"
     (tmp_path / "root.pem").write_bytes(ca.pem)
-    [(anchor, is_new)] = store.add_trust_anchors(tmp_path / "root.pem")
-    assert is_new and not anchor.is_local_root and store.chain_is_anchored("ext")
-    assert c2pa_round_trip(signer, store.trust_anchors_pem()) == "Trusted"
+    [(anchor, is_new)] = fast_store.add_trust_anchors(tmp_path / "root.pem")
+    assert is_new and not anchor.is_local_root and fast_store.chain_is_anchored("ext")
+    assert c2pa_round_trip(signer, fast_store.trust_anchors_pem()) == "Trusted"
     with pytest.raises(UsageError, match="imported: its CA must issue"):
-        store.rotate("ext", PASSPHRASE)
+        fast_store.rotate("ext", PASSPHRASE)
 
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
-def test_c2pa_round_trip_reads_trusted(store: KeyStore, algorithm: Algorithm) -> None:
+def test_c2pa_round_trip_reads_trusted(fast_store: KeyStore, algorithm: Algorithm) -> None:
     name = f"c2pa-{algorithm.value}"
-    store.create_identity(name, algorithm, passphrase=PASSPHRASE)
-    assert c2pa_round_trip(store.signer(name, PASSPHRASE), store.trust_anchors_pem()) == "Trusted"
+    fast_store.create_identity(name, algorithm, passphrase=PASSPHRASE)
+    assert (
+        c2pa_round_trip(fast_store.signer(name, PASSPHRASE), fast_store.trust_anchors_pem())
+        == "Trusted"
+    )
 
 
-def test_trust_add_list_remove(store: KeyStore) -> None:
+def test_trust_add_list_remove(fast_store: KeyStore) -> None:
     first, second = ExternalCA("First"), ExternalCA("Second")
-    added = store.add_trust_anchors(first.pem + second.pem)
+    added = fast_store.add_trust_anchors(first.pem + second.pem)
     assert [is_new for _, is_new in added] == [True, True]
-    assert [is_new for _, is_new in store.add_trust_anchors(first.pem)] == [False]
-    anchors = store.trust_anchors()
+    assert [is_new for _, is_new in fast_store.add_trust_anchors(first.pem)] == [False]
+    anchors = fast_store.trust_anchors()
     assert [a.is_local_root for a in anchors] == [True, False, False]
-    assert store.trust_anchors_pem().count("BEGIN CERTIFICATE") == 3
-    removed = store.remove_trust_anchor(added[0][0].id)
+    assert fast_store.trust_anchors_pem().count("BEGIN CERTIFICATE") == 3
+    removed = fast_store.remove_trust_anchor(added[0][0].id)
     assert removed.subject == "CN=First"
-    assert len(store.trust_anchors()) == 2
+    assert len(fast_store.trust_anchors()) == 2
     with pytest.raises(UsageError, match="no trust anchor with id"):
-        store.remove_trust_anchor(added[0][0].id)
+        fast_store.remove_trust_anchor(added[0][0].id)
     with pytest.raises(UsageError, match="not a trust anchor id"):
-        store.remove_trust_anchor("zz")
+        fast_store.remove_trust_anchor("zz")
 
 
-def test_trust_add_refuses_leaf_certificates_and_adds_nothing(store: KeyStore) -> None:
+def test_trust_add_refuses_leaf_certificates_and_adds_nothing(fast_store: KeyStore) -> None:
     ca = ExternalCA()
     _, leaf = ca.leaf()
     with pytest.raises(KeyStoreError, match="is not a CA certificate"):
-        store.add_trust_anchors(ca.pem + cert_pem(leaf))
-    assert len(store.trust_anchors()) == 1
+        fast_store.add_trust_anchors(ca.pem + cert_pem(leaf))
+    assert len(fast_store.trust_anchors()) == 1
     with pytest.raises(InputError, match="no PEM certificate"):
-        store.add_trust_anchors(b"hello")
+        fast_store.add_trust_anchors(b"hello")

@@ -6,25 +6,14 @@ import errno
 import json
 import multiprocessing
 import os
-import sys
 from pathlib import Path
 
 import filelock
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for keystore_fixtures
-from keystore_fixtures import (
-    FAST_CONFIG,
-    PASSPHRASE,
-    keystore_template,
-    store,
-    store_home,
-)
-
+from fixtures.support import FAST_CONFIG, PASSPHRASE
 from provenance.errors import KeyStoreCorrupt, KeyStoreError
 from provenance.keystore import Algorithm, KeyStore, KeyStoreConfig
-
-__all__ = ["keystore_template", "store", "store_home"]
 
 
 @pytest.mark.parametrize(
@@ -48,56 +37,56 @@ def test_corrupt_or_foreign_index_is_named_and_never_overwritten(
     assert index.read_bytes() == content
 
 
-def test_writes_refuse_a_corrupt_index(store: KeyStore) -> None:
-    document = json.loads((store.path / "index.json").read_text())
+def test_writes_refuse_a_corrupt_index(fast_store: KeyStore) -> None:
+    document = json.loads((fast_store.path / "index.json").read_text())
     document["identities"]["default"]["versions"][0]["status"] = "sparkling"
     damaged = json.dumps(document).encode()
-    (store.path / "index.json").write_bytes(damaged)
+    (fast_store.path / "index.json").write_bytes(damaged)
     with pytest.raises(KeyStoreCorrupt, match="unknown identity status 'sparkling'"):
-        store.create_identity("new", Algorithm.ED25519, passphrase=PASSPHRASE)
-    assert (store.path / "index.json").read_bytes() == damaged
+        fast_store.create_identity("new", Algorithm.ED25519, passphrase=PASSPHRASE)
+    assert (fast_store.path / "index.json").read_bytes() == damaged
 
 
-def test_tampered_key_file_is_corruption_not_a_wrong_passphrase(store: KeyStore) -> None:
-    key_file = next((store.path / "private").glob("default.*"))
+def test_tampered_key_file_is_corruption_not_a_wrong_passphrase(fast_store: KeyStore) -> None:
+    key_file = next((fast_store.path / "private").glob("default.*"))
     key_file.write_bytes(key_file.read_bytes().replace(b"A", b"B", 1))
     with pytest.raises(KeyStoreCorrupt, match=f"{key_file}.*SHA-256 mismatch"):
-        store.signer(None, PASSPHRASE)
+        fast_store.signer(None, PASSPHRASE)
 
 
-def test_corrupt_watermark_and_trust_files_are_named(store: KeyStore) -> None:
-    keys = store.path / "watermark" / "keys.json"
+def test_corrupt_watermark_and_trust_files_are_named(fast_store: KeyStore) -> None:
+    keys = fast_store.path / "watermark" / "keys.json"
     keys.write_text('{"format": "provenance-watermark-keys", "version": 1}')
     with pytest.raises(KeyStoreCorrupt, match=str(keys)):
-        store.watermark_key()
-    anchor = next((store.path / "trust").glob("*.pem"))
+        fast_store.watermark_key()
+    anchor = next((fast_store.path / "trust").glob("*.pem"))
     anchor.write_text("garbage")
     with pytest.raises(KeyStoreCorrupt, match=str(anchor)):
-        store.trust_anchors_pem()
+        fast_store.trust_anchors_pem()
 
 
 def test_failing_write_leaves_the_store_intact_and_usable(
-    store: KeyStore, monkeypatch: pytest.MonkeyPatch
+    fast_store: KeyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = {p: p.read_bytes() for p in store.path.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in fast_store.path.rglob("*") if p.is_file()}
 
     def disk_full(src: object, dst: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr("provenance._internal.fs.os.replace", disk_full)
     with pytest.raises(KeyStoreError, match=r"disk is full.*unchanged"):
-        store.create_identity("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
+        fast_store.create_identity("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
     with pytest.raises(KeyStoreError, match="disk is full"):
-        store.rotate("default", PASSPHRASE)
+        fast_store.rotate("default", PASSPHRASE)
     monkeypatch.undo()
-    after = {p: p.read_bytes() for p in store.path.rglob("*") if p.is_file()}
-    audit = store.path / "audit.log"
+    after = {p: p.read_bytes() for p in fast_store.path.rglob("*") if p.is_file()}
+    audit = fast_store.path / "audit.log"
     assert {p: d for p, d in after.items() if p != audit} == {
         p: d for p, d in before.items() if p != audit
     }
-    assert [i.name for i in store.identities()] == ["default"]
-    store.signer(None, PASSPHRASE).sign(b"still works")
-    store.create_identity("later", Algorithm.ED25519, passphrase=PASSPHRASE)
+    assert [i.name for i in fast_store.identities()] == ["default"]
+    fast_store.signer(None, PASSPHRASE).sign(b"still works")
+    fast_store.create_identity("later", Algorithm.ED25519, passphrase=PASSPHRASE)
 
 
 def test_lock_timeout_gives_a_clear_error(store_home: Path) -> None:

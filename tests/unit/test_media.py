@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.support import encode, natural_image
 from provenance.errors import InputError
 from provenance.media import Limits, check_image_header, decode_text, extension_mismatch, sniff
-
-from conftest import encode, natural_image
 
 
 @pytest.mark.parametrize(

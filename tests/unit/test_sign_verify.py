@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from fixtures.support import encode, natural_image, png_chunks
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
@@ -16,8 +17,6 @@ from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageE
 from provenance.keystore import Algorithm, KeyStore
 from provenance.sign import sign_bytes, sign_file
 from provenance.verify import Verdict, Verifier, VerifyConfig
-
-from conftest import encode, natural_image, png_chunks
 
 FORMATS = [
     ("photo.jpg", "JPEG", "image/jpeg"),
@@ -36,13 +35,13 @@ def trusting(store: KeyStore) -> Verifier:
 
 
 @pytest.fixture
-def signer(store: KeyStore, passphrase: str) -> ManifestSigner:
-    return ManifestSigner(store.signer(None, passphrase))
+def signer(env_store: KeyStore, passphrase: str) -> ManifestSigner:
+    return ManifestSigner(env_store.signer(None, passphrase))
 
 
 @pytest.mark.parametrize(("name", "fmt", "media_type"), FORMATS)
 def test_round_trip_each_format(
-    store: KeyStore,
+    env_store: KeyStore,
     signer: ManifestSigner,
     image_file: Callable[..., Path],
     tmp_path: Path,
@@ -57,7 +56,7 @@ def test_round_trip_each_format(
     assert result.media_type == media_type
     assert source.read_bytes() == original  # the input is never modified
 
-    report = trusting(store).verify_path(output)
+    report = trusting(env_store).verify_path(output)
     assert report.verdict is Verdict.TRUSTED, report.summary
     assert report.media_type == media_type
     assert report.ai_generated is True
@@ -73,12 +72,12 @@ def test_round_trip_each_format(
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
 def test_each_algorithm_signs_trusted(
-    store: KeyStore, passphrase: str, algorithm: Algorithm
+    env_store: KeyStore, passphrase: str, algorithm: Algorithm
 ) -> None:
-    store.create_identity(f"id-{algorithm}", algorithm, passphrase=passphrase)
-    signer = ManifestSigner(store.signer(f"id-{algorithm}", passphrase))
+    env_store.create_identity(f"id-{algorithm}", algorithm, passphrase=passphrase)
+    signer = ManifestSigner(env_store.signer(f"id-{algorithm}", passphrase))
     signed = sign_bytes(encode(natural_image(96, 64), "JPEG"), signer, AIContent(model="m")).data
-    report = trusting(store).verify_bytes(signed)
+    report = trusting(env_store).verify_bytes(signed)
     assert report.verdict is Verdict.TRUSTED, report.summary
     assert report.credentials is not None and report.credentials.signer == f"id-{algorithm}"
 
@@ -87,28 +86,28 @@ def _signed_jpeg(signer: ManifestSigner) -> bytes:
     return sign_bytes(encode(natural_image(256, 192), "JPEG"), signer, AIContent(model="m")).data
 
 
-def test_flipped_pixel_byte_is_invalid(store: KeyStore, signer: ManifestSigner) -> None:
+def test_flipped_pixel_byte_is_invalid(env_store: KeyStore, signer: ManifestSigner) -> None:
     data = bytearray(_signed_jpeg(signer))
     data[-200] ^= 0x01  # inside the entropy-coded scan, after the manifest
-    report = trusting(store).verify_bytes(bytes(data))
+    report = trusting(env_store).verify_bytes(bytes(data))
     assert report.verdict is Verdict.INVALID
     assert report.credentials is not None
     assert "assertion.dataHash.mismatch" in report.credentials.failures
-    assert report.summary.startswith("content was altered after signing")
+    assert report.summary.startswith("content changed after signing")
 
 
-def test_flipped_manifest_byte_is_invalid(store: KeyStore, signer: ManifestSigner) -> None:
+def test_flipped_manifest_byte_is_invalid(env_store: KeyStore, signer: ManifestSigner) -> None:
     data = bytearray(_signed_jpeg(signer))
     at = data.index(b"notAllowed")  # inside the CBOR of the training-mining assertion
     data[at + 2] ^= 0x01
-    report = trusting(store).verify_bytes(bytes(data))
+    report = trusting(env_store).verify_bytes(bytes(data))
     assert report.verdict is Verdict.INVALID, report.summary
     assert report.credentials is not None
     assert "assertion.hashedURI.mismatch" in report.credentials.failures
 
 
 def test_manifest_transplanted_onto_other_pixels_is_invalid(
-    store: KeyStore, signer: ManifestSigner
+    env_store: KeyStore, signer: ManifestSigner
 ) -> None:
     """A manifest copied from one image onto another must not read as trusted."""
     first = sign_bytes(encode(natural_image(256, 192, seed=1), "PNG"), signer, AIContent()).data
@@ -118,28 +117,28 @@ def test_manifest_transplanted_onto_other_pixels_is_invalid(
     idat = [c for c in other_chunks if c[4:8] == b"IDAT"]
     rebuilt = b"".join(c for c in signed_chunks if c[4:8] not in (b"IDAT", b"IEND"))
     rebuilt += b"".join(idat) + next(c for c in signed_chunks if c[4:8] == b"IEND")
-    report = trusting(store).verify_bytes(b"\x89PNG\r\n\x1a\n" + rebuilt)
+    report = trusting(env_store).verify_bytes(b"\x89PNG\r\n\x1a\n" + rebuilt)
     assert report.verdict is Verdict.INVALID
     Image.open(io.BytesIO(b"\x89PNG\r\n\x1a\n" + rebuilt)).load()  # still a decodable PNG
 
 
 def test_revoked_identity_reads_invalid(
-    store: KeyStore, signer: ManifestSigner, passphrase: str
+    env_store: KeyStore, signer: ManifestSigner, passphrase: str
 ) -> None:
     signed = _signed_jpeg(signer)
-    assert trusting(store).verify_bytes(signed).verdict is Verdict.TRUSTED
-    store.revoke("default", "key compromised", passphrase)
-    report = trusting(store).verify_bytes(signed)
+    assert trusting(env_store).verify_bytes(signed).verdict is Verdict.TRUSTED
+    env_store.revoke("default", "key compromised", passphrase)
+    report = trusting(env_store).verify_bytes(signed)
     assert report.verdict is Verdict.INVALID
     assert report.credentials is not None
     assert "signingCredential.revoked" in report.credentials.failures
     assert "revoked" in report.summary
 
 
-def test_hostile_manifest_strings_are_escaped(store: KeyStore, signer: ManifestSigner) -> None:
+def test_hostile_manifest_strings_are_escaped(env_store: KeyStore, signer: ManifestSigner) -> None:
     model = "\x1b[2J\x1b]0;pwned\x07[red]<script>alert(1)</script>" + "x" * 5000
     signed = sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent(model=model)).data
-    report = trusting(store).verify_bytes(signed)
+    report = trusting(env_store).verify_bytes(signed)
     assert report.verdict is Verdict.TRUSTED
     assert "\x1b" not in report.summary and "\x07" not in report.summary
     assert report.credentials is not None and report.credentials.model is not None
@@ -218,11 +217,11 @@ def test_verify_missing_file_and_size_limit(tmp_path: Path) -> None:
 
 
 def test_wrong_extension_is_reported(
-    store: KeyStore, signer: ManifestSigner, tmp_path: Path
+    env_store: KeyStore, signer: ManifestSigner, tmp_path: Path
 ) -> None:
     path = tmp_path / "really-a-png.jpg"
     path.write_bytes(sign_bytes(encode(natural_image(64, 64), "PNG"), signer, AIContent()).data)
-    report = trusting(store).verify_path(path)
+    report = trusting(env_store).verify_path(path)
     assert report.verdict is Verdict.TRUSTED
     assert report.media_type == "image/png"
     assert "content is image/png" in report.summary

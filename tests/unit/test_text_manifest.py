@@ -8,6 +8,7 @@ from typing import Any
 import cbor2
 import pytest
 
+from fixtures.support import PASSPHRASE
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import CredentialReader, TrustSettings
 from provenance.credentials.softbinding import SoftBinding, soft_binding_assertion, soft_bindings
@@ -22,8 +23,6 @@ from provenance.credentials.text import (
 from provenance.errors import SigningError
 from provenance.keystore import Algorithm, KeyStore
 
-from conftest import PASSPHRASE
-
 TEXT = (
     "The committee met on Tuesday.\n\nIt agreed  to publish the report, "
     "with a café-style summary (naïve readers welcome) and one emoji: \u2728."
@@ -36,7 +35,7 @@ def definition(**extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+def module_store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     """One key store for the module: creating one costs about half a second."""
     return KeyStore.create(tmp_path_factory.mktemp("text-keys") / "home", PASSPHRASE)
 
@@ -47,21 +46,21 @@ def passphrase() -> str:
 
 
 @pytest.fixture(scope="module")
-def reader(store: KeyStore) -> CredentialReader:
-    return CredentialReader(TrustSettings(anchors_pem=store.trust_anchors_pem()))
+def reader(module_store: KeyStore) -> CredentialReader:
+    return CredentialReader(TrustSettings(anchors_pem=module_store.trust_anchors_pem()))
 
 
 @pytest.fixture(scope="module")
-def signed(store: KeyStore, passphrase: str) -> tuple[str, bytes]:
-    return embed_text_manifest(TEXT, definition(), store.signer(None, passphrase))
+def signed(module_store: KeyStore, passphrase: str) -> tuple[str, bytes]:
+    return embed_text_manifest(TEXT, definition(), module_store.signer(None, passphrase))
 
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
 def test_every_algorithm_signs_text_that_validates(
-    store: KeyStore, passphrase: str, reader: CredentialReader, algorithm: Algorithm
+    module_store: KeyStore, passphrase: str, reader: CredentialReader, algorithm: Algorithm
 ) -> None:
-    store.create_identity(f"text-{algorithm.value}", algorithm, passphrase=passphrase)
-    signer = store.signer(f"text-{algorithm.value}", passphrase)
+    module_store.create_identity(f"text-{algorithm.value}", algorithm, passphrase=passphrase)
+    signer = module_store.signer(f"text-{algorithm.value}", passphrase)
     signed, manifest = embed_text_manifest(TEXT, definition(), signer)
     found = read_text_manifest(signed, reader)
     assert found is not None
@@ -71,11 +70,11 @@ def test_every_algorithm_signs_text_that_validates(
 
 
 def test_signed_text_is_the_nfc_text_plus_one_wrapper(
-    store: KeyStore, passphrase: str, reader: CredentialReader
+    module_store: KeyStore, passphrase: str, reader: CredentialReader
 ) -> None:
     nfd = unicodedata.normalize("NFD", TEXT)
     assert nfd != TEXT
-    text, _ = embed_text_manifest(nfd, definition(), store.signer(None, passphrase))
+    text, _ = embed_text_manifest(nfd, definition(), module_store.signer(None, passphrase))
     wrapper = find_wrapper(text)
     assert wrapper is not None
     assert text[: wrapper.start] == TEXT == strip_text_manifest(text)
@@ -99,12 +98,12 @@ def test_the_exclusion_covers_exactly_the_wrapper_utf8_bytes(signed: tuple[str, 
 
 
 def test_the_store_reads_like_an_image_manifest(
-    store: KeyStore, passphrase: str, reader: CredentialReader
+    module_store: KeyStore, passphrase: str, reader: CredentialReader
 ) -> None:
     binding = SoftBinding.for_payload("org.provenance-toolkit.wm.text.v1", bytes(range(8)))
     extra = [soft_binding_assertion(binding)]
     text, _ = embed_text_manifest(
-        TEXT, definition(extra_assertions=extra), store.signer(None, passphrase)
+        TEXT, definition(extra_assertions=extra), module_store.signer(None, passphrase)
     )
     found = read_text_manifest(text, reader)
     assert found is not None and found.state == "Trusted"
@@ -188,14 +187,14 @@ def test_a_wrapper_around_garbage_is_corrupted(reader: CredentialReader) -> None
 
 
 def test_signing_signed_text_is_refused(
-    signed: tuple[str, bytes], store: KeyStore, passphrase: str
+    signed: tuple[str, bytes], module_store: KeyStore, passphrase: str
 ) -> None:
     with pytest.raises(SigningError, match="already carries"):
-        embed_text_manifest(signed[0], definition(), store.signer(None, passphrase))
+        embed_text_manifest(signed[0], definition(), module_store.signer(None, passphrase))
 
 
-def test_a_failing_signer_is_a_signing_error(store: KeyStore, passphrase: str) -> None:
-    real = store.signer(None, passphrase)
+def test_a_failing_signer_is_a_signing_error(module_store: KeyStore, passphrase: str) -> None:
+    real = module_store.signer(None, passphrase)
 
     class Broken:
         identity = "broken"

@@ -1,22 +1,18 @@
 """Image watermark: round trips, wrong secret, unmarked images, attacks, odd inputs.
 
-Images are synthetic (tests/unit/wm_images.py); the full attack suite on real photos is the
+Images are synthetic (fixtures/support.py); the full attack suite on real photos is the
 benchmark's job (bench/watermark_image.py).
 """
 
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wm_images import photo_like, psnr
-
+from fixtures.support import photo_like, psnr
 from provenance.errors import InputError, UnsupportedMedia
 from provenance.watermark.image import (
     ALGORITHM,

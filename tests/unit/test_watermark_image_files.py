@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wm_images import photo_like
-
+from fixtures.support import photo_like
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
 from provenance.imaging import encode_like, read_image
 from provenance.watermark.image import WatermarkSecret

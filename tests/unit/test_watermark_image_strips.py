@@ -3,16 +3,11 @@ must not show: any strip height gives the same image, and the enlarged mask is P
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wm_images import photo_like, psnr
-
+from fixtures.support import photo_like, psnr
 from provenance.watermark.image import WatermarkSecret, detect, embed, embedder
 
 SECRET = WatermarkSecret("test", b"0123456789abcdef0123456789abcdef")

@@ -25,6 +25,7 @@ from provenance._internal.batch.task import failure_report, verify_file
 from provenance._internal.text import safe_text
 from provenance._version import __version__
 from provenance.errors import UsageError
+from provenance.report import path_fields
 from provenance.verify import Report, VerifyConfig
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def _result(item: Path | Report, future: distributed.Future[Report] | None) -> R
     except Exception as exc:  # KilledWorker, a lost scheduler, an unexpected bug
         return failure_report(item, exc)
     # The worker saw the absolute path; show the path as given, as the local engine does.
-    return dataclasses.replace(report, path=safe_text(item, 4096))
+    path, raw = path_fields(item)
+    return dataclasses.replace(report, path=path, path_bytes=raw)
 
 
 def _absolute_repository(config: VerifyConfig) -> VerifyConfig:

@@ -17,7 +17,7 @@ from pathlib import Path
 from provenance._internal.batch.deadline import DeadlineExceeded, call_with_deadline
 from provenance._internal.text import safe_text
 from provenance.errors import ProvenanceError
-from provenance.verify import Report, Verdict, Verifier, VerifyConfig
+from provenance.verify import Report, Verifier, VerifyConfig
 
 __all__ = ["error_report", "failure_report", "verifiers_built", "verify_file", "warm_up"]
 
@@ -53,7 +53,7 @@ def verifiers_built() -> int:
 
 
 def error_report(path: str | Path, message: str) -> Report:
-    return Report(safe_text(path, 4096), Verdict.ERROR, message, error=message)
+    return Report.failed(path, message)
 
 
 def failure_report(path: str | Path, exc: BaseException) -> Report:

@@ -18,7 +18,8 @@ from typing import Any, Final
 
 import cbor2
 
-from provenance.credentials.read import UNTRUSTED, CredentialReader, ManifestStore, Status
+from provenance.credentials.read import CredentialReader, ManifestStore, Status
+from provenance.credentials.status import MALFORMED, ValidationState
 from provenance.errors import InputError
 
 from . import jumbf
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 DATA_HASH_MISMATCH: Final = "assertion.dataHash.mismatch"
 DATA_HASH_MATCH: Final = "assertion.dataHash.match"
-MALFORMED: Final = "manifest.malformed"
 _HASHES: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
@@ -144,12 +144,11 @@ def _with_binding(store: ManifestStore, problem: str | None) -> ManifestStore:
     url = next((s.url for s in store.failures if s.code == DATA_HASH_MISMATCH), None)
     if problem is None:
         failures = others
-        codes = {status.code for status in others}
-        state = "Trusted" if not codes else "Valid" if codes == {UNTRUSTED} else "Invalid"
+        state = ValidationState.of_failures({status.code for status in others})
     else:
         log.debug("text binding fails: %s", problem)
         failures = (*others, Status(DATA_HASH_MISMATCH, url, f"text hash mismatch: {problem}"))
-        state = "Invalid"
+        state = ValidationState.INVALID
     return ManifestStore(
         state=state,
         failures=failures,
@@ -159,11 +158,11 @@ def _with_binding(store: ManifestStore, problem: str | None) -> ManifestStore:
 
 
 def _patched_json(
-    store: dict[str, Any], state: str, url: str | None, problem: str | None
+    store: dict[str, Any], state: ValidationState, url: str | None, problem: str | None
 ) -> dict[str, Any]:
     """The reader JSON with the data-hash entry and the state set to what was checked."""
     patched = copy.deepcopy(store)
-    patched["validation_state"] = state
+    patched["validation_state"] = str(state)
     results = patched.get("validation_results")
     active = results.get("activeManifest") if isinstance(results, dict) else None
     if isinstance(active, dict):
@@ -186,7 +185,7 @@ def _patched_json(
 def _unusable(code: str, explanation: str) -> ManifestStore:
     log.debug("unusable text wrapper (%s): %s", code, explanation)
     return ManifestStore(
-        state="Invalid",
+        state=ValidationState.INVALID,
         failures=(Status(code, None, explanation),),
         ingredient_failures=(),
         store={},

@@ -1,5 +1,6 @@
 // Moderator page. Every string from a report or manifest is untrusted: it is only ever
 // set with textContent (never innerHTML), so markup in a manifest shows as text.
+// Every answer says exactly what it knows: "unknown" and "not checked" are never shown as "no".
 "use strict";
 
 const WORDS = {
@@ -23,11 +24,54 @@ function addFact(list, term, value) {
   list.append(dt, dd);
 }
 
+// true / false / null (unknown); a file that could not be checked says so.
+function aiGeneratedText(report, verdict) {
+  if (verdict === "error") return "not checked";
+  if (report.ai_generated === true) return "yes";
+  if (report.ai_generated === false) return "no";
+  return "unknown";
+}
+
+// "not found" and "does not match" are different sentences; a missing key says why.
 function watermarkText(mark) {
-  if (!mark) return "not checked";
-  if (!mark.detected) return "not found";
-  const agrees = mark.agrees === false ? " (does not match the credentials)" : "";
-  return `found, record ${mark.payload}${agrees}`;
+  if (!mark || typeof mark !== "object") return "not checked";
+  const status = mark.status || (mark.detected ? "found" : "not_found"); // older reports
+  if (status === "not_checked") return mark.note ? `not checked (${mark.note})` : "not checked";
+  if (status !== "found") return "not found";
+  const record = mark.record || mark.payload;
+  let text = record ? `found, record ${record}` : "found";
+  if (mark.agrees === true) text += ", matches the credentials";
+  else if (mark.agrees === false) text += ", does NOT match the credentials";
+  return text;
+}
+
+function explanationFor(cred, code) {
+  const words = cred.explanations;
+  if (!words || typeof words !== "object" || !Object.prototype.hasOwnProperty.call(words, code)) {
+    return null;
+  }
+  const text = words[code];
+  return typeof text === "string" && text ? text : null;
+}
+
+function failureItem(cred, code, prefix) {
+  const item = document.createElement("li");
+  const plain = explanationFor(cred, code);
+  const words = document.createElement("span");
+  words.className = "failure-words";
+  words.textContent = prefix + (plain === null ? String(code) : plain);
+  item.append(words);
+  if (plain !== null) {
+    const tag = document.createElement("span");
+    tag.className = "failure-code";
+    tag.textContent = String(code);
+    item.append(" ", tag);
+  }
+  return item;
+}
+
+function asList(value) {
+  return Array.isArray(value) ? value : [];
 }
 
 function show(report) {
@@ -38,10 +82,10 @@ function show(report) {
   $("summary").textContent = report.summary || report.error || "";
   const facts = $("facts");
   facts.replaceChildren();
-  const cred = report.credentials || {};
+  const cred = report.credentials && typeof report.credentials === "object" ? report.credentials : {};
   addFact(facts, "File", report.path);
   addFact(facts, "Type", report.media_type);
-  addFact(facts, "AI-generated", report.ai_generated === null ? null : report.ai_generated ? "yes" : "no");
+  addFact(facts, "AI-generated", aiGeneratedText(report, verdict));
   addFact(facts, "Signer", cred.signer);
   addFact(facts, "Issuer", cred.issuer);
   addFact(facts, "Model", cred.model);
@@ -49,30 +93,49 @@ function show(report) {
   addFact(facts, "Time-stamped", cred.signed_at);
   addFact(facts, "Generator", cred.generator);
   addFact(facts, "Watermark", watermarkText(report.watermark));
-  const failures = [...(cred.failures || []), ...(cred.ingredient_failures || []).map((c) => "ingredient: " + c)];
   const list = $("failures");
   list.replaceChildren();
-  for (const code of failures) {
-    const item = document.createElement("li");
-    item.textContent = String(code);
-    list.append(item);
-  }
-  $("failures-box").hidden = failures.length === 0;
+  for (const code of asList(cred.failures)) list.append(failureItem(cred, code, ""));
+  for (const code of asList(cred.ingredient_failures)) list.append(failureItem(cred, code, "ingredient: "));
+  $("failures-box").hidden = list.children.length === 0;
   $("manifest").textContent = report.manifest ? JSON.stringify(report.manifest, null, 2) : "(none)";
   $("result").hidden = false;
 }
 
+function showChecking(name) {
+  const box = $("verdict");
+  box.textContent = "Checking…";
+  box.className = "verdict verdict-none";
+  $("summary").textContent = "Checking " + name + "…";
+  $("facts").replaceChildren();
+  $("failures").replaceChildren();
+  $("failures-box").hidden = true;
+  $("manifest").textContent = "";
+  $("result").hidden = false;
+}
+
 async function check(file) {
-  show({ verdict: "none", summary: "Checking " + file.name + "…" });
-  $("verdict").textContent = "Checking…";
+  showChecking(file.name);
   const form = new FormData();
   form.append("file", file);
+  let response;
   try {
-    const response = await fetch("/v1/verify?include_manifest=true", { method: "POST", body: form });
-    const body = await response.json();
-    show(response.ok ? body : { verdict: "error", summary: body.error || response.statusText, path: file.name });
+    response = await fetch("/v1/verify?include_manifest=true", { method: "POST", body: form });
   } catch (err) {
     show({ verdict: "error", summary: "The server could not be reached", path: file.name });
+    return;
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = null; // e.g. an HTML error page from a proxy
+  }
+  if (response.ok && body && typeof body === "object") {
+    show(body);
+  } else {
+    const reason = (body && body.error) || `${response.status} ${response.statusText}`.trim();
+    show({ verdict: "error", summary: String(reason), path: file.name });
   }
 }
 

@@ -4,7 +4,8 @@
   Face model's sampling towards the key's green tokens.
 * ``detect_text`` / ``detect_tokens`` (``detector``, numpy and scipy only) test text with the
   generating model's tokenizer and the key: exact binomial p-value over distinct
-  (context, token) pairs, and a verdict.
+  (context, token) pairs, and a verdict. ``detect_text`` first removes the toolkit's own
+  invisible characters (``without_provenance_marks``): a signed text tests as generated.
 * ``load_tokenizer`` (``tokenizers``) finds that tokenizer offline, by path or known name.
 
 The key is the key store's watermark secret (``KeyStore.watermark_key(name).secret``); the
@@ -24,6 +25,7 @@ from .detector import (
     binomial_p_value,
     detect_text,
     detect_tokens,
+    without_provenance_marks,
 )
 from .greenlist import GreenList, WatermarkScheme, derive_key
 from .tokenizers import KNOWN_TOKENIZERS, TextTokenizer, load_tokenizer
@@ -48,6 +50,7 @@ __all__ = [
     "detect_text",
     "detect_tokens",
     "load_tokenizer",
+    "without_provenance_marks",
 ]
 
 

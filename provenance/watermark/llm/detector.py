@@ -31,6 +31,7 @@ Verdicts (``DetectionConfig``, thresholds on the p-value):
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betainc
+
+from provenance.credentials.text import TextWrapperError, strip_text_manifest
+from provenance.watermark.text import strip_carriers
 
 from .greenlist import GreenList
 
@@ -51,6 +55,7 @@ __all__ = [
     "detect_text",
     "detect_tokens",
     "scored_pairs",
+    "without_provenance_marks",
 ]
 
 
@@ -181,11 +186,31 @@ class Encoder(Protocol):
     def encode(self, text: str) -> list[int]: ...
 
 
+def without_provenance_marks(text: str) -> str:
+    """``text`` as the model wrote it: without this toolkit's C2PA text wrapper and the
+    invisible payload's carriers, which ``provenance sign`` adds after generation.
+
+    Tokenised, those characters would become tokens the model never chose, and each
+    (context, token) pair they form is green only by chance: a signed text would read
+    ``not watermarked``. A damaged or doubled wrapper cannot be cut out by its declared
+    length, so its characters are removed like the carriers'. See ``strip_carriers`` for
+    why ordinary variation selectors and zero-width joiners stay.
+    """
+    # A damaged wrapper stays for strip_carriers, which removes its U+FEFF and selectors.
+    with contextlib.suppress(TextWrapperError):
+        text = strip_text_manifest(text)
+    return strip_carriers(text)
+
+
 def detect_text(
     text: str,
     tokenizer: Encoder,
     green_list: GreenList,
     config: DetectionConfig | None = None,
 ) -> Detection:
-    """Tokenise ``text`` with the generating model's tokenizer and test it."""
-    return detect_tokens(tokenizer.encode(text), green_list, config)
+    """Tokenise ``text`` with the generating model's tokenizer and test it.
+
+    The toolkit's own invisible characters (C2PA wrapper, payload carriers) are removed
+    first (``without_provenance_marks``), so signing a text does not hide its watermark.
+    """
+    return detect_tokens(tokenizer.encode(without_provenance_marks(text)), green_list, config)

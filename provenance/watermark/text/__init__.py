@@ -13,10 +13,14 @@ JSON, HTML sanitisers, whitespace collapse and 50-word excerpts. What removes th
 removers that strip all default-ignorable code points, and retyping or paraphrase; one
 carrier alone is lost to a stripper aimed at it (zero-width cleaners, emoji/variation
 selector sanitisers). See docs/benchmarks.md for the measured table.
+
+``strip_carriers(text)`` removes both carriers and the C2PA wrapper's characters, e.g.
+before tokenising a signed text for the LLM watermark's detector.
 """
 
 from __future__ import annotations
 
+from .carriers import strip_carriers
 from .config import ALGORITHM, PAYLOAD_BYTES, WORDS_PER_COPY
 from .detect import TextDetection, detect_payload
 from .embed import PayloadNotEmbeddable, embed_payload
@@ -29,4 +33,5 @@ __all__ = [
     "TextDetection",
     "detect_payload",
     "embed_payload",
+    "strip_carriers",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "encode_vs",
     "encode_zw",
     "has_wrapper",
+    "strip_carriers",
     "vs_host",
     "vs_runs",
     "zw_host",
@@ -101,6 +102,34 @@ def zw_runs(text: str) -> Iterator[str]:
     for match in _ZW_RUN.finditer(text):
         if len(match.group()) == ZW_SYMBOLS:
             yield match.group()
+
+
+#: What ``strip_carriers`` removes: a U+FEFF with the selectors after it (the C2PA text
+#: wrapper, whole or damaged), then every run of two or more selectors (the selector
+#: carrier, and wrapper bytes that lost their U+FEFF), then every run of two or more
+#: zero-width characters of the carrier's alphabet.
+_WRAPPER_RUN: Final = re.compile("\ufeff[\ufe00-\ufe0f\U000e0100-\U000e01ef]+")
+_VS_RUNS: Final = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{2,}")
+_ZW_RUNS: Final = re.compile(f"[{ZW_ALPHABET}]{{2,}}")
+
+
+def strip_carriers(text: str) -> str:
+    """``text`` without this toolkit's invisible characters: the payload's two carriers and
+    the C2PA text wrapper's U+FEFF and selectors (intact or damaged).
+
+    Only runs are removed. Ordinary text uses these characters one at a time: a single
+    variation selector picks a glyph (U+FE0F, emoji presentation, after an emoji or a
+    digit; an ideographic variation selector after a Han ideograph) and a single U+200D
+    joins an emoji sequence, U+200C stops Persian or Indic letters joining. Those were
+    there when the text was written (an LLM's tokenizer produced them), so they stay, and a
+    detector tokenising the result sees the text as generated. Unicode gives no meaning to
+    two selectors in a row, nor to two adjacent zero-width characters, and every carrier
+    run is 19 (selectors) or 64 (zero-width) characters long. A U+FEFF is removed only
+    with the selectors after it: a byte-order mark stays.
+    """
+    text = _WRAPPER_RUN.sub("", text)
+    text = _VS_RUNS.sub("", text)
+    return _ZW_RUNS.sub("", text)
 
 
 def _plain(char: str) -> bool:

@@ -1,0 +1,95 @@
+"""Plain text: the C2PA text wrapper (built here, validated by c2pa-rs and this toolkit)
+and the invisible payload carried by variation selectors and zero-width characters."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from provenance.credentials.read import CredentialReader, ManifestStore
+from provenance.credentials.text import (
+    TextWrapperError,
+    embed_text_manifest,
+    find_wrapper,
+    read_text_manifest,
+    strip_text_manifest,
+)
+from provenance.errors import UsageError
+from provenance.media import TEXT_TYPES, Limits, decode_text
+from provenance.report import MarkStatus, Watermark
+from provenance.watermark.text import ALGORITHM, detect_payload, embed_payload
+
+from .base import Asset, Marker
+
+if TYPE_CHECKING:
+    from provenance.credentials.sign import ManifestSigner
+    from provenance.watermark.image import WatermarkSecret
+
+__all__ = ["TextKind"]
+
+
+class TextKind:
+    name = "text"
+    media_types = TEXT_TYPES
+    mark_algs = frozenset({ALGORITHM})
+
+    def check(self, data: bytes, media_type: str, limits: Limits) -> None:
+        decode_text(data, limits)
+
+    def read_credentials(
+        self, data: bytes, media_type: str, reader: CredentialReader, limits: Limits
+    ) -> ManifestStore | None:
+        return read_text_manifest(decode_text(data, limits), reader)
+
+    def detect_mark(
+        self,
+        data: bytes,
+        media_type: str,
+        secrets: Sequence[WatermarkSecret],
+        limits: Limits,
+        *,
+        strict: bool = False,
+    ) -> Watermark:
+        if not secrets:
+            return Watermark.not_checked("no watermark key here", ALGORITHM)
+        text = decode_text(data, limits)
+        # A damaged wrapper's characters are not payload carriers: detect in the text as is.
+        with contextlib.suppress(TextWrapperError):
+            text = strip_text_manifest(text)
+        found = detect_payload(text, secrets)
+        if not found.detected or found.payload is None:
+            return Watermark(MarkStatus.NOT_FOUND, alg=ALGORITHM, p_value=found.p_value)
+        return Watermark(
+            MarkStatus.FOUND,
+            detected=True,
+            alg=ALGORITHM,
+            payload=found.payload.hex(),
+            key=found.secret_name,
+            p_value=found.p_value,
+        )
+
+    def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
+        text = decode_text(asset.data, asset.limits)
+        _refuse_signed(text)
+
+        def mark(payload: bytes) -> bytes:
+            return embed_payload(text, payload, secret).encode("utf-8")
+
+        return mark
+
+    def embed_credentials(
+        self, data: bytes, media_type: str, definition: Mapping[str, Any], signer: ManifestSigner
+    ) -> tuple[bytes, bytes]:
+        text = decode_text(data)  # our own output: the input was checked under the limits
+        _refuse_signed(text)
+        signed, manifest = embed_text_manifest(text, definition, signer.signer)
+        return signed.encode("utf-8"), manifest
+
+    def content_type(self, media_type: str) -> str:
+        return f"{media_type}; charset=utf-8"
+
+
+def _refuse_signed(text: str) -> None:
+    if find_wrapper(text) is not None:
+        raise UsageError("the text already carries a C2PA manifest; sign the original text")

@@ -1,0 +1,162 @@
+"""The verification report, defined once: the CLI's JSON, the HTTP API and its OpenAPI
+schema (pydantic reads these dataclasses) and ``watermark detect --json`` all use it.
+
+docs/design.md, "The JSON report", describes every field.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from provenance.credentials.status import ValidationState
+
+__all__ = [
+    "Credentials",
+    "MarkStatus",
+    "Report",
+    "Verdict",
+    "Watermark",
+    "path_fields",
+    "to_json",
+]
+
+
+class Verdict(enum.StrEnum):
+    """The verdict vocabulary, exactly these words (docs/design.md, "Verdicts")."""
+
+    TRUSTED = "trusted"
+    VALID = "valid"
+    INVALID = "invalid"
+    RECOVERED = "recovered"
+    WATERMARKED = "watermarked"
+    NONE = "none"
+    ERROR = "error"
+
+
+class MarkStatus(enum.StrEnum):
+    """Whether a watermark (or text payload) was looked for, and what came of it."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    NOT_CHECKED = "not_checked"
+
+
+@dataclasses.dataclass(frozen=True)
+class Watermark:
+    """What a watermark detector found in one input, and how it relates to the manifest.
+
+    ``payload`` and ``record`` are hex. ``agrees`` compares the payload with the soft
+    bindings the embedded manifest declares (None: nothing to compare with). ``note`` says
+    why nothing was checked. ``scale``, ``angle`` and ``offset`` are the image mark's
+    geometry when found.
+    """
+
+    status: MarkStatus
+    detected: bool = False
+    alg: str | None = None
+    payload: str | None = None
+    key: str | None = None
+    p_value: float | None = None
+    record: str | None = None
+    agrees: bool | None = None
+    note: str | None = None
+    scale: float | None = None
+    angle: float | None = None
+    offset: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.detected != (self.status is MarkStatus.FOUND):
+            raise ValueError("detected must be true exactly when the status is found")
+
+    @classmethod
+    def not_checked(cls, note: str, alg: str | None = None) -> Watermark:
+        return cls(MarkStatus.NOT_CHECKED, alg=alg, note=note)
+
+    @property
+    def found(self) -> bool:
+        return self.status is MarkStatus.FOUND
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """The report's view of a manifest: who, what, when, and what failed.
+
+    ``state`` is the state after this toolkit's own checks (a revoked signer is
+    ``Invalid``); ``explanations`` has plain words for every code in ``failures`` and
+    ``ingredient_failures``.
+    """
+
+    state: ValidationState
+    signer: str | None = None
+    issuer: str | None = None
+    signed_at: str | None = None
+    created_at: str | None = None
+    generator: str | None = None
+    model: str | None = None
+    digital_source_type: str | None = None
+    failures: tuple[str, ...] = ()
+    ingredient_failures: tuple[str, ...] = ()
+    explanations: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """The result for one input.
+
+    ``path`` is the name exactly as given (JSON escapes what it must); a name that is not
+    UTF-8 has its undecodable bytes as U+FFFD in ``path`` and its exact bytes, base64, in
+    ``path_bytes`` (present only then).
+    """
+
+    path: str
+    verdict: Verdict
+    summary: str
+    media_type: str | None = None
+    ai_generated: bool | None = None
+    credentials: Credentials | None = None
+    watermark: Watermark | None = None
+    error: str | None = None
+    path_bytes: str | None = dataclasses.field(default=None, metadata={"omit_if_none": True})
+
+    @classmethod
+    def failed(cls, name: str | Path, message: str, media_type: str | None = None) -> Report:
+        """An ``error`` report: the input could not be checked."""
+        path, raw = path_fields(name)
+        return cls(path, Verdict.ERROR, message, media_type, error=message, path_bytes=raw)
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = to_json(self)
+        return found
+
+
+def path_fields(name: str | Path) -> tuple[str, str | None]:
+    """``(path, path_bytes)`` for a report: the name as text, and its bytes when not UTF-8."""
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), base64.b64encode(raw).decode("ascii")
+
+
+def to_json(value: Any) -> Any:
+    """A report (or any part of it) as JSON-ready data: enums as their values, tuples as
+    lists, fields marked ``omit_if_none`` left out when None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: to_json(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+            if not (field.metadata.get("omit_if_none") and getattr(value, field.name) is None)
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    return value

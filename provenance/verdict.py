@@ -1,0 +1,400 @@
+"""The verdict as a pure function of what was observed (docs/design.md, "Decision table").
+
+``decide(Observations) -> Decision``: no I/O, no c2pa, no pixels. The ``Verifier`` reads
+the file, validates the manifest, runs the detector and looks the record up; this module
+alone turns those observations into the verdict, ``ai_generated`` and the summary. Every
+sentence of the summary states something that was observed, never a guessed cause.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from provenance.credentials.explain import explain_code
+from provenance.credentials.status import (
+    HARD_BINDING_MISMATCHES,
+    REVOKED,
+    UNTRUSTED,
+    ValidationState,
+)
+from provenance.report import MarkStatus, Verdict, Watermark
+
+__all__ = [
+    "AI_SOURCE_TYPES",
+    "Assessment",
+    "Claims",
+    "Decision",
+    "ManifestFacts",
+    "Observations",
+    "RecordFacts",
+    "Requirement",
+    "assess",
+    "decide",
+    "meets",
+    "needs_mark",
+]
+
+_IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+AI_SOURCE_TYPES = frozenset(
+    _IPTC + name
+    for name in (
+        "trainedAlgorithmicMedia",
+        "compositeWithTrainedAlgorithmicMedia",
+        "algorithmicMedia",
+    )
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claims:
+    """What a manifest says about the content and its signer (already made safe to print)."""
+
+    model: str | None = None
+    signer: str | None = None
+    issuer: str | None = None
+    digital_source_type: str | None = None
+
+    @property
+    def ai_generated(self) -> bool | None:
+        """True or False as the manifest's digital source type says; None when it is silent."""
+        if self.digital_source_type is None:
+            return None
+        return self.digital_source_type in AI_SOURCE_TYPES
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestFacts:
+    """A manifest store as validated: c2pa-rs's state and codes, plus the toolkit's own.
+
+    ``declared`` holds the payloads (hex) of the soft bindings the manifest declares for
+    the watermark algorithms of this kind of content.
+    """
+
+    state: ValidationState
+    failures: frozenset[str] = frozenset()
+    revoked: bool = False
+    declared: frozenset[str] = frozenset()
+    claims: Claims = Claims()
+    ingredient_failures: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordFacts:
+    """The repository record a watermark payload points to.
+
+    ``manifest`` is None when the repository has no such record; ``declares_mark`` is
+    whether the record's manifest declares the soft binding it is stored under.
+    """
+
+    record: str
+    manifest: ManifestFacts | None
+    declares_mark: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Observations:
+    """Everything the verdict depends on.
+
+    ``manifest``: the embedded manifest store, or None when the content carries none.
+    ``mark``: the watermark finding (``not_checked`` with a note when nothing looked).
+    ``record``: the looked-up record, or None when there was nothing to look up.
+    ``repository``: whether a repository was configured to look records up in.
+    """
+
+    manifest: ManifestFacts | None
+    mark: Watermark
+    record: RecordFacts | None = None
+    repository: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Assessment:
+    """A manifest judged on its own: what failed and how far it can be trusted.
+
+    ``problems`` are the failures that make it invalid, besides a broken binding;
+    ``notes`` are failures the validator reported without failing the manifest (c2pa-rs
+    says ``Valid`` with, for example, an untrusted CAWG identity assertion).
+    """
+
+    state: ValidationState  # after revocation; the binding counts
+    binding_broken: bool  # the content differs from what was signed
+    problems: tuple[str, ...]
+    trusted: bool  # chains to a trust anchor
+    notes: tuple[str, ...] = ()
+
+    @property
+    def intact(self) -> bool:
+        return not self.binding_broken and not self.problems
+
+    @property
+    def only_binding_broken(self) -> bool:
+        """The signature and everything else hold; only the content changed."""
+        return self.binding_broken and not self.problems
+
+    @property
+    def state_without_binding(self) -> ValidationState:
+        """The state once an expected binding mismatch is set aside (recovered manifests,
+        which are validated without their content)."""
+        if self.problems:
+            return ValidationState.INVALID
+        return ValidationState.TRUSTED if self.trusted else ValidationState.VALID
+
+
+def assess(facts: ManifestFacts) -> Assessment:
+    """Judge one manifest. Revocation is applied here, once, for every caller.
+
+    The validator's state decides whether its codes are fatal: a manifest it calls
+    ``Trusted`` or ``Valid`` fails only by a local revocation; one it calls ``Invalid``
+    fails by every code but the binding (judged apart) and "untrusted".
+    """
+    codes = set(facts.failures)
+    binding_broken = bool(codes & HARD_BINDING_MISMATCHES)
+    other = sorted(codes - HARD_BINDING_MISMATCHES - {UNTRUSTED, REVOKED})
+    revoked = [REVOKED] if facts.revoked or REVOKED in codes else []
+    if facts.state is ValidationState.INVALID:
+        problems, notes = other + revoked, []
+        if not problems and not binding_broken:  # the validator said Invalid without a code
+            problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
+    else:
+        problems, notes = revoked, other
+    trusted = facts.state is ValidationState.TRUSTED or (
+        facts.state is ValidationState.INVALID and UNTRUSTED not in codes
+    )
+    if problems or binding_broken:
+        state = ValidationState.INVALID
+    else:
+        state = ValidationState.TRUSTED if trusted else ValidationState.VALID
+    return Assessment(state, binding_broken, tuple(problems), trusted, tuple(notes))
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """The verdict and what the report says about it.
+
+    ``credentials``: which manifest the report's credentials describe ("embedded",
+    "record" or None), and ``state`` its state after the toolkit's checks. ``agrees``
+    compares the watermark with the embedded manifest's soft bindings.
+    """
+
+    verdict: Verdict
+    ai_generated: bool | None
+    summary: tuple[str, ...]
+    agrees: bool | None = None
+    credentials: str | None = None
+    state: ValidationState | None = None
+
+    @property
+    def summary_line(self) -> str:
+        return "; ".join(part for part in self.summary if part)
+
+
+def needs_mark(manifest: ManifestFacts | None) -> bool:
+    """Whether the verdict or its summary depends on the watermark, so it is worth detecting.
+
+    Without a manifest, the mark is all there is; with one, only to compare it with the
+    declared soft bindings (intact) or to say what the changed content still carries.
+    """
+    if manifest is None:
+        return True
+    verdict = assess(manifest)
+    return bool(manifest.declared) and (verdict.intact or verdict.only_binding_broken)
+
+
+def decide(seen: Observations) -> Decision:
+    """The one verdict for what was observed (the decision table of docs/design.md)."""
+    if seen.manifest is None:
+        return _without_manifest(seen)
+    return _with_manifest(seen.manifest, seen)
+
+
+# --- content with an embedded manifest ---------------------------------------------------
+
+
+def _with_manifest(manifest: ManifestFacts, seen: Observations) -> Decision:
+    judged = assess(manifest)
+    mark = seen.mark
+    agrees = _agrees(mark, manifest.declared)
+    if judged.intact:
+        verdict = Verdict.TRUSTED if judged.trusted else Verdict.VALID
+        parts = [explain_code(code) for code in judged.notes]
+        parts += [] if judged.trusted else [explain_code(UNTRUSTED)]
+        parts += [*_claims(manifest.claims), _signed_by(manifest.claims)]
+        parts += _ingredients(manifest)
+        parts.append(_agreement(mark, manifest.declared))
+        return Decision(
+            verdict,
+            manifest.claims.ai_generated,
+            tuple(parts),
+            agrees,
+            "embedded",
+            judged.state,
+        )
+    if judged.only_binding_broken:
+        return _changed_after_signing(manifest, judged, seen, agrees)
+    reasons = [explain_code(code) for code in judged.problems]
+    if judged.binding_broken:
+        reasons.insert(0, explain_code(next(iter(HARD_BINDING_MISMATCHES & manifest.failures))))
+    parts = [*dict.fromkeys(reasons), *_claims(manifest.claims, claimed=True)]
+    parts += [_signed_by(manifest.claims), *_ingredients(manifest)]
+    return Decision(
+        Verdict.INVALID, None, tuple(parts), agrees, "embedded", ValidationState.INVALID
+    )
+
+
+def _changed_after_signing(
+    manifest: ManifestFacts, judged: Assessment, seen: Observations, agrees: bool | None
+) -> Decision:
+    """The signature holds but the content is not what was signed: always invalid.
+
+    The watermark can still say which signed content this was; it never turns the
+    verdict (a byte flipped or a region painted over must show)."""
+    mark = seen.mark
+    head = ["content changed after signing"]
+    trust = [] if judged.trusted else [explain_code(UNTRUSTED)]
+    signer = _signed_by(manifest.claims)
+    if agrees:
+        link = f"its watermark links it to record {mark.payload}"
+        claims = ", ".join(_claims(manifest.claims))
+        parts = [*head, f"{link}: {claims}" if claims else link, signer, *trust]
+        return Decision(
+            Verdict.INVALID,
+            manifest.claims.ai_generated,
+            tuple(parts),
+            True,
+            "embedded",
+            ValidationState.INVALID,
+        )
+    if agrees is False:
+        parts = [
+            *head,
+            f"its watermark carries another record ({mark.payload}): this manifest was "
+            "not made for this content",
+        ]
+    else:
+        parts = [*head, _agreement(mark, manifest.declared)]
+    parts += [*_claims(manifest.claims, claimed=True), signer]
+    return Decision(
+        Verdict.INVALID, None, tuple(parts), agrees, "embedded", ValidationState.INVALID
+    )
+
+
+def _agrees(mark: Watermark, declared: frozenset[str]) -> bool | None:
+    if not declared or not mark.found:
+        return None
+    return mark.payload in declared
+
+
+def _agreement(mark: Watermark, declared: frozenset[str]) -> str:
+    """What the watermark says about a manifest that declares one (empty: it declares none)."""
+    if not declared:
+        return ""
+    if mark.status is MarkStatus.NOT_CHECKED:
+        return f"its watermark was not checked ({mark.note or 'not looked for'})"
+    if mark.status is MarkStatus.NOT_FOUND:
+        return "the watermark it declares was not found"
+    if mark.payload in declared:
+        return "watermark agrees"
+    return f"the watermark carries another record ({mark.payload}) than the one declared"
+
+
+# --- content without an embedded manifest ------------------------------------------------
+
+
+def _without_manifest(seen: Observations) -> Decision:
+    mark = seen.mark
+    head = "no manifest embedded"
+    if mark.status is MarkStatus.NOT_CHECKED:
+        return Decision(
+            Verdict.NONE, None, (head, f"watermark not checked ({mark.note or 'not looked for'})")
+        )
+    if mark.status is MarkStatus.NOT_FOUND:
+        return Decision(Verdict.NONE, None, (head, "no watermark found"))
+    found = f"invisible watermark found (key {mark.key}, record {mark.payload})"
+    record = seen.record
+    if record is None or record.manifest is None:
+        where = (
+            "no manifest for it in the repository"
+            if seen.repository
+            else "no repository here to look the record up in"
+        )
+        return Decision(Verdict.WATERMARKED, None, (head, found, where))
+    judged = assess(record.manifest)
+    state = judged.state_without_binding if record.declares_mark else ValidationState.INVALID
+    if state is ValidationState.INVALID:
+        reasons = [explain_code(code) for code in judged.problems]
+        if not record.declares_mark:
+            reasons.append("the record does not declare the watermark it is stored under")
+        failed = f"the watermark's record {record.record} failed validation: " + ", ".join(
+            dict.fromkeys(reasons)
+        )
+        said = _claims(record.manifest.claims, claimed=True)
+        parts = (head, failed, *said, _signed_by(record.manifest.claims))
+        return Decision(Verdict.INVALID, None, parts, None, "record", state)
+    claims = ", ".join(_claims(record.manifest.claims))
+    recovered = f"credentials recovered through the watermark (record {record.record})"
+    found_parts = [head, f"{recovered}: {claims}" if claims else recovered]
+    found_parts.append(_signed_by(record.manifest.claims))
+    if state is ValidationState.VALID:
+        found_parts.append(explain_code(UNTRUSTED))
+    return Decision(
+        Verdict.RECOVERED,
+        record.manifest.claims.ai_generated,
+        tuple(found_parts),
+        None,
+        "record",
+        state,
+    )
+
+
+# --- sentences ---------------------------------------------------------------------------
+
+
+def _claims(claims: Claims, *, claimed: bool = False) -> list[str]:
+    """How the content was made, as the manifest says (``claimed``: its word is not proof)."""
+    says = "claims " if claimed else ""
+    if claims.ai_generated:
+        model = f" by {claims.model}" if claims.model else ""
+        return [f"{says}AI-generated{model}"]
+    if claims.ai_generated is False:
+        source = (claims.digital_source_type or "").removeprefix(_IPTC)
+        return [f"{says}not AI-generated (digital source type {source})"]
+    return [] if claimed else ["does not say how it was made"]
+
+
+def _signed_by(claims: Claims) -> str:
+    if not (claims.signer or claims.issuer):
+        return ""
+    issuer = f" ({claims.issuer})" if claims.issuer else ""
+    return f"signed by {claims.signer or 'an unnamed signer'}{issuer}"
+
+
+def _ingredients(manifest: ManifestFacts) -> list[str]:
+    return [
+        f"ingredient: {explain_code(code)}"
+        for code in dict.fromkeys(manifest.ingredient_failures)
+        if code != UNTRUSTED
+    ]
+
+
+# --- what --require admits ---------------------------------------------------------------
+
+
+class Requirement(enum.StrEnum):
+    """``verify --require``: which verdicts pass (docs/design.md, "Requirements")."""
+
+    ANY = "any"
+    TRUSTED = "trusted"
+
+
+_ADMITS: dict[Requirement, frozenset[Verdict]] = {
+    Requirement.ANY: frozenset(
+        {Verdict.TRUSTED, Verdict.VALID, Verdict.RECOVERED, Verdict.WATERMARKED}
+    ),
+    Requirement.TRUSTED: frozenset({Verdict.TRUSTED}),
+}
+
+
+def meets(verdict: Verdict, requirement: Requirement) -> bool:
+    """Whether a file with ``verdict`` passes ``--require requirement``."""
+    return verdict in _ADMITS[requirement]

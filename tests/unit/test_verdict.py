@@ -1,0 +1,232 @@
+"""The decision table of docs/design.md, row for row, against ``verdict.decide``.
+
+The table is read from the document itself: a row added there without a case here (or
+the other way round), or a verdict that differs, fails. Every row runs for images and for
+text, with each kind's own watermark algorithm: one policy for every kind.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from provenance.credentials.status import UNTRUSTED, ValidationState
+from provenance.report import MarkStatus, Verdict, Watermark
+from provenance.verdict import (
+    Claims,
+    ManifestFacts,
+    Observations,
+    RecordFacts,
+    Requirement,
+    assess,
+    decide,
+    meets,
+    needs_mark,
+)
+from provenance.watermark.image import ALGORITHM as IMAGE_ALGORITHM
+from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
+
+DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
+
+R, OTHER, K, M, S = "0123456789abcdef", "fedcba9876543210", "default", "gen-2", "Ann"
+REASON = "no watermark key here"
+AI = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+CLAIMS = Claims(model=M, signer=S, digital_source_type=AI)
+BINDING = "assertion.dataHash.mismatch"
+
+
+def _table(heading: str) -> list[list[str]]:
+    """The rows of the first table under ``## heading`` in docs/design.md."""
+    text = DESIGN.read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def _mark(status: MarkStatus, alg: str, payload: str | None = None) -> Watermark:
+    if status is MarkStatus.FOUND:
+        return Watermark(status, detected=True, alg=alg, payload=payload, key=K, p_value=1e-12)
+    if status is MarkStatus.NOT_CHECKED:
+        return Watermark.not_checked(REASON, alg)
+    return Watermark(status, alg=alg, p_value=0.5)
+
+
+def _manifest(
+    state: ValidationState = ValidationState.TRUSTED,
+    failures: frozenset[str] = frozenset(),
+    *,
+    declared: bool = True,
+    revoked: bool = False,
+    claims: Claims = CLAIMS,
+) -> ManifestFacts:
+    return ManifestFacts(
+        state=state,
+        failures=failures,
+        revoked=revoked,
+        declared=frozenset({R}) if declared else frozenset(),
+        claims=claims,
+    )
+
+
+def _changed(*extra: str) -> ManifestFacts:
+    return _manifest(ValidationState.INVALID, frozenset({BINDING, *extra}))
+
+
+def _cases(alg: str) -> dict[str, Observations]:
+    found, other = _mark(MarkStatus.FOUND, alg, R), _mark(MarkStatus.FOUND, alg, OTHER)
+    not_found, unchecked = _mark(MarkStatus.NOT_FOUND, alg), _mark(MarkStatus.NOT_CHECKED, alg)
+    unneeded = Watermark.not_checked("not needed for this verdict")
+    record_ok = _manifest(ValidationState.INVALID, frozenset({BINDING}))
+    record_valid = _manifest(ValidationState.INVALID, frozenset({BINDING, UNTRUSTED}))
+    invalid = ValidationState.INVALID
+    return {
+        "bare-unchecked": Observations(None, unchecked),
+        "bare-not-found": Observations(None, not_found),
+        "mark-no-repository": Observations(None, found, RecordFacts(R, None), False),
+        "mark-no-record": Observations(None, found, RecordFacts(R, None), True),
+        "mark-recovered-trusted": Observations(None, found, RecordFacts(R, record_ok), True),
+        "mark-recovered-untrusted": Observations(None, found, RecordFacts(R, record_valid), True),
+        "mark-record-revoked": Observations(
+            None,
+            found,
+            RecordFacts(R, _manifest(invalid, frozenset({BINDING}), revoked=True)),
+            True,
+        ),
+        "mark-record-undeclared": Observations(
+            None, found, RecordFacts(R, record_ok, declares_mark=False), True
+        ),
+        "trusted-agrees": Observations(_manifest(), found),
+        "trusted-other-mark": Observations(_manifest(), other),
+        "trusted-mark-not-found": Observations(_manifest(), not_found),
+        "trusted-no-key": Observations(_manifest(), unchecked),
+        "trusted-no-mark-declared": Observations(_manifest(declared=False), unneeded),
+        "trusted-silent": Observations(
+            _manifest(declared=False, claims=Claims(signer=S)), unneeded
+        ),
+        "trusted-not-ai": Observations(
+            _manifest(
+                declared=False,
+                claims=Claims(signer=S, digital_source_type=CAPTURE),
+            ),
+            unneeded,
+        ),
+        "valid-untrusted": Observations(
+            _manifest(ValidationState.VALID, frozenset({UNTRUSTED})), found
+        ),
+        "valid-with-notes": Observations(
+            _manifest(
+                ValidationState.VALID,
+                frozenset({UNTRUSTED, "cawg.x509.credential.untrusted"}),
+                declared=False,
+            ),
+            unneeded,
+        ),
+        "changed-mark-agrees": Observations(_changed(), found),
+        "changed-mark-other": Observations(_changed(), other),
+        "changed-mark-not-found": Observations(_changed(), not_found),
+        "changed-not-checked": Observations(_changed(), unchecked),
+        "changed-no-mark-declared": Observations(
+            _manifest(invalid, frozenset({BINDING}), declared=False), unneeded
+        ),
+        "bad-signature": Observations(
+            _manifest(invalid, frozenset({"claimSignature.mismatch"})), unneeded
+        ),
+        "malformed": Observations(
+            _manifest(invalid, frozenset({"manifest.malformed"}), claims=Claims()), unneeded
+        ),
+        "revoked": Observations(_manifest(revoked=True), unneeded),
+        "expired": Observations(
+            _manifest(invalid, frozenset({"signingCredential.expired"}), claims=Claims()),
+            unneeded,
+        ),
+        "untrusted-and-changed": Observations(_changed(UNTRUSTED), found),
+    }
+
+
+def _expected_summary(template: str) -> str:
+    words = {"R": R, "O": OTHER, "K": K, "M": M, "S": S, "REASON": REASON}
+    return re.sub(r"\b(R|O|K|M|S|REASON)\b", lambda m: words[m.group(1)], template)
+
+
+ROWS = _table("Decision table")
+KINDS = {"image": IMAGE_ALGORITHM, "text": TEXT_ALGORITHM}
+
+
+def test_every_row_of_the_table_has_a_case_and_every_case_a_row() -> None:
+    documented = [row[0].strip("`") for row in ROWS]
+    assert len(documented) == len(set(documented)), "duplicate row names in docs/design.md"
+    assert sorted(documented) == sorted(_cases(IMAGE_ALGORITHM))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("row", ROWS, ids=[row[0].strip("`") for row in ROWS])
+def test_decision_table_row(row: list[str], kind: str) -> None:
+    name, verdict, ai_generated, summary = row[0].strip("`"), row[4], row[5], row[6]
+    decision = decide(_cases(KINDS[kind])[name])
+    assert decision.verdict is Verdict(verdict)
+    assert decision.ai_generated is {"true": True, "false": False, "null": None}[ai_generated]
+    assert decision.summary_line.startswith(_expected_summary(summary)), decision.summary_line
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_watermark_is_looked_for_exactly_when_the_verdict_can_use_it(kind: str) -> None:
+    cases = _cases(KINDS[kind])
+    for name, seen in cases.items():
+        wanted = seen.mark.note != "not needed for this verdict"
+        assert needs_mark(seen.manifest) is wanted, name
+
+
+def test_altered_content_is_never_better_than_invalid_whatever_the_mark() -> None:
+    for mark in (
+        _mark(MarkStatus.FOUND, IMAGE_ALGORITHM, R),
+        _mark(MarkStatus.FOUND, IMAGE_ALGORITHM, OTHER),
+        _mark(MarkStatus.NOT_FOUND, IMAGE_ALGORITHM),
+        _mark(MarkStatus.NOT_CHECKED, IMAGE_ALGORITHM),
+    ):
+        record = RecordFacts(R, _manifest(ValidationState.INVALID, frozenset({BINDING})))
+        for facts in (_changed(), _changed(UNTRUSTED), _changed("claimSignature.mismatch")):
+            assert decide(Observations(facts, mark, record, True)).verdict is Verdict.INVALID
+
+
+def test_revocation_is_applied_once_in_assess() -> None:
+    assert assess(_manifest(revoked=True)).state is ValidationState.INVALID
+    # c2pa-rs never says "revoked" for a local revocation; the flag alone decides.
+    assert assess(_manifest()).state is ValidationState.TRUSTED
+    judged = assess(_manifest(ValidationState.INVALID, frozenset({BINDING}), revoked=True))
+    assert not judged.only_binding_broken
+    assert judged.problems == ("signingCredential.revoked",)
+
+
+def test_a_revoked_intact_file_names_no_binding_failure() -> None:
+    decision = decide(Observations(_manifest(revoked=True), _mark(MarkStatus.FOUND, "a", R)))
+    assert decision.verdict is Verdict.INVALID
+    assert "content changed" not in decision.summary_line
+    assert "recovered" not in decision.summary_line
+
+
+def test_not_found_and_does_not_agree_are_different_sentences() -> None:
+    found_other = decide(Observations(_manifest(), _mark(MarkStatus.FOUND, "a", OTHER)))
+    not_found = decide(Observations(_manifest(), _mark(MarkStatus.NOT_FOUND, "a")))
+    no_key = decide(Observations(_manifest(), _mark(MarkStatus.NOT_CHECKED, "a")))
+    lines = {found_other.summary_line, not_found.summary_line, no_key.summary_line}
+    assert len(lines) == 3
+    assert "no watermark key here" in no_key.summary_line
+    assert found_other.agrees is False and not_found.agrees is None and no_key.agrees is None
+
+
+REQUIREMENTS = _table("Requirements")
+
+
+@pytest.mark.parametrize("row", REQUIREMENTS, ids=[row[0].strip("`") for row in REQUIREMENTS])
+def test_requirement_admits_exactly_what_the_table_says(row: list[str]) -> None:
+    requirement = Requirement(row[0].strip("`"))
+    admitted = {Verdict(word.strip()) for word in row[1].split(",")}
+    for verdict in Verdict:
+        assert meets(verdict, requirement) is (verdict in admitted), (requirement, verdict)
+
+
+def test_every_requirement_is_documented() -> None:
+    assert {row[0].strip("`") for row in REQUIREMENTS} == {str(r) for r in Requirement}
