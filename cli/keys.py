@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import typer
+from cryptography import x509
 
 from cli._common import handle_errors, home_of, read_passphrase, shown
-from provenance.errors import KeyStoreExists, OutputExists
-from provenance.keystore import Algorithm, IdentityInfo, KeyStore
+from provenance.errors import KeyStoreExists, OutputExists, UsageError
+from provenance.keystore import Algorithm, IdentityInfo, KeyStore, TsaInfo
+from provenance.keystore.crl import DEFAULT_CRL_DAYS
+from provenance.keystore.trust import is_self_signed
 
 keys_app = typer.Typer(
     name="keys",
@@ -40,6 +44,7 @@ def _identity_json(info: IdentityInfo) -> dict[str, Any]:
         "fingerprint_sha256": info.fingerprint_sha256,
         "revoked_at": when(info.revoked_at),
         "revocation_reason": info.revocation_reason,
+        "revoked_since": when(info.revoked_since),
         "versions": [
             {
                 "version": v.version,
@@ -68,7 +73,10 @@ def init(
     ctx: typer.Context,
     org: str = typer.Option("Provenance Toolkit", "--org", help="Organisation in certificates."),
 ) -> None:
-    """Create the key store: a local root CA, identity "default", watermark key "default"."""
+    """Create the key store: a local root CA, identity "default", watermark key "default".
+
+    The passphrase (PROVENANCE_PASSPHRASE or a prompt) needs at least 12 characters.
+    """
     home = home_of(ctx)
     if KeyStore.exists(home):  # refuse before asking for a passphrase
         raise KeyStoreExists(f"a key store already exists at {home}; nothing was changed")
@@ -124,10 +132,16 @@ def import_(
 def list_(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    """List signing identities with their status and expiry."""
-    identities = KeyStore.open(home_of(ctx)).identities()
+    """List signing identities with their status and expiry, then the time-stamping
+    authority ("tsa"; in JSON the entry whose kind is "time-stamping")."""
+    store = KeyStore.open(home_of(ctx))
+    identities = store.identities()
+    tsa = store.tsa()
     if as_json:
-        typer.echo(json.dumps([_identity_json(i) for i in identities], indent=2))
+        rows = [{"kind": "signing", **_identity_json(i)} for i in identities]
+        if tsa is not None:
+            rows.append(_tsa_json(tsa))
+        typer.echo(json.dumps(rows, indent=2))
         return
     for info in identities:
         marker = "*" if info.is_default else " "
@@ -135,6 +149,14 @@ def list_(
             f"{marker} {shown(info.name):<20} {info.algorithm.value:<8} {_state(info):<13} "
             f"v{info.version}  until {info.not_after:%Y-%m-%d}  {info.fingerprint_sha256[:16]}"
         )
+    if tsa is None:
+        typer.echo(f"  {TSA:<20} none yet: `provenance keys tsa --create` (signing makes it)")
+        return
+    state = "expired" if tsa.expired else "active"
+    typer.echo(
+        f"  {TSA:<20} {'es256':<8} {state:<13} v{tsa.version}  until {tsa.not_after:%Y-%m-%d}"
+        f"  {tsa.fingerprint_sha256[:16]}  (time-stamping authority; {_tsa_mode(tsa.url)})"
+    )
 
 
 @keys_app.command("show")
@@ -144,8 +166,12 @@ def show(
     name: str = typer.Argument(..., help="Identity name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show one identity and all its versions."""
-    info = KeyStore.open(home_of(ctx)).identity(name)
+    """Show one identity and all its versions ("tsa": the time-stamping authority)."""
+    store = KeyStore.open(home_of(ctx))
+    if _is_tsa(store, name):
+        _show_tsa(store, as_json)
+        return
+    info = store.identity(name)
     if as_json:
         typer.echo(json.dumps(_identity_json(info), indent=2))
         return
@@ -164,6 +190,8 @@ def show(
         typer.echo(
             f"revoked:      {info.revoked_at:%Y-%m-%d %H:%M} UTC ({shown(info.revocation_reason)})"
         )
+        if info.revoked_since is not None and info.revoked_since != info.revoked_at:
+            typer.echo(f"untrusted from: {info.revoked_since:%Y-%m-%d %H:%M:%S} UTC")
     for v in info.versions:
         until = f"{v.not_after:%Y-%m-%d}"
         typer.echo(f"version {v.version}:    {shown(v.status)}, serial {v.serial:x}, until {until}")
@@ -173,11 +201,26 @@ def show(
 @handle_errors
 def rotate(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Identity to rotate."),
-    days: int | None = typer.Option(None, "--days", min=1, help="Validity (default 365)."),
+    name: str = typer.Argument(
+        ..., help="Identity to rotate ('tsa': the time-stamping authority)."
+    ),
+    days: int | None = typer.Option(
+        None, "--days", min=1, help="Validity (default 365; the TSA 3650, never past the root)."
+    ),
 ) -> None:
-    """Replace an identity's key and certificate; the old version is retired."""
+    """Replace an identity's key and certificate; the old version is retired.
+
+    `keys rotate tsa` does the same for the time-stamping authority: content it stamped
+    keeps verifying, as each token carries its own certificate.
+    """
     store = KeyStore.open(home_of(ctx))
+    if _is_tsa(store, name):
+        tsa = store.rotate_tsa(read_passphrase(), days=days)
+        typer.echo(
+            f"rotated the time-stamping authority: version {tsa.version} (serial {tsa.serial:x}, "
+            f"until {tsa.not_after:%Y-%m-%d}); time-stamps it made before keep verifying"
+        )
+        return
     info = store.rotate(name, read_passphrase(), days=days)
     typer.echo(
         f"rotated identity {shown(info.name)}: version {info.version} (serial {info.serial:x})"
@@ -189,20 +232,99 @@ def rotate(
 def revoke(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Identity to revoke."),
-    reason: str = typer.Option("unspecified", "--reason", help="Why, for the record."),
+    reason: str = typer.Option(
+        "unspecified",
+        "--reason",
+        help="Why, for the record. keyCompromise, caCompromise, affiliationChanged, "
+        "superseded, cessationOfOperation or privilegeWithdrawn also set the CRL's reason "
+        "code; other text stays in the key store (the CRL says unspecified).",
+    ),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        metavar="TIME",
+        help="When the key stopped being trustworthy (default: now): ISO 8601 with a zone "
+        "(2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC). Content whose trusted "
+        "time-stamp is earlier stays trusted; later or unstamped content is invalid.",
+    ),
 ) -> None:
-    """Revoke every version of an identity; it can never sign again."""
+    """Revoke every version of an identity; it can never sign again.
+
+    The root CA then issues a new CRL listing it (`keys export --crl` prints it), which
+    other homes import with `provenance trust add`.
+    """
+    when = _parse_time(since) if since is not None else None
     store = KeyStore.open(home_of(ctx))
-    info = store.revoke(name, reason, read_passphrase())
-    typer.echo(f"revoked identity {shown(info.name)} ({len(info.versions)} certificate(s))")
+    if _is_tsa(store, name):
+        raise UsageError(
+            "the time-stamping authority is not revoked here: `provenance keys rotate tsa` "
+            "replaces its key and certificate"
+        )
+    info = store.revoke(name, reason, read_passphrase(), since=when)
+    revocation = store.revocation(info.serial)
+    crl = store.crl()
+    moment = f" as of {revocation.since:%Y-%m-%d %H:%M:%S} UTC" if revocation else ""
+    typer.echo(f"revoked identity {shown(info.name)} ({len(info.versions)} certificate(s)){moment}")
+    if crl is not None:
+        typer.echo(
+            f"the root CA issued CRL number {crl.number}: `provenance keys export --crl` "
+            "prints it for other verifiers' `provenance trust add`",
+            err=True,
+        )
 
 
 @keys_app.command("export")
 @handle_errors
-def export(ctx: typer.Context, name: str = typer.Argument(..., help="Identity name.")) -> None:
-    """Print an identity's public certificate chain (PEM, leaf first)."""
-    chain = KeyStore.open(home_of(ctx)).export_chain(name)
-    typer.echo(chain.decode(), nl=False)
+def export(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="Identity name."),
+    root: bool = typer.Option(
+        False, "--root", help="Print the local root CA certificate alone (to `trust add`)."
+    ),
+    tsa: bool = typer.Option(
+        False, "--tsa", help="Print the time-stamping authority's certificate chain."
+    ),
+    crl: bool = typer.Option(
+        False,
+        "--crl",
+        help="Print the root CA's CRL of revoked certificates: the latest one issued (by "
+        "`keys revoke` or an earlier export) while it is current, else a new one, signed "
+        "with the passphrase.",
+    ),
+    crl_days: int | None = typer.Option(
+        None,
+        "--days",
+        min=1,
+        max=366,
+        help=f"With --crl: always issue a new CRL, current for N days (default "
+        f"{DEFAULT_CRL_DAYS}).",
+    ),
+) -> None:
+    """Print certificates (PEM): NAME's whole chain, leaf first, ending at its root CA;
+    or the root CA alone (--root); or the time-stamping authority's chain (--tsa)."""
+    if (name is not None) + root + tsa + crl != 1:
+        raise UsageError("name one identity, or pass --root or --tsa or --crl (one of them)")
+    if crl_days is not None and not crl:
+        raise UsageError("--days goes with --crl")
+    store = KeyStore.open(home_of(ctx))
+    if crl:
+        pem = _crl_pem(store, crl_days)
+    elif root:
+        pem = store.export_root()
+    elif tsa:
+        pem = store.export_tsa_chain()
+    else:
+        assert name is not None
+        pem = store.export_full_chain(name)
+        top = x509.load_pem_x509_certificates(pem)[-1]
+        if not is_self_signed(top):
+            typer.echo(
+                f"note: the chain ends at {shown(top.subject.rfc4514_string())}, issued by "
+                f"{shown(top.issuer.rfc4514_string())}, which is not in this key store; "
+                "verifiers need that root CA from its issuer",
+                err=True,
+            )
+    typer.echo(pem.decode(), nl=False)
 
 
 @keys_app.command("backup")
@@ -238,3 +360,143 @@ def restore(
     typer.echo(
         f"restored the key store at {shown(store.path)} ({len(store.identities())} identities)"
     )
+
+
+# -- the time-stamping authority and CRLs -------------------------------------------------
+
+TSA = "tsa"
+
+
+@keys_app.command("tsa")
+@handle_errors
+def tsa_command(
+    ctx: typer.Context,
+    use: str | None = typer.Option(
+        None, "--use", metavar="URL", help="Time-stamp with the RFC 3161 service at URL."
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Time-stamp with the key store's own authority (the default)."
+    ),
+    create: bool = typer.Option(
+        False, "--create", help="Make the authority of a key store that predates it."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the time-stamping authority that dates every signature, or switch it.
+
+    The key store's own authority (made by `keys init`, or on first use in older stores)
+    has its own key and a certificate from the local root CA with only the time-stamping
+    EKU; it never signs manifests.
+    """
+    if (use is not None) + local + create > 1:
+        raise UsageError("choose one of --use, --local and --create")
+    store = KeyStore.open(home_of(ctx))
+    if create:
+        info = store.create_tsa(read_passphrase())
+        typer.echo(f"created the time-stamping authority (serial {info.serial:x})", err=True)
+    elif use is not None:
+        store.set_tsa_url(use)
+        typer.echo(f"signatures are now time-stamped by {shown(store.tsa_url)}", err=True)
+    elif local:
+        store.set_tsa_url(None)
+        typer.echo("signatures are now time-stamped by the key store's own authority", err=True)
+    _show_tsa(store, as_json)
+
+
+def _is_tsa(store: KeyStore, name: str) -> bool:
+    """Whether NAME means the TSA (a signing identity of that name, from a store made
+    before the name was reserved, keeps it)."""
+    return name == TSA and TSA not in {i.name for i in store.identities()}
+
+
+def _tsa_mode(url: str | None) -> str:
+    return "local" if url is None else f"external: {shown(url)}"
+
+
+def _tsa_json(info: TsaInfo) -> dict[str, Any]:
+    return {
+        "kind": "time-stamping",
+        "name": TSA,
+        "mode": info.mode,
+        "url": info.url,
+        "algorithm": "es256",
+        "status": "expired" if info.expired else "active",
+        "version": info.version,
+        "serial": f"{info.serial:x}",
+        "subject": info.subject,
+        "issuer": info.issuer,
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "fingerprint_sha256": info.fingerprint_sha256,
+        "versions": [
+            {
+                "version": v.version,
+                "status": v.status,
+                "serial": f"{v.serial:x}",
+                "not_after": v.not_after.isoformat(),
+                "fingerprint_sha256": v.fingerprint_sha256,
+                "has_private_key": v.has_private_key,
+            }
+            for v in info.versions
+        ],
+    }
+
+
+def _show_tsa(store: KeyStore, as_json: bool) -> None:
+    info = store.tsa()
+    if as_json:
+        row: dict[str, Any] = {"kind": "time-stamping", "name": TSA}
+        if info is not None:
+            row = _tsa_json(info)
+        row.update(mode="local" if store.tsa_url is None else "external", url=store.tsa_url)
+        typer.echo(json.dumps(row, indent=2))
+        return
+    typer.echo(f"mode:         {_tsa_mode(store.tsa_url)}")
+    if info is None:
+        typer.echo("authority:    none yet: run `provenance keys tsa --create` (signing makes it)")
+        return
+    typer.echo(f"subject:      {shown(info.subject)}")
+    typer.echo(f"issuer:       {shown(info.issuer)}")
+    typer.echo(f"serial:       {info.serial:x}")
+    typer.echo(
+        f"valid:        {info.not_before:%Y-%m-%d %H:%M} to {info.not_after:%Y-%m-%d %H:%M} UTC"
+        + (" (expired: run `provenance keys rotate tsa`)" if info.expired else "")
+    )
+    typer.echo(f"sha256:       {info.fingerprint_sha256}")
+    for v in info.versions:
+        until = f"{v.not_after:%Y-%m-%d}"
+        typer.echo(f"version {v.version}:    {shown(v.status)}, serial {v.serial:x}, until {until}")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    """``--since``: ISO 8601 with a zone, or a date (midnight UTC)."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r} is not a time: use ISO 8601 with a zone "
+            "(2026-03-01T12:00:00Z, 2026-03-01T13:00:00+01:00) or a date (2026-03-01)"
+        ) from None
+    if when.tzinfo is None:
+        raise UsageError(
+            f"--since {text!r} has no time zone: add one (Z for UTC, or +HH:MM), or give a date"
+        )
+    return when
+
+
+def _crl_pem(store: KeyStore, days: int | None) -> bytes:
+    """The stored CRL while it is current (no passphrase), else a newly issued one."""
+    if days is None:
+        latest = store.crl()
+        if latest is not None and not latest.stale:
+            return latest.pem.encode()
+        if latest is not None and latest.next_update is not None:
+            typer.echo(
+                f"note: the latest CRL was current until {latest.next_update:%Y-%m-%d %H:%M} "
+                "UTC; issuing a new one",
+                err=True,
+            )
+    return store.issue_crl(read_passphrase(), days=days or DEFAULT_CRL_DAYS)

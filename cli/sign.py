@@ -14,8 +14,8 @@ from cli._common import (
     shown,
 )
 from provenance.credentials.manifest import AIContent, TrainingMining
-from provenance.credentials.sign import ManifestSigner
-from provenance.home import watermark_secret
+from provenance.errors import UsageError
+from provenance.home import manifest_signer, watermark_secret
 from provenance.keystore import KeyStore
 from provenance.repository import open_repository
 from provenance.sign import Watermarking, check_paths, read_asset, sign_asset
@@ -47,6 +47,19 @@ def sign(
         "--repository",
         help="Manifest repository: a SQLite path (default: HOME/repository.sqlite).",
     ),
+    tsa: str = typer.Option(
+        None,
+        "--tsa",
+        metavar="URL",
+        help="Time-stamp with the RFC 3161 authority at URL (default: the store's setting, "
+        "else its own authority, offline).",
+    ),
+    no_timestamp: bool = typer.Option(
+        False,
+        "--no-timestamp",
+        help="Sign without a time-stamp: the content then turns invalid when the signing "
+        "certificate expires.",
+    ),
     force: bool = typer.Option(False, "--force", "-f", help="Replace OUTPUT if it exists."),
 ) -> None:
     """Sign INPUT as AI-generated content into OUTPUT (same format).
@@ -57,6 +70,8 @@ def sign(
     """
     if model_version and not model:
         raise typer.BadParameter("--model-version needs --model")
+    if tsa and no_timestamp:
+        raise UsageError("choose one of --tsa and --no-timestamp")
     check_paths(source, output, force=force)
     store = KeyStore.open(home_of(ctx))
     asset = read_asset(source)  # a bad input fails before the passphrase is asked for
@@ -64,11 +79,15 @@ def sign(
     if not no_watermark:
         secret = watermark_secret(store, watermark_key)
         watermarking = Watermarking(secret, open_repository(repository_location(ctx, repository)))
-    signer = ManifestSigner(store.signer(identity, read_passphrase(purpose="signing key")))
+    passphrase = read_passphrase(purpose="signing key")
     if model is None:
         typer.echo("warning: no --model given; the manifest will not name the model", err=True)
     content = AIContent(model=model, model_version=model_version, training_mining=training_mining)
-    result = sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
+    with manifest_signer(
+        store, identity, passphrase, tsa_url=tsa, time_stamp=not no_timestamp
+    ) as signer:
+        result = sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
+        stamped = signer.time_stamps.name if signer.time_stamps else ""
     record = f"{result.record_id:016x}" if result.record_id is not None else ""
     store.audit_event(
         "sign",
@@ -76,9 +95,11 @@ def sign(
         output=str(result.output),
         media_type=result.media_type,
         record=record,
+        time_stamp=stamped,
     )
     mark = f", watermark record {record}" if record else ", no watermark"
+    when = f", time-stamped by {stamped}" if stamped else ", no time-stamp"
     typer.echo(
         f"signed {shown(result.output)} ({shown(result.media_type)}, {result.size:,} bytes) "
-        f"as {shown(result.signer)}{mark}"
+        f"as {shown(result.signer)}{when}{mark}"
     )

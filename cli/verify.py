@@ -20,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from cryptography import x509
 
 from cli._common import handle_errors, home_of, repository_location
-from provenance._internal.fs import read_stdin
+from provenance._internal.fs import read_input, read_stdin
 from provenance._internal.text import safe_text
 from provenance.batch import count_files, iter_files, paths_from_lines, verify_many
+from provenance.credentials.crl import load_crls
 from provenance.errors import InputError, UsageError
 from provenance.home import verify_config_for_home
+from provenance.keystore.trust import is_ca_or_root
 from provenance.recovery import check_repository
 from provenance.verdict import Requirement, meets
 from provenance.verify import Report, Verdict, Verifier, VerifyConfig
@@ -40,6 +43,10 @@ _COLOURS = {
     Verdict.NONE: typer.colors.WHITE,
     Verdict.ERROR: typer.colors.YELLOW,
 }
+
+
+#: The largest CRL file ``--crl`` reads (a big public CA's CRL is a few MB).
+MAX_CRL_BYTES = 64 * 1024 * 1024
 
 
 class Engine(enum.StrEnum):
@@ -97,6 +104,18 @@ def verify(
     trust_config: Path = typer.Option(
         None, "--trust-config", help="File of accepted signer EKU OIDs, one a line."
     ),
+    allowed_list: list[Path] = typer.Option(
+        None,
+        "--allowed-list",
+        help="PEM file of signing (end-entity) certificates trusted alone (repeatable).",
+    ),
+    crls: list[Path] = typer.Option(
+        None,
+        "--crl",
+        metavar="FILE",
+        help="Also honour this CRL (PEM or DER; repeatable) when a trust anchor signed it, "
+        "besides those imported with `trust add`.",
+    ),
     require: Requirement = typer.Option(
         None,
         "--require",
@@ -117,7 +136,9 @@ def verify(
     if not paths and from_file is None:
         raise UsageError("name files or directories to verify, or --from-file LIST")
     _check_engine(engine, scheduler, workers, paths)
-    config = _config(home_of(ctx), trust_anchors or [], trust_config)
+    config = _config(
+        home_of(ctx), trust_anchors or [], trust_config, allowed_list or [], crls or []
+    )
     limits = config.limits
     if max_size_mb is not None:
         limits = dataclasses.replace(limits, max_file_bytes=int(max_size_mb * 1_000_000))
@@ -199,9 +220,12 @@ def inspect(
         None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
     ),
     trust_config: Path = typer.Option(None, "--trust-config", help="EKU OID list."),
+    allowed_list: list[Path] = typer.Option(
+        None, "--allowed-list", help="PEM file of signing certificates trusted alone."
+    ),
 ) -> None:
     """Print the full C2PA manifest store of an image or text FILE as JSON (exit 1: none)."""
-    config = _config(home_of(ctx), trust_anchors or [], trust_config)
+    config = _config(home_of(ctx), trust_anchors or [], trust_config, allowed_list or [])
     try:
         store = Verifier(config).manifest_store(file)
     except InputError as exc:
@@ -212,16 +236,75 @@ def inspect(
     typer.echo(json.dumps(store.store or {"validation_state": store.state}, indent=2))
 
 
-def _config(home: Path, anchors: Iterable[Path], trust_config: Path | None) -> VerifyConfig:
-    """Trust anchors from the key store at ``home`` (if any) plus the flags."""
+def _config(
+    home: Path,
+    anchors: Iterable[Path],
+    trust_config: Path | None,
+    allowed: Iterable[Path] = (),
+    crls: Iterable[Path] = (),
+) -> VerifyConfig:
+    """Trust anchors and allowed certificates from the key store at ``home`` (if any)
+    plus the flags; a certificate in the wrong flag is warned about on stderr."""
     pems: list[str] = []
     for path in anchors:
-        text = _read_text(path, "--trust-anchors")
-        if "-----BEGIN CERTIFICATE-----" not in text:
-            raise UsageError(f"{path}: no PEM certificate in --trust-anchors file")
+        text = _read_pem(path, "--trust-anchors")
+        leaves, cas = _split(text)
+        for subject in leaves:
+            effect = (
+                "it is ignored as an anchor (the file's CA certificates count)"
+                if cas
+                else "as a trust anchor it makes nothing trusted (c2pa-rs trusts the CAs "
+                "that issue signers): pass its root CA to --trust-anchors, or this "
+                "certificate to --allowed-list"
+            )
+            _warn(f"{path}: {subject} is an end-entity (signing) certificate; {effect}")
         pems.append(text)
+    allowed_pems: list[str] = []
+    for path in allowed:
+        text = _read_pem(path, "--allowed-list")
+        for subject in _split(text)[1]:
+            _warn(
+                f"{path}: {subject} is a CA certificate; the allowed list trusts only the "
+                "signing certificates in it, not those a CA issues: pass a CA to "
+                "--trust-anchors"
+            )
+        allowed_pems.append(text)
     eku = _read_text(trust_config, "--trust-config") if trust_config else None
-    return verify_config_for_home(home, pems, eku)
+    crl_data = [_read_crl(path) for path in crls]
+    return verify_config_for_home(home, pems, eku, allowed_pems, extra_crls_pem=crl_data)
+
+
+def _read_crl(path: Path) -> bytes:
+    try:
+        data = read_input(path, MAX_CRL_BYTES)
+    except InputError as exc:
+        raise UsageError(f"{path}: cannot read --crl file ({exc})") from None
+    try:
+        load_crls(data, str(path))
+    except InputError as exc:
+        raise UsageError(f"--crl {exc}") from None
+    return data
+
+
+def _read_pem(path: Path, flag: str) -> str:
+    text = _read_text(path, flag)
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise UsageError(f"{path}: no PEM certificate in {flag} file")
+    return text
+
+
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """Subjects of the end-entity and of the CA certificates in PEM ``text``."""
+    try:
+        certs = x509.load_pem_x509_certificates(text.encode())
+    except ValueError:
+        return [], []  # c2pa-rs reports what it cannot parse
+    subjects = [(safe_text(c.subject.rfc4514_string(), 512), is_ca_or_root(c)) for c in certs]
+    return [s for s, ca in subjects if not ca], [s for s, ca in subjects if ca]
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {safe_text(message, 4096)}", err=True)
 
 
 def _check_engine(

@@ -25,8 +25,11 @@ __all__ = [
     "PassphraseRequired",
     "ProvenanceError",
     "SigningError",
+    "TimeStampAuthorityMissing",
+    "TimeStampError",
     "UnsupportedMedia",
     "UsageError",
+    "WeakPassphrase",
     "WrongPassphrase",
 ]
 
@@ -77,6 +80,12 @@ class KeyStoreExists(KeyStoreError, UsageError):
     exit_code = 2
 
 
+class TimeStampAuthorityMissing(KeyStoreError, UsageError):
+    """The key store predates its time-stamping authority and none was made yet."""
+
+    exit_code = 2
+
+
 class KeyStoreCorrupt(KeyStoreError):
     """A key store file is unreadable, foreign or damaged; it is never overwritten."""
 
@@ -87,6 +96,12 @@ class PassphraseRequired(KeyStoreError):
 
 class WrongPassphrase(KeyStoreError):
     """The passphrase does not decrypt the key."""
+
+
+class WeakPassphrase(KeyStoreError, UsageError):
+    """A passphrase for new key material is shorter than the minimum (exit 2)."""
+
+    exit_code = 2
 
 
 class IdentityNotFound(KeyStoreError, UsageError):
@@ -101,6 +116,10 @@ class IdentityUnusable(KeyStoreError):
 
 class SigningError(ProvenanceError):
     """Building or signing a manifest failed."""
+
+
+class TimeStampError(SigningError):
+    """A time-stamp could not be had: the authority failed, timed out or answered wrongly."""
 
 
 class CredentialsError(ProvenanceError):

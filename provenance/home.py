@@ -8,14 +8,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from cryptography import x509
+
+from provenance.credentials.crl import load_crls, revocations_from_crls
 from provenance.credentials.read import TrustSettings
+from provenance.credentials.revocation import Revocation, Revocations
+from provenance.credentials.sign import ManifestSigner
 from provenance.keystore import KeyStore
 from provenance.repository import DEFAULT_FILENAME
+from provenance.timestamp import Authority, ExternalAuthority
 from provenance.verify import VerifyConfig
 from provenance.watermark.image import WatermarkSecret
 
 __all__ = [
     "default_repository",
+    "manifest_signer",
+    "revocations_of",
     "verify_config_for_home",
     "watermark_secret",
     "watermark_secrets",
@@ -23,23 +31,89 @@ __all__ = [
 
 
 def verify_config_for_home(
-    home: Path, extra_anchors_pem: Iterable[str] = (), trust_config: str | None = None
+    home: Path,
+    extra_anchors_pem: Iterable[str] = (),
+    trust_config: str | None = None,
+    extra_allowed_pem: Iterable[str] = (),
+    extra_crls_pem: Iterable[bytes] = (),
 ) -> VerifyConfig:
-    """Trust anchors, revoked serials and watermark keys of the key store at ``home``
-    (when there is one) plus extra PEM anchors and an EKU list; no repository."""
+    """Trust anchors, allowed certificates, revoked serials and watermark keys of the key
+    store at ``home`` (when there is one) plus extra PEM anchors, extra allowed (end-entity)
+    certificates and an EKU list; no repository.
+
+    Revocations are the store's own plus those of every CRL (imported into the store, or
+    in ``extra_crls_pem``) that a trust anchor (the store's or an extra one) signed."""
     pems: list[str] = []
-    revoked: dict[int, str] = {}
+    crls: list[bytes] = []
+    allowed: list[str] = []
+    revocations = Revocations()
     secrets: list[WatermarkSecret] = []
     if KeyStore.exists(home):
         store = KeyStore.open(home)
         pems.append(store.trust_anchors_pem())
-        revoked = store.revoked_serials()
+        allowed.append(store.allowed_list_pem())
+        revocations = revocations_of(store)
+        crls.extend(store.crls_pem())
         secrets = watermark_secrets(store)
     pems.extend(extra_anchors_pem)
+    crls.extend(extra_crls_pem)
+    if crls:
+        revocations = _with_crls(revocations, crls, pems)
+    allowed.extend(extra_allowed_pem)
     trust = TrustSettings(
-        anchors_pem="\n".join(p for p in pems if p.strip()), trust_config=trust_config
+        anchors_pem="\n".join(p for p in pems if p.strip()),
+        trust_config=trust_config,
+        allowed_list="\n".join(p for p in allowed if p.strip()),
     )
-    return VerifyConfig(trust=trust, revoked_serials=revoked, watermark_secrets=tuple(secrets))
+    return VerifyConfig(trust=trust, revocations=revocations, watermark_secrets=tuple(secrets))
+
+
+def revocations_of(store: KeyStore) -> Revocations:
+    """What the key store at hand knows of revoked signing certificates, each with the
+    time it stopped being trustworthy (``keys revoke --since``)."""
+    return Revocations(
+        tuple(
+            Revocation(r.serial, r.reason or "unspecified", r.since, "this key store")
+            for r in store.revocations()
+        ),
+        ("this key store",),
+    )
+
+
+def _with_crls(
+    revocations: Revocations, crls: Iterable[bytes], anchors_pem: list[str]
+) -> Revocations:
+    """``revocations`` plus what the CRLs say, each CRL checked against the anchors."""
+    anchors: list[x509.Certificate] = []
+    for pem in anchors_pem:
+        if pem.strip():
+            anchors.extend(x509.load_pem_x509_certificates(pem.encode()))
+    found = [crl for data in crls for crl in load_crls(data, "a CRL")]
+    entries, sources = revocations_from_crls(found, anchors)
+    return Revocations(revocations.entries + entries, revocations.sources + sources)
+
+
+def manifest_signer(
+    store: KeyStore,
+    identity: str | None,
+    passphrase: str,
+    *,
+    tsa_url: str | None = None,
+    time_stamp: bool = True,
+) -> ManifestSigner:
+    """A signer for ``identity`` whose every signature is time-stamped.
+
+    The time comes from ``tsa_url`` when given, else the store's configured external
+    authority, else the store's own time-stamping authority (offline, unlocked with the
+    same passphrase). ``time_stamp=False`` signs without a time-stamp: such content turns
+    invalid when the signing certificate expires (docs/design.md, "Time-stamps").
+    """
+    signer = store.signer(identity, passphrase)
+    authority: Authority | None = None
+    if time_stamp:
+        url = tsa_url or store.tsa_url
+        authority = ExternalAuthority(url) if url else store.time_stamp_authority(passphrase)
+    return ManifestSigner(signer, time_stamps=authority)
 
 
 def default_repository(home: Path) -> Path:

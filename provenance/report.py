@@ -103,6 +103,9 @@ class Credentials:
     failures: tuple[str, ...] = ()
     ingredient_failures: tuple[str, ...] = ()
     explanations: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Where the verifier looked for revocations: "this key store", and a line per CRL
+    # consulted (used, stale, or ignored and why).
+    revocation_sources: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,9 +9,11 @@ sentence of the summary states something that was observed, never a guessed caus
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 
 from provenance.credentials.explain import explain_code
+from provenance.credentials.revocation import Revocation
 from provenance.credentials.status import (
     HARD_BINDING_MISMATCHES,
     REVOKED,
@@ -68,15 +70,25 @@ class ManifestFacts:
     """A manifest store as validated: c2pa-rs's state and codes, plus the toolkit's own.
 
     ``declared`` holds the payloads (hex) of the soft bindings the manifest declares for
-    the watermark algorithms of this kind of content.
+    the watermark algorithms of this kind of content. ``revocation`` is what the verifier
+    knows of the signing certificate's revocation; ``stamped_at`` the trusted time-stamp's
+    time (None: no time-stamp that counts) and ``stamped_by`` its authority.
     """
 
     state: ValidationState
     failures: frozenset[str] = frozenset()
-    revoked: bool = False
+    revocation: Revocation | None = None
     declared: frozenset[str] = frozenset()
     claims: Claims = Claims()
     ingredient_failures: tuple[str, ...] = ()
+    stamped_at: dt.datetime | None = None
+    stamped_by: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        """Whether a revocation covers this signature (docs/design.md, "Revocation and
+        time"): the key was revoked before the trusted time, or there is no such time."""
+        return self.revocation is not None and self.revocation.covers(self.stamped_at)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +163,7 @@ def assess(facts: ManifestFacts) -> Assessment:
     codes = set(facts.failures)
     binding_broken = bool(codes & HARD_BINDING_MISMATCHES)
     other = sorted(codes - HARD_BINDING_MISMATCHES - {UNTRUSTED, REVOKED})
-    revoked = [REVOKED] if facts.revoked or REVOKED in codes else []
+    revoked = [REVOKED] if facts.revoked else []
     if facts.state is ValidationState.INVALID:
         problems, notes = other + revoked, []
         if not problems and not binding_broken:  # the validator said Invalid without a code
@@ -183,6 +195,7 @@ class Decision:
     agrees: bool | None = None
     credentials: str | None = None
     state: ValidationState | None = None
+    revoked: bool = False  # a revocation covers the described manifest's signature
 
     @property
     def summary_line(self) -> str:
@@ -219,7 +232,7 @@ def _with_manifest(manifest: ManifestFacts, seen: Observations) -> Decision:
         verdict = Verdict.TRUSTED if judged.trusted else Verdict.VALID
         parts = [explain_code(code) for code in judged.notes]
         parts += [] if judged.trusted else [explain_code(UNTRUSTED)]
-        parts += [*_claims(manifest.claims), _signed_by(manifest.claims)]
+        parts += [*_claims(manifest.claims), _signed_by(manifest.claims), *_time(manifest)]
         parts += _ingredients(manifest)
         parts.append(_agreement(mark, manifest.declared))
         return Decision(
@@ -232,13 +245,19 @@ def _with_manifest(manifest: ManifestFacts, seen: Observations) -> Decision:
         )
     if judged.only_binding_broken:
         return _changed_after_signing(manifest, judged, seen, agrees)
-    reasons = [explain_code(code) for code in judged.problems]
+    reasons = [_reason(code, manifest) for code in judged.problems]
     if judged.binding_broken:
         reasons.insert(0, explain_code(next(iter(HARD_BINDING_MISMATCHES & manifest.failures))))
     parts = [*dict.fromkeys(reasons), *_claims(manifest.claims, claimed=True)]
-    parts += [_signed_by(manifest.claims), *_ingredients(manifest)]
+    parts += [_signed_by(manifest.claims), *_time(manifest), *_ingredients(manifest)]
     return Decision(
-        Verdict.INVALID, None, tuple(parts), agrees, "embedded", ValidationState.INVALID
+        Verdict.INVALID,
+        None,
+        tuple(parts),
+        agrees,
+        "embedded",
+        ValidationState.INVALID,
+        manifest.revoked,
     )
 
 
@@ -322,19 +341,21 @@ def _without_manifest(seen: Observations) -> Decision:
     judged = assess(record.manifest)
     state = judged.state_without_binding if record.declares_mark else ValidationState.INVALID
     if state is ValidationState.INVALID:
-        reasons = [explain_code(code) for code in judged.problems]
+        reasons = [_reason(code, record.manifest) for code in judged.problems]
         if not record.declares_mark:
             reasons.append("the record does not declare the watermark it is stored under")
         failed = f"the watermark's record {record.record} failed validation: " + ", ".join(
             dict.fromkeys(reasons)
         )
         said = _claims(record.manifest.claims, claimed=True)
-        parts = (head, failed, *said, _signed_by(record.manifest.claims))
-        return Decision(Verdict.INVALID, None, parts, None, "record", state)
+        parts = (head, failed, *said, _signed_by(record.manifest.claims), *_time(record.manifest))
+        return Decision(
+            Verdict.INVALID, None, parts, None, "record", state, record.manifest.revoked
+        )
     claims = ", ".join(_claims(record.manifest.claims))
     recovered = f"credentials recovered through the watermark (record {record.record})"
     found_parts = [head, f"{recovered}: {claims}" if claims else recovered]
-    found_parts.append(_signed_by(record.manifest.claims))
+    found_parts += [_signed_by(record.manifest.claims), *_time(record.manifest)]
     if state is ValidationState.VALID:
         found_parts.append(explain_code(UNTRUSTED))
     return Decision(
@@ -367,6 +388,39 @@ def _signed_by(claims: Claims) -> str:
         return ""
     issuer = f" ({claims.issuer})" if claims.issuer else ""
     return f"signed by {claims.signer or 'an unnamed signer'}{issuer}"
+
+
+def _reason(code: str, manifest: ManifestFacts) -> str:
+    """Plain words for a failure; a revocation says when and who said so."""
+    revocation = manifest.revocation
+    if code != REVOKED or revocation is None:
+        return explain_code(code)
+    when = f" on {_moment(revocation.since)}" if revocation.since else ""
+    stamped = (
+        f", before its time-stamp of {_moment(manifest.stamped_at)}"
+        if manifest.stamped_at and revocation.since
+        else ", and no trusted time-stamp shows it was signed before"
+        if revocation.since
+        else ""
+    )
+    return f"the signing certificate was revoked{when} ({revocation.source}){stamped}"
+
+
+def _time(manifest: ManifestFacts) -> list[str]:
+    """When it was signed, as a trusted time-stamp says; and a revocation it predates."""
+    if manifest.stamped_at is None:
+        return []
+    when = _moment(manifest.stamped_at)
+    parts = [f"signed at {when} (time-stamped by {manifest.stamped_by or 'a trusted TSA'})"]
+    revocation = manifest.revocation
+    if revocation is not None and not manifest.revoked and revocation.since is not None:
+        signer = manifest.claims.signer or "the signer"
+        parts.append(f"signed before {signer} was revoked on {_moment(revocation.since)}")
+    return parts
+
+
+def _moment(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _ingredients(manifest: ManifestFacts) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from provenance._internal.fs import read_input
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
 from provenance.credentials.read import CredentialReader, ManifestStore, TrustSettings
+from provenance.credentials.revocation import Revocation, Revocations
 from provenance.credentials.softbinding import soft_bindings
 from provenance.credentials.status import REVOKED, ValidationState
 from provenance.errors import InputError
@@ -54,8 +54,8 @@ class VerifyConfig:
 
     trust: TrustSettings = dataclasses.field(default_factory=TrustSettings)
     limits: Limits = dataclasses.field(default_factory=Limits)
-    # Serial numbers of certificates revoked in the local key store, with the reason.
-    revoked_serials: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    # Revoked signing certificates: the key store's own and imported CRLs'.
+    revocations: Revocations = dataclasses.field(default_factory=Revocations)
     # Watermark secrets to detect with, and the repository that recovers manifests.
     watermark_secrets: tuple[WatermarkSecret, ...] = ()
     repository: str | None = None
@@ -163,16 +163,19 @@ class Verifier:
         return ManifestFacts(
             state=store.state,
             failures=frozenset(store.failure_codes),
-            revoked=self._revocation(store) is not None,
+            revocation=self._revocation(store),
+            stamped_at=store.stamped_at,
+            stamped_by=store.stamped_by,
             declared=declared,
             claims=_claims(store),
             ingredient_failures=tuple(status.code for status in store.ingredient_failures),
         )
 
-    def _revocation(self, store: ManifestStore) -> str | None:
-        serial = (store.active.get("signature_info") or {}).get("cert_serial_number")
+    def _revocation(self, store: ManifestStore) -> Revocation | None:
+        info = store.active.get("signature_info") or {}
+        serial, issuer = info.get("cert_serial_number"), info.get("issuer")
         if isinstance(serial, str) and serial.isdigit():
-            return self.config.revoked_serials.get(int(serial))
+            return self.config.revocations.lookup(int(serial), str(issuer) if issuer else None)
         return None
 
     def _credentials_for(
@@ -182,7 +185,7 @@ class Verifier:
         if source is None:
             return None
         failures = list(source.failure_codes)
-        if self._revocation(source) is not None:
+        if decision.revoked:
             failures.append(REVOKED)
         explanations = {status.code: explain_code(status.code) for status in source.failures}
         explanations.update(
@@ -190,14 +193,13 @@ class Verifier:
         )
         if REVOKED in failures:
             explanations[REVOKED] = explain_code(REVOKED)
-        info = source.active.get("signature_info") or {}
         created = _created_action(source)
         claims = _claims(source)
         return Credentials(
             state=decision.state or ValidationState.INVALID,
             signer=claims.signer,
             issuer=claims.issuer,
-            signed_at=_field(info.get("time")),
+            signed_at=source.stamped_at.isoformat() if source.stamped_at else None,
             created_at=_field(created.get("when")) if created else None,
             generator=_generator(source.active),
             model=claims.model,
@@ -205,6 +207,7 @@ class Verifier:
             failures=tuple(failures),
             ingredient_failures=tuple(status.code for status in source.ingredient_failures),
             explanations=explanations,
+            revocation_sources=self.config.revocations.sources,
         )
 
 

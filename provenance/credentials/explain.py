@@ -39,8 +39,17 @@ _CODES: dict[str, str] = {
     "manifest.remote.unreachable": "the manifest is stored remotely and was not fetched",
     "manifest.text.corruptedWrapper": "the text's C2PA wrapper is damaged",
     "manifest.text.multipleWrappers": "the text carries more than one C2PA wrapper",
-    "timeStamp.mismatch": "the time-stamp does not match the signature",
-    "timeStamp.untrusted": "the time-stamp authority is not trusted",
+    "timeStamp.mismatch": (
+        "the time-stamp does not match the signature, so it does not count as the signing time"
+    ),
+    "timeStamp.untrusted": (
+        "the time-stamp's authority is not trusted here, so it does not count as the signing time"
+    ),
+    "timeStamp.malformed": "the time-stamp is malformed, so it does not count as the signing time",
+    "timeStamp.outsideValidity": (
+        "the time-stamp authority's certificate was not valid at the stamped time, so it does "
+        "not count as the signing time"
+    ),
     "cawg.x509.credential.untrusted": "the CAWG identity assertion's signer is not trusted",
     "cawg.identity.signature.mismatch": "the CAWG identity assertion's signature does not match",
     "validation.failed": "validation failed without a reason given",

@@ -8,6 +8,7 @@ threads and costs far more to build than a read.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import json
 import logging
@@ -16,7 +17,7 @@ from typing import Any
 import c2pa
 
 from provenance.credentials.explain import explain_code
-from provenance.credentials.status import MALFORMED, ValidationState
+from provenance.credentials.status import MALFORMED, TST_PROBLEMS, TST_TRUSTED, ValidationState
 from provenance.errors import InputError
 
 __all__ = [
@@ -36,11 +37,13 @@ class RemoteManifest(InputError):
 
 @dataclasses.dataclass(frozen=True)
 class TrustSettings:
-    """Trust anchors (PEM) and the EKU list c2pa-rs accepts for signing certificates."""
+    """Trust anchors (PEM), the EKU list c2pa-rs accepts for signing certificates, and
+    ``allowed_list``: end-entity certificates (PEM) trusted alone, whoever issued them."""
 
     anchors_pem: str = ""
     trust_config: str | None = None
     fetch_remote_manifests: bool = False
+    allowed_list: str = ""
 
     def context_settings(self) -> dict[str, Any]:
         trust: dict[str, Any] = {}
@@ -48,6 +51,19 @@ class TrustSettings:
             trust["user_anchors"] = self.anchors_pem
         if self.trust_config:
             trust["trust_config"] = self.trust_config
+        if self.allowed_list.strip():
+            # Measured with c2pa-python 0.38.1 (c2pa-rs 0.91.3): a top-level
+            # ``trust.allowed_list`` is silently ignored (the file stays Valid with
+            # signingCredential.untrusted); the allowed list of an entry of
+            # ``trust.anchors`` makes exactly the listed signers read Trusted.
+            trust.setdefault("anchors", []).append(
+                {
+                    "trust_anchors": "",
+                    "trust_kind": "manifest",
+                    "trust_uri": "provenance-toolkit:allowed-list",
+                    "allowed_list": self.allowed_list,
+                }
+            )
         settings: dict[str, Any] = {
             "verify": {"remote_manifest_fetch": self.fetch_remote_manifests},
         }
@@ -89,6 +105,41 @@ class ManifestStore:
     def failure_codes(self) -> tuple[str, ...]:
         return tuple(status.code for status in self.failures)
 
+    @property
+    def time_stamp(self) -> tuple[dt.datetime, str] | None:
+        """The trusted time of the claim signature and the authority that vouches for it.
+
+        Only a time-stamp c2pa-rs validated AND whose authority it trusts counts
+        (``timeStamp.trusted``); any other is no time at all.
+        """
+        results = self.store.get("validation_results") or {}
+        active = results.get("activeManifest") if isinstance(results, dict) else None
+        successes = (active or {}).get("success") or ()
+        trusted = [e for e in successes if isinstance(e, dict) and e.get("code") == TST_TRUSTED]
+        when = (self.active.get("signature_info") or {}).get("time")
+        if not trusted or not isinstance(when, str):
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        explanation = str(trusted[0].get("explanation") or "")
+        # c2pa-rs says "timestamp cert trusted: NAME, trust list: user_anchors".
+        name = explanation.partition(":")[2].split(", trust list")[0].strip()
+        return moment, name or "a trusted time-stamping authority"
+
+    @property
+    def stamped_at(self) -> dt.datetime | None:
+        found = self.time_stamp
+        return found[0] if found else None
+
+    @property
+    def stamped_by(self) -> str | None:
+        found = self.time_stamp
+        return found[1] if found else None
+
     def assertion(self, label: str) -> dict[str, Any] | None:
         """The data of the active manifest's first assertion with ``label`` (version-agnostic)."""
         for assertion in self.active.get("assertions") or ():
@@ -129,9 +180,18 @@ class CredentialReader:
             for delta in results.get("ingredientDeltas") or ()
             for status in (delta.get("validationDeltas") or {}).get("failure") or ()
         ]
+        # c2pa-rs logs a time-stamp it could not use as "informational" and then judges
+        # the certificate at the current time; the report names it as a failure.
+        stamp_problems = [
+            entry
+            for entry in active.get("informational") or ()
+            if str(entry.get("code", "")) in TST_PROBLEMS
+        ]
         return ManifestStore(
             state=state,
-            failures=tuple(_status(entry) for entry in active.get("failure") or ()),
+            failures=tuple(
+                _status(entry) for entry in [*(active.get("failure") or ()), *stamp_problems]
+            ),
             ingredient_failures=tuple(_status(entry) for entry in ingredients),
             store=store,
         )

@@ -13,6 +13,8 @@ __all__ = [
     "HARD_BINDING_MISMATCHES",
     "MALFORMED",
     "REVOKED",
+    "TST_PROBLEMS",
+    "TST_TRUSTED",
     "UNTRUSTED",
     "ValidationState",
 ]
@@ -54,5 +56,15 @@ HARD_BINDING_MISMATCHES: Final = frozenset(
         "assertion.boxesHash.mismatch",
         "assertion.bmffHash.mismatch",
         "assertion.collectionHash.mismatch",
+    }
+)
+# c2pa-rs's time-stamp results: trusted (its time counts), or a problem (it does not).
+TST_TRUSTED: Final = "timeStamp.trusted"
+TST_PROBLEMS: Final = frozenset(
+    {
+        "timeStamp.untrusted",
+        "timeStamp.mismatch",
+        "timeStamp.malformed",
+        "timeStamp.outsideValidity",
     }
 )

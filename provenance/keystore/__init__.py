@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from ._material import CertificateProfileError
 from .backup import MAGIC as BACKUP_MAGIC
-from .config import KeyStoreConfig, ScryptCost
+from .config import MIN_PASSPHRASE_LENGTH, KeyStoreConfig, ScryptCost
 from .profile import ProfileProblem, check_signing_certificate
 from .records import (
+    Added,
+    AllowedCertificate,
+    CrlInfo,
     IdentityInfo,
     IdentityStatus,
     IdentityVersion,
     Revocation,
     TrustAnchor,
+    TsaInfo,
     WatermarkKey,
 )
 from .signer import Algorithm, Signer
@@ -23,8 +27,12 @@ from .store import KeyStore
 
 __all__ = [
     "BACKUP_MAGIC",
+    "MIN_PASSPHRASE_LENGTH",
+    "Added",
     "Algorithm",
+    "AllowedCertificate",
     "CertificateProfileError",
+    "CrlInfo",
     "IdentityInfo",
     "IdentityStatus",
     "IdentityVersion",
@@ -35,6 +43,7 @@ __all__ = [
     "ScryptCost",
     "Signer",
     "TrustAnchor",
+    "TsaInfo",
     "WatermarkKey",
     "check_signing_certificate",
 ]

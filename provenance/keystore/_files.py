@@ -5,11 +5,15 @@ Layout under ``HOME`` (private material apart from public material)::
     HOME/.keystore.lock           the lock every writer takes (outside the store, so
                                   restore can swap the whole directory under it)
     HOME/keystore/          0700
-        index.json          0644  identities, versions, status, serials (no secrets)
+        index.json          0644  identities, the TSA, versions, status, serials (no secrets)
         audit.log           0600  append-only JSON lines
-        private/            0700  encrypted PKCS#8 keys (scrypt), 0600 each
-        certs/              0755  certificate chains, leaf first, PEM
+        private/            0700  encrypted PKCS#8 keys (scrypt), 0600 each (tsa.*: the TSA's)
+        certs/              0755  certificate chains, leaf first, PEM; root-ca.crl.N.pem:
+                                  the root's newest CRL
+        crls/               0755  imported CRLs, one PEM per issuer (made on first import)
         trust/              0755  trust anchors, one PEM per anchor, named by id
+        allowed/            0755  allowed end-entity certificates, one PEM each, by id
+                                  (made when the first one is added)
         watermark/          0700  keys.json (0600): watermark detection secrets
 """
 
@@ -77,6 +81,10 @@ class Layout:
     @property
     def trust(self) -> Path:
         return self.root / "trust"
+
+    @property
+    def allowed(self) -> Path:
+        return self.root / "allowed"
 
     @property
     def watermark(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,11 @@ def initialise(layout: Layout, secret: bytes, org: str, config: KeyStoreConfig) 
     layout.write(layout.index, index.to_json(), PUBLIC_MODE)
     layout.append_audit("init", None, {"org": org, "root": index.root.fingerprint_sha256})
     layout.append_audit("create", DEFAULT_NAME, {"version": "1", "serial": version.serial})
+    from . import _tsa  # it builds on this module
+
+    tsa_key, tsa_chain = _tsa.issue(root_key, root_cert, org, now)
+    tsa_key_pem = encrypt_private_key(tsa_key, secret, config.scrypt)
+    _tsa.commit(layout, index, tsa_key_pem, tsa_chain, "tsa-create")
 
 
 def version_record(
@@ -105,9 +111,14 @@ def version_record(
 
 def retire(record: IdentityRecord) -> list[str]:
     """Retire the active versions; returns the key files nothing may use any more."""
+    return retire_versions(record.versions)
+
+
+def retire_versions(versions: list[VersionRecord]) -> list[str]:
+    """Retire the active ``versions``; returns the key files nothing may use any more."""
     stamp = now_utc().isoformat()
     doomed = []
-    for version in record.versions:
+    for version in versions:
         if version.status == "active":
             version.status = "retired"
             version.retired_at = stamp
@@ -117,11 +128,47 @@ def retire(record: IdentityRecord) -> list[str]:
     return doomed
 
 
+def write_version(
+    layout: Layout,
+    index: Index,
+    version: VersionRecord,
+    key_pem: bytes,
+    chain_pem: bytes,
+    attach: Callable[[], list[str]],
+) -> None:
+    """Write a version's key and chain, then the index that ``attach`` changed (the
+    commit point). If any write fails, the new files are removed and the old index stays
+    in force; the key files ``attach`` retired are deleted only after the index no
+    longer uses them."""
+    assert version.key_file is not None
+    written: list[Path] = []
+    try:
+        for relpath, data, mode in (
+            (version.key_file, key_pem, PRIVATE_MODE),
+            (version.chain_file, chain_pem, PUBLIC_MODE),
+        ):
+            layout.write(layout.root / relpath, data, mode)
+            written.append(layout.root / relpath)
+        doomed = attach()
+        layout.write(layout.index, index.to_json(), PUBLIC_MODE)
+    except BaseException:
+        for path in written:
+            layout.remove(path)
+        raise
+    for relpath in doomed:
+        layout.remove(layout.root / relpath)
+
+
 def check_name(name: str) -> None:
     if not NAME_PATTERN.match(name):
         raise UsageError(
             f"{name!r} is not a valid identity name: use up to 64 letters, digits, "
             "'.', '_' or '-', starting with a letter or digit"
+        )
+    if name.lower() == "tsa":
+        raise UsageError(
+            "'tsa' names the key store's time-stamping authority (`provenance keys tsa`); "
+            "choose another identity name"
         )
 
 
@@ -181,6 +228,7 @@ def _public_version(v: VersionRecord) -> IdentityVersion:
         revoked_at=when(v.revoked_at),
         revocation_reason=v.revocation_reason,
         has_private_key=v.key_file is not None,
+        revoked_since=when(v.revoked_since) or when(v.revoked_at),
     )
 
 
@@ -206,6 +254,7 @@ def identity_info(name: str, record: IdentityRecord, index: Index) -> IdentityIn
         revoked_at=current.revoked_at,
         revocation_reason=current.revocation_reason,
         versions=versions,
+        revoked_since=current.revoked_since,
     )
 
 
@@ -238,25 +287,17 @@ def commit_version(
     stem = f"{name}.v{number}.{leaf.serial_number:x}"[:100]
     version = version_record(number, algorithm, leaf, stem, sha256_hex(key_pem))
     assert version.key_file is not None
-    written: list[Path] = []
-    try:
-        for relpath, data, mode in (
-            (version.key_file, key_pem, PRIVATE_MODE),
-            (version.chain_file, chain_pem, PUBLIC_MODE),
-        ):
-            layout.write(layout.root / relpath, data, mode)
-            written.append(layout.root / relpath)
+
+    def attach() -> list[str]:
+        nonlocal record
         doomed = retire(record) if record is not None else []
         if record is None:
             record = index.identities[name] = IdentityRecord(origin, [])
         record.versions.append(version)
-        layout.write(layout.index, index.to_json(), PUBLIC_MODE)
-    except BaseException:
-        for path in written:
-            layout.remove(path)
-        raise
-    for relpath in doomed:
-        layout.remove(layout.root / relpath)
+        return doomed
+
+    write_version(layout, index, version, key_pem, chain_pem, attach)
+    assert record is not None
     details = {"version": str(number), "serial": version.serial, "algorithm": algorithm.value}
     layout.append_audit(event, name, details)
     return identity_info(name, record, index)

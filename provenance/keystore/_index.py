@@ -18,10 +18,24 @@ from typing import Any, Literal, TypeVar, cast
 from ..errors import KeyStoreCorrupt
 from .signer import Algorithm
 
-__all__ = ["INDEX_FORMAT", "INDEX_VERSION", "Index", "RootRecord", "VersionRecord", "parse_index"]
+__all__ = [
+    "INDEX_FORMAT",
+    "INDEX_VERSION",
+    "CrlRecord",
+    "Index",
+    "RootRecord",
+    "TsaRecord",
+    "VersionRecord",
+    "parse_index",
+]
 
 INDEX_FORMAT = "provenance-keystore"
-INDEX_VERSION = 1
+#: Version 2 added the time-stamping authority (``tsa``, ``tsa_url``), the CRL the root
+#: last issued (``crl``) and each revocation's ``revoked_since``. Version 1 indexes are
+#: read as they are (no TSA, no CRL, since = revoked_at) and written back as version 2,
+#: so an older toolkit refuses the store instead of dropping what it does not know.
+INDEX_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _T = TypeVar("_T")
 
@@ -44,6 +58,8 @@ class VersionRecord:
     retired_at: str | None = None
     revoked_at: str | None = None
     revocation_reason: str | None = None
+    # When the key stopped being trustworthy (--since); None in version 1: revoked_at.
+    revoked_since: str | None = None
 
 
 @dataclass
@@ -65,12 +81,37 @@ class RootRecord:
 
 
 @dataclass
+class TsaRecord:
+    """The store's time-stamping authority: versions like an identity's (rotation keeps
+    the old certificates), kept apart so that it can never sign a manifest."""
+
+    versions: list[VersionRecord]
+
+    @property
+    def current(self) -> VersionRecord:
+        return self.versions[-1]
+
+
+@dataclass
+class CrlRecord:
+    """The CRL the root CA issued last (``file``, PEM) and its number."""
+
+    number: int
+    file: str
+    last_update: str
+    next_update: str
+
+
+@dataclass
 class Index:
     org: str
     created_at: str
     default_identity: str
     root: RootRecord
     identities: dict[str, IdentityRecord] = field(default_factory=dict)
+    tsa: TsaRecord | None = None
+    tsa_url: str | None = None  # None: time-stamps come from the store's own TSA
+    crl: CrlRecord | None = None
 
     def to_json(self) -> bytes:
         document = {"format": INDEX_FORMAT, "version": INDEX_VERSION, **asdict(self)}
@@ -89,7 +130,7 @@ def parse_index(path: Path, data: bytes) -> Index:
         raise KeyStoreCorrupt(
             f"{path}: not a provenance key store index (format {top.get('format')!r})"
         )
-    if top.get("version") != INDEX_VERSION:
+    if top.get("version") not in _READABLE_VERSIONS:
         raise KeyStoreCorrupt(
             f"{path}: index version {top.get('version')!r} is not supported "
             f"(this toolkit reads version {INDEX_VERSION}); upgrade the toolkit"
@@ -100,6 +141,18 @@ def parse_index(path: Path, data: bytes) -> Index:
         if not NAME_PATTERN.match(name):
             raise KeyStoreCorrupt(f"{path}: identity name {name!r} is not allowed")
         identities[name] = reader.identity(name, raw)
+    tsa = None
+    if top.get("tsa") is not None:
+        tsa = TsaRecord(reader.versions(reader.mapping(top["tsa"], "tsa"), "the TSA"))
+    crl = None
+    if top.get("crl") is not None:
+        raw_crl = reader.mapping(top["crl"], "crl")
+        crl = CrlRecord(
+            number=reader.field(raw_crl, "number", int),
+            file=reader.relpath(raw_crl, "file"),
+            last_update=reader.time(raw_crl, "last_update"),
+            next_update=reader.time(raw_crl, "next_update"),
+        )
     return Index(
         org=reader.field(top, "org", str),
         created_at=reader.time(top, "created_at"),
@@ -111,6 +164,9 @@ def parse_index(path: Path, data: bytes) -> Index:
             fingerprint_sha256=reader.field(root, "fingerprint_sha256", str),
         ),
         identities=identities,
+        tsa=tsa,
+        tsa_url=reader.optional(top, "tsa_url"),
+        crl=crl,
     )
 
 
@@ -160,11 +216,13 @@ class _Reader:
         origin = obj.get("origin")
         if origin not in ("local", "imported"):
             raise self.fail(f"identity {name!r} has unknown origin {origin!r}")
+        return IdentityRecord(origin=origin, versions=self.versions(obj, f"identity {name!r}"))
+
+    def versions(self, obj: dict[str, Any], owner: str) -> list[VersionRecord]:
         versions_raw = obj.get("versions")
         if not isinstance(versions_raw, list) or not versions_raw:
-            raise self.fail(f"identity {name!r} must have a non-empty list of versions")
-        versions = [self.version(self.mapping(v, f"a version of {name!r}")) for v in versions_raw]
-        return IdentityRecord(origin=origin, versions=versions)
+            raise self.fail(f"{owner} must have a non-empty list of versions")
+        return [self.version(self.mapping(v, f"a version of {owner}")) for v in versions_raw]
 
     def version(self, obj: dict[str, Any]) -> VersionRecord:
         status = obj.get("status")
@@ -196,4 +254,5 @@ class _Reader:
             retired_at=self.optional(obj, "retired_at"),
             revoked_at=self.optional(obj, "revoked_at"),
             revocation_reason=self.optional(obj, "revocation_reason"),
+            revoked_since=self.optional(obj, "revoked_since"),
         )

@@ -17,10 +17,12 @@ from ..errors import (
     KeyStoreCorrupt,
     KeyStoreError,
     PassphraseRequired,
+    WeakPassphrase,
     WrongPassphrase,
 )
 from ._files import Layout, sha256_hex
 from .ca import SigningKey, algorithm_of
+from .config import MIN_PASSPHRASE_LENGTH
 from .profile import check_signing_certificate
 from .signer import Algorithm
 from .trust import parse_certificates
@@ -32,6 +34,7 @@ __all__ = [
     "prepare_import",
     "public_key_matches",
     "read_input",
+    "require_new_passphrase",
 ]
 
 #: A PEM key, chain or CA bundle (the whole Mozilla bundle is about 220 kB).
@@ -52,6 +55,18 @@ def require_passphrase(passphrase: str | None, purpose: str) -> bytes:
     if not passphrase:
         raise PassphraseRequired(f"a passphrase is needed to {purpose}")
     return passphrase.encode()
+
+
+def require_new_passphrase(passphrase: str | None, purpose: str) -> bytes:
+    """``require_passphrase`` for new key material: also at least MIN_PASSPHRASE_LENGTH."""
+    secret = require_passphrase(passphrase, purpose)
+    assert passphrase is not None
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise WeakPassphrase(
+            f"a passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters (this one has "
+            f"{len(passphrase)}) to {purpose}"
+        )
+    return secret
 
 
 def public_key_matches(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
@@ -146,7 +161,7 @@ def prepare_import(
     if signing_key is None:
         raise KeyStoreError(
             f"{key_name}: {type(key).__name__} keys cannot sign C2PA manifests here; use EC "
-            "P-256/P-384, RSA (2048 bits or more) or Ed25519"
+            "P-256/P-384/P-521, RSA (2048 bits or more) or Ed25519"
         )
     if not public_key_matches(signing_key, leaf):
         raise KeyStoreError(

@@ -60,8 +60,8 @@ def check_signing_certificate(
     if algorithm_of(leaf.public_key()) is None:
         problem(
             "key-type",
-            "the key type is not one the key store signs with: use EC P-256 or P-384, "
-            "RSA of 2048 bits or more, or Ed25519",
+            "the key type is not one the key store signs with: use EC P-256, P-384 or "
+            "P-521, RSA of 2048 bits or more, or Ed25519",
         )
     algorithm = leaf.signature_hash_algorithm
     if algorithm is not None and not isinstance(algorithm, _ACCEPTED_HASHES):

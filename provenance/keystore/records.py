@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from .signer import Algorithm
 
 __all__ = [
+    "Added",
+    "AllowedCertificate",
+    "CrlInfo",
     "IdentityInfo",
     "IdentityStatus",
     "IdentityVersion",
     "Revocation",
     "TrustAnchor",
+    "TsaInfo",
     "WatermarkKey",
 ]
 
 IdentityStatus = Literal["active", "retired", "revoked"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ class IdentityVersion:
     revoked_at: dt.datetime | None
     revocation_reason: str | None
     has_private_key: bool
+    #: When the key stopped being trustworthy (``keys revoke --since``); else revoked_at.
+    revoked_since: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class IdentityInfo:
     revoked_at: dt.datetime | None
     revocation_reason: str | None
     versions: tuple[IdentityVersion, ...]
+    revoked_since: dt.datetime | None = None
 
     @property
     def usable(self) -> bool:
@@ -74,12 +83,62 @@ class IdentityInfo:
 
 @dataclass(frozen=True)
 class Revocation:
-    """A certificate this store revoked; verification reports such manifests invalid."""
+    """A certificate this store revoked; verification reports such manifests invalid
+    unless a trusted time-stamp shows they were signed before ``since``.
+
+    ``revoked_at`` is when the store recorded it; ``since`` when the key stopped being
+    trustworthy (``keys revoke --since``; stores from before the option: ``revoked_at``).
+    ``issuer`` is the certificate's issuer (RFC 4514).
+    """
 
     identity: str
     serial: int
     revoked_at: dt.datetime
     reason: str
+    since: dt.datetime
+    issuer: str
+
+
+@dataclass(frozen=True)
+class TsaInfo:
+    """The key store's time-stamping authority as of its newest version.
+
+    It stamps signatures; it never signs manifests (and no signing identity stamps).
+    ``url`` is the external authority time-stamps come from instead, when one is set.
+    """
+
+    subject: str
+    issuer: str
+    serial: int
+    not_before: dt.datetime
+    not_after: dt.datetime
+    fingerprint_sha256: str
+    version: int
+    expired: bool
+    versions: tuple[IdentityVersion, ...]
+    url: str | None
+
+    @property
+    def mode(self) -> Literal["local", "external"]:
+        return "local" if self.url is None else "external"
+
+
+@dataclass(frozen=True)
+class CrlInfo:
+    """A certificate revocation list: imported (``trust add``) or the store's own.
+
+    ``id`` is the first 16 hex digits of the SHA-256 of the issuer's name, so a store
+    keeps one CRL per issuer (the newest). ``stale``: past its next update when read.
+    """
+
+    id: str
+    issuer: str
+    number: int | None
+    last_update: dt.datetime
+    next_update: dt.datetime | None
+    entries: int
+    stale: bool
+    pem: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +155,37 @@ class TrustAnchor:
     not_after: dt.datetime
     fingerprint_sha256: str
     is_local_root: bool
+    pem: str
+
+
+class Added(list[tuple[_T, bool]]):
+    """What ``add_trust_anchors`` or ``allow_certificates`` took from a file, each entry
+    with True if it was new.
+
+    ``skipped`` names (by subject) the certificates of the file left out: the signing
+    certificate and intermediates of an exported chain whose root became the anchor, or
+    the CAs of a chain whose signing certificate was allowed.
+    """
+
+    def __init__(self, added: Iterable[tuple[_T, bool]], skipped: Iterable[str] = ()) -> None:
+        super().__init__(added)
+        self.skipped: tuple[str, ...] = tuple(skipped)
+
+
+@dataclass(frozen=True)
+class AllowedCertificate:
+    """An end-entity (signing) certificate trusted by itself, c2pa-rs's ``allowed_list``.
+
+    Manifests signed with exactly this certificate read ``trusted``; it vouches for no
+    other certificate. ``id`` is the first 16 hex digits of its SHA-256 fingerprint.
+    """
+
+    id: str
+    subject: str
+    issuer: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    fingerprint_sha256: str
     pem: str
 
 

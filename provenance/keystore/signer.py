@@ -18,7 +18,10 @@ class Algorithm(enum.StrEnum):
 
     ES256 = "es256"
     ES384 = "es384"
+    ES512 = "es512"
     PS256 = "ps256"
+    PS384 = "ps384"
+    PS512 = "ps512"
     ED25519 = "ed25519"
 
 

@@ -22,9 +22,11 @@ __all__ = [
     "add_anchors",
     "anchor_id",
     "is_ca_or_root",
+    "is_self_signed",
     "list_anchors",
     "parse_certificates",
     "remove_anchor",
+    "select_anchors",
 ]
 
 _ID_LENGTH = 16
@@ -52,13 +54,8 @@ def parse_certificates(data: bytes, source: str) -> list[x509.Certificate]:
     return certs
 
 
-def is_ca_or_root(cert: x509.Certificate) -> bool:
-    """A CA certificate, or a self-signed root (old v1 roots have no BasicConstraints)."""
-    try:
-        if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return True
-    except x509.ExtensionNotFound:
-        pass
+def is_self_signed(cert: x509.Certificate) -> bool:
+    """Issued by itself: its subject is its issuer and its own key verifies it."""
     if cert.issuer != cert.subject:
         return False
     try:
@@ -66,6 +63,48 @@ def is_ca_or_root(cert: x509.Certificate) -> bool:
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+def is_ca_or_root(cert: x509.Certificate) -> bool:
+    """A CA certificate, or a self-signed root (old v1 roots have no BasicConstraints)."""
+    try:
+        if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return True
+    except x509.ExtensionNotFound:
+        pass
+    return is_self_signed(cert)
+
+
+def select_anchors(
+    certs: list[x509.Certificate], source: str
+) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """What `trust add` takes from a file: (the anchors, the certificates left out).
+
+    A file of CA certificates only (a bundle of roots) gives every one of them. A file
+    with a signing certificate in it is a chain (`provenance keys export NAME`): its
+    self-signed roots are the anchors, the signing certificate and any intermediates are
+    left out. A file with no root besides signing certificates is refused, with what to
+    do instead. ``source`` is the file as the user named it (for the advice).
+    """
+    end_entities = [cert for cert in certs if not is_ca_or_root(cert)]
+    if not end_entities:
+        return certs, []
+    roots = [cert for cert in certs if is_self_signed(cert) and is_ca_or_root(cert)]
+    if roots:
+        return roots, [cert for cert in certs if cert not in roots]
+    leaf = end_entities[0].subject.rfc4514_string()
+    if len(end_entities) == len(certs):
+        raise KeyStoreError(
+            f"{leaf} is an end-entity (signing) certificate, not a CA; export the signer's "
+            "root with `provenance keys export --root` and add that, or allow this "
+            f"certificate alone with `provenance trust allow {source}`"
+        )
+    top = certs[-1]
+    raise KeyStoreError(
+        f"{source} is a certificate chain for {leaf} without its root (it ends at "
+        f"{top.subject.rfc4514_string()}, issued by {top.issuer.rfc4514_string()}); add the "
+        "root CA itself: `provenance keys export --root` on the signer's side writes it"
+    )
 
 
 def _anchor(cert: x509.Certificate, local_root_fingerprint: str) -> TrustAnchor:
@@ -85,11 +124,12 @@ def list_anchors(layout: Layout, local_root_fingerprint: str) -> list[TrustAncho
     """The anchors in ``trust/``, by subject; a damaged anchor file is named, not skipped."""
     anchors = []
     for path in sorted(layout.trust.glob("*.pem")):
-        anchors.append(_anchor(_read_anchor(layout, path), local_root_fingerprint))
+        anchors.append(_anchor(read_certificate_file(layout, path), local_root_fingerprint))
     return sorted(anchors, key=lambda a: (not a.is_local_root, a.subject, a.id))
 
 
-def _read_anchor(layout: Layout, path: Path) -> x509.Certificate:
+def read_certificate_file(layout: Layout, path: Path) -> x509.Certificate:
+    """A stored certificate file, named by its fingerprint; damage is named, never fixed."""
     try:
         cert = x509.load_pem_x509_certificate(layout.read(path))
     except ValueError:
@@ -113,8 +153,8 @@ def add_anchors(
         if not is_ca_or_root(cert):
             raise KeyStoreError(
                 f"{cert.subject.rfc4514_string()} is not a CA certificate: a trust anchor "
-                "must be a root or intermediate CA (BasicConstraints CA:true); trusting a "
-                "signer's own certificate is not supported by c2pa-rs"
+                "must be a root or intermediate CA (BasicConstraints CA:true); allow a "
+                "signer's own certificate with `provenance trust allow FILE`"
             )
     added = []
     for cert in certs:
@@ -137,7 +177,7 @@ def remove_anchor(layout: Layout, identifier: str, local_root_fingerprint: str) 
     path = layout.trust / f"{wanted}.pem"
     if not path.exists():
         raise UsageError(f"no trust anchor with id {wanted}: see `provenance trust list`")
-    anchor = _anchor(_read_anchor(layout, path), local_root_fingerprint)
+    anchor = _anchor(read_certificate_file(layout, path), local_root_fingerprint)
     try:
         path.unlink()
     except OSError as exc:

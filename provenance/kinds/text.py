@@ -83,7 +83,7 @@ class TextKind:
     ) -> tuple[bytes, bytes]:
         text = decode_text(data)  # our own output: the input was checked under the limits
         _refuse_signed(text)
-        signed, manifest = embed_text_manifest(text, definition, signer.signer)
+        signed, manifest = embed_text_manifest(text, definition, signer.signer, signer.stamper)
         return signed.encode("utf-8"), manifest
 
     def content_type(self, media_type: str) -> str:

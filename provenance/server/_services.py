@@ -13,7 +13,12 @@ from typing import Any, TypeVar
 from provenance.credentials.read import CredentialReader
 from provenance.credentials.sign import ManifestSigner
 from provenance.errors import InputError, ProvenanceError, UnsupportedMedia, UsageError
-from provenance.home import default_repository, verify_config_for_home, watermark_secret
+from provenance.home import (
+    default_repository,
+    manifest_signer,
+    verify_config_for_home,
+    watermark_secret,
+)
 from provenance.keystore import KeyStore
 from provenance.kinds import MediaKind, identify
 from provenance.media import Limits
@@ -96,7 +101,7 @@ class Services:
         self.sign_unavailable = "signing is disabled: the server was started without a passphrase"
         if self.store is not None and settings.passphrase:
             # Unlock once at startup: a wrong passphrase stops the server, not a request.
-            self.signer = ManifestSigner(self.store.signer(settings.identity, settings.passphrase))
+            self.signer = manifest_signer(self.store, settings.identity, settings.passphrase)
             self.watermark = watermark_secret(self.store)
         elif self.store is None:
             self.sign_unavailable = "signing is disabled: no key store in the server's home"

@@ -53,6 +53,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         services.workers.shutdown()
+        if services.signer is not None:
+            services.signer.close()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -64,9 +64,10 @@ def test_create_list_show_json(home: Path) -> None:
     listed = run(home, "keys", "list", "--json")
     assert listed.exit_code == 0
     rows = json.loads(listed.stdout)
-    assert [(r["name"], r["algorithm"], r["status"]) for r in rows] == [
-        ("bot", "ed25519", "active"),
-        ("default", "es256", "active"),
+    assert [(r["kind"], r["name"], r["algorithm"], r["status"]) for r in rows] == [
+        ("signing", "bot", "ed25519", "active"),
+        ("signing", "default", "es256", "active"),
+        ("time-stamping", "tsa", "es256", "active"),
     ]
     plain = run(home, "keys", "list")
     assert "* default" in plain.stdout and "bot" in plain.stdout
@@ -76,7 +77,7 @@ def test_create_list_show_json(home: Path) -> None:
 
 
 def test_wrong_passphrase_and_bad_algorithm(home: Path) -> None:
-    wrong = run(home, "keys", "create", "bot", passphrase="nope")
+    wrong = run(home, "keys", "create", "bot", passphrase="not the store's passphrase")
     assert wrong.exit_code == 1
     assert "error: the passphrase does not decrypt the key for the key store's root CA" in (
         wrong.stderr
@@ -162,6 +163,114 @@ def test_trust_add_list_remove(home: Path, tmp_path: Path) -> None:
     _, leaf = ca.leaf()
     (tmp_path / "leaf.pem").write_bytes(cert_pem(leaf))
     refused = run(home, "trust", "add", str(tmp_path / "leaf.pem"))
-    assert refused.exit_code == 1 and "is not a CA certificate" in refused.stderr
+    assert refused.exit_code == 1 and "is an end-entity (signing) certificate" in refused.stderr
+    assert "`provenance keys export --root`" in refused.stderr
+    assert f"`provenance trust allow {tmp_path / 'leaf.pem'}`" in refused.stderr
     unreadable = run(home, "trust", "add", str(tmp_path / "nothing.pem"))
     assert unreadable.exit_code == 3 and "cannot read" in unreadable.stderr
+
+
+# -- issue 12: exports, the allowed list, passphrase length -----------------------------
+
+
+def _signed_image(home: Path, tmp_path: Path) -> Path:
+    """A PNG signed by the store at ``home`` (through the library)."""
+    from fixtures.support import encode, natural_image
+    from provenance.credentials.manifest import AIContent
+    from provenance.credentials.sign import ManifestSigner
+    from provenance.keystore import KeyStore
+    from provenance.sign import sign_bytes
+
+    signer = ManifestSigner(KeyStore.open(home).signer(None, PASSPHRASE))
+    signed = sign_bytes(encode(natural_image(96, 64), "PNG"), signer, AIContent(model="m"))
+    path = tmp_path / "signed.png"
+    path.write_bytes(signed.data)
+    return path
+
+
+def test_short_passphrases_are_refused_for_new_keys_and_backups(home: Path, tmp_path: Path) -> None:
+    expected = "error: a passphrase needs at least 12 characters (this one has 5) to "
+    for args, where in (
+        (("keys", "init"), tmp_path / "fresh"),
+        (("keys", "create", "bot"), home),
+        (("keys", "rotate", "default"), home),
+        (("keys", "backup", str(tmp_path / "ks.bak")), home),
+    ):
+        result = run(where, *args, passphrase="short")
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith(expected) and result.stderr.count("\n") == 1
+    assert not (tmp_path / "fresh" / "keystore").exists() and not (tmp_path / "ks.bak").exists()
+
+
+def test_export_writes_the_chain_to_its_root_and_the_root_alone(home: Path) -> None:
+    chain = run(home, "keys", "export", "default")
+    assert chain.exit_code == 0 and chain.stdout.count("-----BEGIN CERTIFICATE-----") == 2
+    root = run(home, "keys", "export", "--root")
+    assert root.exit_code == 0 and root.stdout.count("-----BEGIN CERTIFICATE-----") == 1
+    assert chain.stdout.endswith(root.stdout)
+    for args in ((), ("default", "--root"), ("--root", "--tsa")):
+        refused = run(home, "keys", "export", *args)
+        assert refused.exit_code == 2 and "name one identity, or pass --root or --tsa" in (
+            refused.stderr
+        )
+
+
+def test_trust_add_of_an_exported_chain_adds_the_root(
+    home: Path, initialised: Path, tmp_path: Path
+) -> None:
+    partner = tmp_path / "partner"
+    assert run(partner, "keys", "init", "--org", "Partner Lab").exit_code == 0
+    (tmp_path / "chain.pem").write_text(run(partner, "keys", "export", "default").stdout)
+    added = run(home, "trust", "add", str(tmp_path / "chain.pem"))
+    assert added.exit_code == 0
+    assert added.stdout.startswith("added: ") and "CN=Partner Lab Root CA" in added.stdout
+    assert "note: left out, not a root CA: O=Partner Lab,CN=default" in added.stderr
+
+
+def test_trust_allow_list_remove_and_verify_with_it(home: Path, tmp_path: Path) -> None:
+    partner = tmp_path / "partner"
+    assert run(partner, "keys", "init", "--org", "Partner Lab").exit_code == 0
+    signed = _signed_image(partner, tmp_path)
+    chain = tmp_path / "chain.pem"
+    chain.write_text(run(partner, "keys", "export", "default").stdout)
+    leaf = tmp_path / "leaf.pem"
+    from cryptography import x509
+
+    leaf.write_bytes(cert_pem(x509.load_pem_x509_certificates(chain.read_bytes())[0]))
+
+    untrusted = run(home, "verify", str(signed))
+    assert untrusted.exit_code == 0 and untrusted.stdout.startswith("valid ")
+    as_anchor = run(home, "verify", "--trust-anchors", str(leaf), str(signed))
+    assert as_anchor.stdout.startswith("valid ")
+    assert f"warning: {leaf}: O=Partner Lab,CN=default is an end-entity (signing) " in (
+        as_anchor.stderr
+    )
+    assert "makes nothing trusted" in as_anchor.stderr and "--allowed-list" in as_anchor.stderr
+    flagged = run(home, "verify", "--allowed-list", str(leaf), str(signed))
+    assert flagged.exit_code == 0 and flagged.stdout.startswith("trusted ")
+    assert "warning" not in flagged.stderr
+
+    allowed = run(home, "trust", "allow", str(chain))
+    assert allowed.exit_code == 0 and allowed.stdout.startswith("allowed: ")
+    assert "note: left out, a CA certificate: O=Partner Lab,CN=Partner Lab Root CA" in (
+        allowed.stderr
+    )
+    rows = json.loads(run(home, "trust", "list", "--json").stdout)
+    assert [(r["kind"], r["subject"]) for r in rows] == [
+        ("anchor", "O=CLI Org,CN=CLI Org Root CA"),
+        ("allowed", "O=Partner Lab,CN=default"),
+    ]
+    assert "(allowed signer)" in run(home, "trust", "list").stdout
+    assert run(home, "verify", str(signed)).stdout.startswith("trusted ")
+    assert run(home, "trust", "allow", str(leaf)).stdout.startswith("already allowed: ")
+    ca_refused = run(home, "trust", "allow", str(tmp_path / "root.pem"))
+    assert ca_refused.exit_code == 3  # no such file
+    (tmp_path / "root.pem").write_text(run(partner, "keys", "export", "--root").stdout)
+    ca_refused = run(home, "trust", "allow", str(tmp_path / "root.pem"))
+    assert ca_refused.exit_code == 1 and "is a CA certificate: the allowed list" in (
+        ca_refused.stderr
+    )
+
+    removed = run(home, "trust", "remove", rows[1]["id"])
+    assert removed.exit_code == 0 and "(allowed signer)" in removed.stdout
+    assert run(home, "verify", str(signed)).stdout.startswith("valid ")

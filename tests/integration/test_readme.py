@@ -22,5 +22,7 @@ def test_readme_library_example_runs(
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
-    assert str(namespace["report"].verdict) == "trusted"  # type: ignore[attr-defined]
+    report = namespace["report"]
+    assert str(report.verdict) == "trusted"  # type: ignore[attr-defined]
+    assert report.credentials.signed_at  # type: ignore[attr-defined]  # time-stamped
     assert os.path.exists(tmp_path / "gen-signed.png")

@@ -16,6 +16,7 @@ from fixtures.support import PASSPHRASE, encode, natural_image, png_chunks
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
+from provenance.home import revocations_of
 from provenance.keystore import KeyStore
 from provenance.repository import SQLiteRepository
 from provenance.sign import Watermarking, sign_bytes, sign_file
@@ -59,7 +60,7 @@ class Setup:
         return Verifier(
             VerifyConfig(
                 trust=TrustSettings(anchors_pem=self.store.trust_anchors_pem()),
-                revoked_serials=self.store.revoked_serials(),
+                revocations=revocations_of(self.store),
                 watermark_secrets=(self.secret,),
                 repository=str(self.repository_path) if repository else None,
             )

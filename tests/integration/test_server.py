@@ -81,6 +81,8 @@ def test_signed_image_verifies_trusted(client: TestClient, signed: tuple[bytes, 
     assert isinstance(credentials, dict)
     assert credentials["model"] == "sdxl"
     assert credentials["signer"] == "default"
+    assert credentials["signed_at"]  # /v1/sign time-stamps like the CLI
+    assert "time-stamped by" in str(report["summary"])
     watermark = report["watermark"]
     assert isinstance(watermark, dict) and watermark["payload"] == signed[1]
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from fixtures.support import PASSPHRASE
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import CredentialReader, TrustSettings
+from provenance.credentials.sign import ManifestSigner
 from provenance.credentials.text import embed_text_manifest, read_text_manifest
 from provenance.keystore import Algorithm, KeyStore
 from provenance.keystore.ca import issue_leaf, issue_root
@@ -37,8 +38,9 @@ def definition() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def all_algorithms_store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     store = KeyStore.create(tmp_path_factory.mktemp("interop") / "home", PASSPHRASE)
-    for algorithm in (Algorithm.ES384, Algorithm.PS256, Algorithm.ED25519):
-        store.create_identity(algorithm.value, algorithm, passphrase=PASSPHRASE)
+    for algorithm in Algorithm:
+        if algorithm is not Algorithm.ES256:  # the store's "default" identity
+            store.create_identity(algorithm.value, algorithm, passphrase=PASSPHRASE)
     return store
 
 
@@ -89,7 +91,7 @@ def _c2patxt() -> Any:
     )
 
 
-@pytest.mark.parametrize("algorithm", [Algorithm.ED25519, Algorithm.ES256])
+@pytest.mark.parametrize("algorithm", list(Algorithm))  # c2patxt verifies all seven
 def test_c2patxt_verifies_our_text(all_algorithms_store: KeyStore, algorithm: Algorithm) -> None:
     c2patxt = _c2patxt()
     signed, _ = embed_text_manifest(
@@ -138,3 +140,25 @@ def test_we_verify_c2patxt_text() -> None:
         "signingCredential.untrusted",
         "assertion.dataHash.mismatch",
     }
+
+
+def test_c2patxt_and_c2pa_rs_read_our_time_stamped_text(all_algorithms_store: KeyStore) -> None:
+    """The sigTst2 token sits where c2pa-rs and c2patxt look for it."""
+    c2patxt = _c2patxt()
+    authority = all_algorithms_store.time_stamp_authority(PASSPHRASE)
+    stamper = ManifestSigner(all_algorithms_store.signer(None, PASSPHRASE)).stamper
+    assert stamper is None  # no authority given: no time-stamp
+    with ManifestSigner(
+        all_algorithms_store.signer(None, PASSPHRASE), time_stamps=authority
+    ) as signer:
+        signed, _ = embed_text_manifest(TEXT, definition(), signer.signer, signer.stamper)
+    anchors = all_algorithms_store.trust_anchors_pem()
+    found = read_text_manifest(signed, CredentialReader(TrustSettings(anchors_pem=anchors)))
+    assert found is not None and found.state == "Trusted", found and found.failures
+    assert found.stamped_at is not None
+    assert "Time-Stamping Authority" in (found.stamped_by or "")
+    result = c2patxt.verify(
+        signed,
+        context=c2patxt.VerifyContext(anchors_pem=anchors.encode(), trust_evaluator=_IssuedBy()),
+    )
+    assert result.state is c2patxt.Provenance.TRUSTED, result.failure

@@ -14,6 +14,7 @@ import pytest
 
 from provenance._internal.batch.deadline import DeadlineExceeded, call_with_deadline
 from provenance._internal.batch.task import verifiers_built, verify_file
+from provenance.credentials.revocation import Revocation, Revocations
 from provenance.media import Limits
 from provenance.verify import Verdict, VerifyConfig
 
@@ -69,7 +70,8 @@ def test_verifier_is_built_once_per_configuration_and_thread(
     image_file: Callable[..., Path],
 ) -> None:
     path = image_file("a.png", "PNG", size=(32, 32))
-    config = VerifyConfig(revoked_serials={7: "lost"})  # a dict inside: not hashable
+    revoked = Revocations((Revocation(7, "lost", None, "test"),))
+    config = VerifyConfig(limits=Limits(), revocations=revoked)
     before = verifiers_built()
     for copy in [config, pickle.loads(pickle.dumps(config)), config]:  # as a worker gets it
         assert verify_file(str(path), copy).verdict is Verdict.NONE

@@ -65,7 +65,7 @@ def test_file_modes(fast_store: KeyStore) -> None:
     assert mode(root / "watermark" / "keys.json") == 0o600
     assert mode(root / "audit.log") == 0o600
     keys = list((root / "private").iterdir())
-    assert len(keys) == 2 and all(mode(k) == 0o600 for k in keys)
+    assert len(keys) == 3 and all(mode(k) == 0o600 for k in keys)  # root, default, TSA
     assert all(p.suffix == ".pem" for p in (root / "certs").iterdir())
 
 
@@ -107,13 +107,18 @@ def test_signature_verifies_with_the_leaf_key(fast_store: KeyStore, algorithm: A
     data = b"claim bytes"
     signature = signer.sign(data)
     public = leaf_of(signer).public_key()
+    digest = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}.get(
+        algorithm.value[-3:]
+    )
     if isinstance(public, ec.EllipticCurvePublicKey):
-        digest = hashes.SHA256() if algorithm is Algorithm.ES256 else hashes.SHA384()
+        assert digest is not None
+        curves = {"es256": "secp256r1", "es384": "secp384r1", "es512": "secp521r1"}
+        assert public.curve.name == curves[algorithm.value]
         public.verify(signature, data, ec.ECDSA(digest))
     elif isinstance(public, rsa.RSAPublicKey):
-        assert public.key_size >= 2048
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-        public.verify(signature, data, pss, hashes.SHA256())
+        assert public.key_size >= 2048 and digest is not None
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+        public.verify(signature, data, pss, digest)
     else:
         assert isinstance(public, ed25519.Ed25519PublicKey)
         public.verify(signature, data)
@@ -200,7 +205,7 @@ def test_audit_log_records_events_as_json_lines(fast_store: KeyStore) -> None:
     fast_store.create_identity("audited", Algorithm.ED25519, passphrase=PASSPHRASE)
     fast_store.audit_event("sign", identity="audited", output="/tmp/x.jpg")
     lines = [json.loads(line) for line in (fast_store.path / "audit.log").read_text().splitlines()]
-    assert [line["event"] for line in lines] == ["init", "create", "create", "sign"]
+    assert [line["event"] for line in lines] == ["init", "create", "tsa-create", "create", "sign"]
     last = lines[-1]
     assert last["identity"] == "audited" and last["details"] == {"output": "/tmp/x.jpg"}
     dt.datetime.fromisoformat(last["time"])

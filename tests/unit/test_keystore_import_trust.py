@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fixtures.support import PASSPHRASE, ExternalCA, c2pa_round_trip, cert_pem, key_pem
 from provenance.errors import InputError, KeyStoreError, UsageError, WrongPassphrase
@@ -155,11 +159,48 @@ def test_trust_add_list_remove(fast_store: KeyStore) -> None:
         fast_store.remove_trust_anchor("zz")
 
 
-def test_trust_add_refuses_leaf_certificates_and_adds_nothing(fast_store: KeyStore) -> None:
+def test_trust_add_refuses_a_leaf_alone_and_adds_nothing(
+    fast_store: KeyStore, tmp_path: Path
+) -> None:
     ca = ExternalCA()
     _, leaf = ca.leaf()
-    with pytest.raises(KeyStoreError, match="is not a CA certificate"):
-        fast_store.add_trust_anchors(ca.pem + cert_pem(leaf))
+    (tmp_path / "leaf.pem").write_bytes(cert_pem(leaf))
+    with pytest.raises(KeyStoreError) as refused:
+        fast_store.add_trust_anchors(tmp_path / "leaf.pem")
+    assert str(refused.value) == (
+        "CN=imported signer is an end-entity (signing) certificate, not a CA; export the "
+        "signer's root with `provenance keys export --root` and add that, or allow this "
+        f"certificate alone with `provenance trust allow {tmp_path / 'leaf.pem'}`"
+    )
     assert len(fast_store.trust_anchors()) == 1
     with pytest.raises(InputError, match="no PEM certificate"):
         fast_store.add_trust_anchors(b"hello")
+
+
+def test_trust_add_of_a_chain_adds_its_root_only(fast_store: KeyStore) -> None:
+    ca = ExternalCA()
+    _, leaf = ca.leaf()
+    added = fast_store.add_trust_anchors(cert_pem(leaf) + ca.pem)
+    assert [(anchor.subject, is_new) for anchor, is_new in added] == [("CN=External Root", True)]
+    assert added.skipped == ("CN=imported signer",)
+    assert len(fast_store.trust_anchors()) == 2
+    with pytest.raises(KeyStoreError, match="without its root"):
+        fast_store.add_trust_anchors(cert_pem(leaf, _intermediate(ca)))
+
+
+def _intermediate(ca: ExternalCA) -> x509.Certificate:
+    """A CA certificate that ``ca`` issued: not self-signed, so not a root."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Intermediate")])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca.name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca.key, hashes.SHA256())
+    )

@@ -14,6 +14,7 @@ from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
+from provenance.home import revocations_of
 from provenance.keystore import Algorithm, KeyStore
 from provenance.sign import sign_bytes, sign_file
 from provenance.verify import Verdict, Verifier, VerifyConfig
@@ -31,7 +32,7 @@ FORMATS = [
 
 def trusting(store: KeyStore) -> Verifier:
     trust = TrustSettings(anchors_pem=store.trust_anchors_pem())
-    return Verifier(VerifyConfig(trust=trust, revoked_serials=store.revoked_serials()))
+    return Verifier(VerifyConfig(trust=trust, revocations=revocations_of(store)))
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ text, with each kind's own watermark algorithm: one policy for every kind.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 
+from provenance.credentials.revocation import Revocation
 from provenance.credentials.status import UNTRUSTED, ValidationState
 from provenance.report import MarkStatus, Verdict, Watermark
 from provenance.verdict import (
@@ -32,6 +34,9 @@ DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
 
 R, OTHER, K, M, S = "0123456789abcdef", "fedcba9876543210", "default", "gen-2", "Ann"
 REASON = "no watermark key here"
+T = dt.datetime(2026, 12, 1, 18, 0, tzinfo=dt.UTC)
+D_AFTER, D_BEFORE = T + dt.timedelta(days=30), T - dt.timedelta(days=1)
+A = "Test Org Time-Stamping Authority"
 AI = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 CLAIMS = Claims(model=M, signer=S, digital_source_type=AI)
@@ -65,9 +70,27 @@ def _manifest(
     return ManifestFacts(
         state=state,
         failures=failures,
-        revoked=revoked,
+        revocation=Revocation(1, "lost", None, "this key store") if revoked else None,
         declared=frozenset({R}) if declared else frozenset(),
         claims=claims,
+    )
+
+
+def _stamped(
+    state: ValidationState = ValidationState.TRUSTED,
+    failures: frozenset[str] = frozenset(),
+    *,
+    revoked_since: dt.datetime | None = None,
+    stamped: bool = True,
+) -> ManifestFacts:
+    revocation = Revocation(1, "lost", revoked_since, "this key store") if revoked_since else None
+    return ManifestFacts(
+        state=state,
+        failures=failures,
+        revocation=revocation,
+        claims=CLAIMS,
+        stamped_at=T if stamped else None,
+        stamped_by=A if stamped else None,
     )
 
 
@@ -143,12 +166,30 @@ def _cases(alg: str) -> dict[str, Observations]:
             unneeded,
         ),
         "untrusted-and-changed": Observations(_changed(UNTRUSTED), found),
+        "time-stamped": Observations(_stamped(), unneeded),
+        "time-stamp-untrusted": Observations(
+            _stamped(failures=frozenset({"timeStamp.untrusted"}), stamped=False), unneeded
+        ),
+        "revoked-after-stamp": Observations(_stamped(revoked_since=D_AFTER), unneeded),
+        "revoked-before-stamp": Observations(_stamped(revoked_since=D_BEFORE), unneeded),
+        "revoked-unstamped": Observations(_stamped(revoked_since=D_AFTER, stamped=False), unneeded),
     }
 
 
-def _expected_summary(template: str) -> str:
-    words = {"R": R, "O": OTHER, "K": K, "M": M, "S": S, "REASON": REASON}
-    return re.sub(r"\b(R|O|K|M|S|REASON)\b", lambda m: words[m.group(1)], template)
+def _expected_summary(template: str, row: str) -> str:
+    revoked = D_BEFORE if row == "revoked-before-stamp" else D_AFTER
+    words = {
+        "R": R,
+        "O": OTHER,
+        "K": K,
+        "M": M,
+        "S": S,
+        "A": A,
+        "T": T.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "D": revoked.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "REASON": REASON,
+    }
+    return re.sub(r"\b(R|O|K|M|S|A|T|D|REASON)\b", lambda m: words[m.group(1)], template)
 
 
 ROWS = _table("Decision table")
@@ -168,7 +209,8 @@ def test_decision_table_row(row: list[str], kind: str) -> None:
     decision = decide(_cases(KINDS[kind])[name])
     assert decision.verdict is Verdict(verdict)
     assert decision.ai_generated is {"true": True, "false": False, "null": None}[ai_generated]
-    assert decision.summary_line.startswith(_expected_summary(summary)), decision.summary_line
+    expected = _expected_summary(summary, name)
+    assert decision.summary_line.startswith(expected), decision.summary_line
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -5,12 +5,15 @@ algorithm (label 1) and the certificate chain (``x5chain``, label 33, RFC 9360);
 external AAD is empty. The unprotected header carries a zero-filled ``pad`` byte string:
 C2PA "Multiple Step Processing" puts a claim generator's slack there because the
 unprotected header is outside the signature, so the padding can grow after signing
-without signing again.
+without signing again. It also carries the RFC 3161 time-stamp as C2PA 2.x stores it
+(``sigTst2``): a token over the COSE countersignature structure of the signature, which
+is where c2pa-rs and c2patxt read it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Final
 
 import cbor2
@@ -21,16 +24,29 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from provenance.errors import SigningError
 from provenance.keystore.signer import Algorithm, Signer
 
-__all__ = ["COSE_ALGORITHMS", "SignedClaim", "certificate_chain_der", "sign_claim"]
+__all__ = [
+    "COSE_ALGORITHMS",
+    "SignedClaim",
+    "Stamper",
+    "certificate_chain_der",
+    "countersign_data",
+    "sign_claim",
+]
+
+#: Time-stamps a message: the RFC 3161 token (CMS ContentInfo, DER) over it.
+Stamper = Callable[[bytes], bytes]
 
 #: COSE algorithm identifiers (IANA COSE Algorithms registry).
 COSE_ALGORITHMS: Final = {
     Algorithm.ES256: -7,
     Algorithm.ES384: -35,
+    Algorithm.ES512: -36,
     Algorithm.PS256: -37,
+    Algorithm.PS384: -38,
+    Algorithm.PS512: -39,
     Algorithm.ED25519: -8,
 }
-_ECDSA_COORDINATE_BYTES: Final = {Algorithm.ES256: 32, Algorithm.ES384: 48}
+_ECDSA_COORDINATE_BYTES: Final = {Algorithm.ES256: 32, Algorithm.ES384: 48, Algorithm.ES512: 66}
 _ALG, _X5CHAIN, _COSE_SIGN1_TAG = 1, 33, 18
 
 
@@ -40,10 +56,13 @@ class SignedClaim:
 
     protected: bytes
     signature: bytes
+    time_stamp: bytes | None = None  # the sigTst2 token
 
     def encode(self, pad: int = 0) -> bytes:
         """The tagged COSE_Sign1 with ``pad`` zero bytes in the unprotected header."""
-        unprotected = {"pad": bytes(pad)}
+        unprotected: dict[str, object] = {"pad": bytes(pad)}
+        if self.time_stamp is not None:
+            unprotected["sigTst2"] = {"tstTokens": [{"val": self.time_stamp}]}
         message = [self.protected, unprotected, None, self.signature]
         return cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, message), canonical=True)
 
@@ -57,8 +76,15 @@ def certificate_chain_der(chain_pem: bytes) -> list[bytes]:
     return [certificate.public_bytes(Encoding.DER) for certificate in certificates]
 
 
-def sign_claim(claim: bytes, signer: Signer) -> SignedClaim:
-    """Sign ``claim`` (CBOR bytes) with ``signer`` as a C2PA COSE_Sign1."""
+def countersign_data(protected: bytes, signature: bytes) -> bytes:
+    """What a C2PA v2 time-stamp (``sigTst2``) is over: the COSE countersignature
+    structure (RFC 9338) of the signature, with an empty external AAD."""
+    return cbor2.dumps(["CounterSignature", protected, b"", cbor2.dumps(signature)])
+
+
+def sign_claim(claim: bytes, signer: Signer, stamper: Stamper | None = None) -> SignedClaim:
+    """Sign ``claim`` (CBOR bytes) with ``signer`` as a C2PA COSE_Sign1, time-stamped by
+    ``stamper`` when given."""
     algorithm = Algorithm(signer.algorithm)
     chain = certificate_chain_der(signer.certificate_chain_pem)
     if not chain:
@@ -72,7 +98,8 @@ def sign_claim(claim: bytes, signer: Signer) -> SignedClaim:
         raise SigningError(f"the signer {signer.identity!r} failed: {exc}") from exc
     if algorithm in _ECDSA_COORDINATE_BYTES:
         signature = _ecdsa_raw(signature, _ECDSA_COORDINATE_BYTES[algorithm])
-    return SignedClaim(protected, signature)
+    token = stamper(countersign_data(protected, signature)) if stamper else None
+    return SignedClaim(protected, signature, token)
 
 
 def _ecdsa_raw(signature: bytes, size: int) -> bytes:

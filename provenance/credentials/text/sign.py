@@ -21,7 +21,7 @@ from provenance.errors import SigningError
 from provenance.keystore.signer import Signer
 
 from .claim import PreparedManifest, data_hash_assertion, new_manifest_label, prepare_manifest
-from .cose import SignedClaim, sign_claim
+from .cose import SignedClaim, Stamper, sign_claim
 from .wrapper import encode_wrapper, find_wrapper, wrapper_utf8_length
 
 __all__ = ["embed_text_manifest"]
@@ -35,9 +35,10 @@ _TARGETS: Final = 48  # targets tried before giving up (each costs one signature
 
 
 def embed_text_manifest(
-    text: str, definition: Mapping[str, Any], signer: Signer
+    text: str, definition: Mapping[str, Any], signer: Signer, stamper: Stamper | None = None
 ) -> tuple[str, bytes]:
-    """The signed text (NFC text + wrapper) and its JUMBF manifest store.
+    """The signed text (NFC text + wrapper) and its JUMBF manifest store, the signature
+    time-stamped by ``stamper`` when given.
 
     ``definition`` is what ``manifest_definition(content, "text/plain", ...)`` returns.
     Raises ``SigningError`` when the text already carries a wrapper or signing fails.
@@ -56,11 +57,13 @@ def embed_text_manifest(
         binding = data_hash_assertion(digest, len(content), target)
         return prepare_manifest(definition, binding, label=label, instance_id=instance_id)
 
-    probe = prepare(0)
-    unpadded = wrapper_utf8_length(probe.store(sign_claim(probe.claim, signer).encode()))
+    probe = sign_claim(prepare(0).claim, signer, stamper)
+    unpadded = wrapper_utf8_length(prepare(0).store(probe.encode()))
     for target in range(unpadded + _SLACK, unpadded + _SLACK + _TARGETS):
         prepared = prepare(target)
-        signed = sign_claim(prepared.claim, signer)
+        # Each signature tried gets its own time-stamp: a token covers one signature, and
+        # its bytes (3 or 4 UTF-8 bytes each in the wrapper) decide which targets it reaches.
+        signed = sign_claim(prepared.claim, signer, stamper)
         store = _padded_store(prepared, signed, target)
         if store is not None:
             wrapper = encode_wrapper(store)
