@@ -124,7 +124,10 @@ def main() -> None:
         + "\n\nThe same files read by a bare c2pa-python `Reader` with the same trust anchors "
         "(what any C2PA verifier pays to validate the token):\n\n"
         "| input | read + validate | read + validate, stamped | the token adds |\n"
-        "|---|---|---|---|\n" + "\n".join(raw_rows)
+        "|---|---|---|---|\n" + "\n".join(raw_rows) + "\n\n"
+        "A JPEG grows by nothing: c2pa-rs reserves a fixed-size signature box whose padding "
+        "holds the token. The text wrapper carries each byte as a 3- or 4-byte invisible "
+        "character, hence its ~3.9 KB."
     )
     print(body)
     write_section("timestamp", "Time-stamps: what they cost", body)

@@ -15,7 +15,6 @@ import typer
 
 from provenance._internal.text import safe_text
 from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
-from provenance.home import default_repository
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,6 +48,8 @@ def home_of(ctx: typer.Context) -> Path:
 
 def repository_location(ctx: typer.Context, given: str | None) -> str:
     """``--repository`` as given, else the SQLite file under the home directory."""
+    from provenance.home import default_repository
+
     return given or str(default_repository(home_of(ctx)))
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from cryptography import x509
 
 from cli._common import handle_errors, home_of, read_passphrase, shown
 from provenance.errors import KeyStoreExists, OutputExists, UsageError
-from provenance.keystore import Algorithm, IdentityInfo, KeyStore, TsaInfo
-from provenance.keystore.crl import DEFAULT_CRL_DAYS
-from provenance.keystore.trust import is_self_signed
+from provenance.keystore import Algorithm
+from provenance.keystore.records import DEFAULT_CRL_DAYS
+
+# The key store (cryptography, file locks) loads in the commands that open it: --help and
+# --version stay cheap (tests/unit/test_startup_imports.py).
+if TYPE_CHECKING:
+    from provenance.keystore import IdentityInfo, KeyStore, TsaInfo
 
 keys_app = typer.Typer(
     name="keys",
@@ -77,6 +80,8 @@ def init(
 
     The passphrase (PROVENANCE_PASSPHRASE or a prompt) needs at least 12 characters.
     """
+    from provenance.keystore import KeyStore
+
     home = home_of(ctx)
     if KeyStore.exists(home):  # refuse before asking for a passphrase
         raise KeyStoreExists(f"a key store already exists at {home}; nothing was changed")
@@ -98,6 +103,8 @@ def create(
     days: int | None = typer.Option(None, "--days", min=1, help="Validity (default 365)."),
 ) -> None:
     """Create a signing identity with a certificate from the local CA."""
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     info = store.create_identity(name, alg, days, passphrase=read_passphrase())
     typer.echo(
@@ -114,6 +121,8 @@ def import_(
     chain: Path = typer.Option(..., "--chain", help="Certificate chain, PEM, leaf first."),
 ) -> None:
     """Import a key and certificate chain issued by another CA."""
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     info = store.import_identity(name, key, chain, read_passphrase())
     typer.echo(
@@ -134,6 +143,8 @@ def list_(
 ) -> None:
     """List signing identities with their status and expiry, then the time-stamping
     authority ("tsa"; in JSON the entry whose kind is "time-stamping")."""
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     identities = store.identities()
     tsa = store.tsa()
@@ -167,6 +178,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one identity and all its versions ("tsa": the time-stamping authority)."""
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     if _is_tsa(store, name):
         _show_tsa(store, as_json)
@@ -213,6 +226,8 @@ def rotate(
     `keys rotate tsa` does the same for the time-stamping authority: content it stamped
     keeps verifying, as each token carries its own certificate.
     """
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     if _is_tsa(store, name):
         tsa = store.rotate_tsa(read_passphrase(), days=days)
@@ -253,6 +268,8 @@ def revoke(
     The root CA then issues a new CRL listing it (`keys export --crl` prints it), which
     other homes import with `provenance trust add`.
     """
+    from provenance.keystore import KeyStore
+
     when = _parse_time(since) if since is not None else None
     store = KeyStore.open(home_of(ctx))
     if _is_tsa(store, name):
@@ -302,6 +319,11 @@ def export(
 ) -> None:
     """Print certificates (PEM): NAME's whole chain, leaf first, ending at its root CA;
     or the root CA alone (--root); or the time-stamping authority's chain (--tsa)."""
+    from cryptography import x509
+
+    from provenance.keystore import KeyStore
+    from provenance.keystore.trust import is_self_signed
+
     if (name is not None) + root + tsa + crl != 1:
         raise UsageError("name one identity, or pass --root or --tsa or --crl (one of them)")
     if crl_days is not None and not crl:
@@ -333,13 +355,71 @@ def backup(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Backup file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    repository: str | None = typer.Option(
+        None,
+        "--repository",
+        help="The manifest repository to include: a SQLite path (default: "
+        "HOME/repository.sqlite, when there is one). A PostgreSQL URL is not included "
+        "(back it up with pg_dump: docs/repository.md).",
+    ),
+    no_repository: bool = typer.Option(
+        False, "--no-repository", help="Leave the repository out: the key store only."
+    ),
 ) -> None:
-    """Write the whole key store to one passphrase-encrypted file."""
-    store = KeyStore.open(home_of(ctx))
+    """Write the whole key store, and the SQLite manifest repository, to one
+    passphrase-encrypted file; `keys restore` brings both back."""
+    from provenance.keystore import KeyStore
+    from provenance.keystore.backup import count_records
+    from provenance.repository.base import DEFAULT_FILENAME
+
+    if no_repository and repository is not None:
+        raise UsageError("choose one of --repository and --no-repository")
+    home = home_of(ctx)
+    store = KeyStore.open(home)
     if file.exists() and not force:  # refuse before asking for the passphrase
         raise OutputExists(f"{file} already exists; pass --force to overwrite it")
-    written = store.backup(file, read_passphrase(), force=force)
-    typer.echo(f"backed up the key store to {shown(written)}")
+    included: Path | None = None
+    note: str | None = None
+    default = home / DEFAULT_FILENAME
+    if repository is not None and repository.startswith(("postgresql://", "postgres://")):
+        # Signing went to PostgreSQL; a SQLite repository left in the home still comes along.
+        included = default if default.exists() else None
+        note = (
+            "note: the PostgreSQL repository is not in this backup: back it up with pg_dump "
+            "beside it (docs/repository.md)"
+        )
+    elif repository is not None:
+        local = (
+            repository.removeprefix("sqlite://")
+            if repository.startswith("sqlite:///")
+            else repository
+        )
+        if "://" in local:
+            raise UsageError(f"{repository}: not a SQLite repository (a path or sqlite:///PATH)")
+        included = Path(local)
+        if not included.is_file():
+            raise UsageError(f"{local}: no repository there to back up")
+    elif not no_repository:
+        if default.exists():
+            included = default
+        else:
+            note = f"note: no repository at {shown(default)}: the backup holds the key store only"
+    written = store.backup(
+        file, read_passphrase(), force=force, repository=included if included else False
+    )
+    if included is not None:
+        typer.echo(
+            f"backed up the key store and the repository {shown(included)} "
+            f"({_records(count_records(included))}) to {shown(written)}"
+        )
+    else:
+        typer.echo(f"backed up the key store to {shown(written)}")
+    if note is not None:
+        typer.echo(note, err=True)
+
+
+def _records(count: int) -> str:
+    return f"{count} record" if count == 1 else f"{count} records"
 
 
 @keys_app.command("restore")
@@ -347,9 +427,13 @@ def backup(
 def restore(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Backup file to restore."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing store (kept aside)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing store and repository (kept aside)."
+    ),
 ) -> None:
-    """Restore the key store from a backup file."""
+    """Restore the key store, and the repository it holds, from a backup file."""
+    from provenance.keystore import KeyStore
+
     home = home_of(ctx)
     if KeyStore.exists(home) and not force:
         raise KeyStoreExists(
@@ -357,9 +441,22 @@ def restore(
             "(the current store is kept aside, not deleted)"
         )
     store = KeyStore.restore(home, file, read_passphrase(purpose="backup"), force=force)
-    typer.echo(
+    restored = (
         f"restored the key store at {shown(store.path)} ({len(store.identities())} identities)"
     )
+    repository = store.restored_repository
+    if repository is None:
+        typer.echo(f"{restored}; the backup holds no repository")
+        return
+    typer.echo(
+        f"{restored} and the repository at {shown(repository.path)} "
+        f"({_records(repository.records)})"
+    )
+    if repository.replaced is not None:
+        typer.echo(
+            f"note: the repository that was there is kept at {shown(repository.replaced)}",
+            err=True,
+        )
 
 
 # -- the time-stamping authority and CRLs -------------------------------------------------
@@ -388,6 +485,8 @@ def tsa_command(
     has its own key and a certificate from the local root CA with only the time-stamping
     EKU; it never signs manifests.
     """
+    from provenance.keystore import KeyStore
+
     if (use is not None) + local + create > 1:
         raise UsageError("choose one of --use, --local and --create")
     store = KeyStore.open(home_of(ctx))

@@ -15,10 +15,6 @@ from cli._common import (
 )
 from provenance.credentials.manifest import AIContent, TrainingMining
 from provenance.errors import UsageError
-from provenance.home import manifest_signer, watermark_secret
-from provenance.keystore import KeyStore
-from provenance.repository import open_repository
-from provenance.sign import Watermarking, check_paths, read_asset, sign_asset
 
 
 @handle_errors
@@ -45,7 +41,8 @@ def sign(
     repository: str = typer.Option(
         None,
         "--repository",
-        help="Manifest repository: a SQLite path (default: HOME/repository.sqlite).",
+        help="Manifest repository: a SQLite path or a postgresql:// URL (default: "
+        "HOME/repository.sqlite).",
     ),
     tsa: str = typer.Option(
         None,
@@ -68,6 +65,12 @@ def sign(
     manifest records it, and the signed manifest is stored in the repository under that
     id, so `verify` can recover it after metadata is stripped.
     """
+    # Here, not at the top: the key store, c2pa-rs and the watermark load only to sign.
+    from provenance.home import manifest_signer, watermark_secret
+    from provenance.keystore import KeyStore
+    from provenance.repository import open_repository
+    from provenance.sign import Watermarking, check_paths, read_asset, sign_asset
+
     if model_version and not model:
         raise typer.BadParameter("--model-version needs --model")
     if tsa and no_timestamp:

@@ -10,14 +10,6 @@ import typer
 from cli._common import handle_errors, home_of, shown
 from provenance._internal.fs import read_input, read_stdin
 from provenance.errors import InputError
-from provenance.keystore import KeyStore
-from provenance.watermark.llm import (
-    DetectionConfig,
-    GreenList,
-    WatermarkScheme,
-    detect_text,
-    load_tokenizer,
-)
 
 __all__ = ["text_app"]
 
@@ -84,6 +76,16 @@ def detect_command(
     optional package (the llm extra); 2 usage error, no key store or unknown
     tokenizer; 3 unreadable FILE or tokenizer files.
     """
+    # Here, not at the top: the detector needs NumPy and SciPy, the key store cryptography.
+    from provenance.keystore import KeyStore
+    from provenance.watermark.llm import (
+        DetectionConfig,
+        GreenList,
+        WatermarkScheme,
+        detect_text,
+        load_tokenizer,
+    )
+
     scheme = WatermarkScheme(gamma=gamma, context_width=context_width)
     text = _read_text(source)
     wm_key = KeyStore.open(home_of(ctx)).watermark_key(key)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from cli._common import handle_errors, home_of, shown
 from provenance._internal.fs import read_input
-from provenance.credentials.crl import CRL_PEM_MARKER
 from provenance.errors import InputError
-from provenance.keystore import KeyStore
+
+# The key store and cryptography load in the commands: --help and --version stay cheap.
+if TYPE_CHECKING:
+    from provenance.keystore import KeyStore
 
 trust_app = typer.Typer(
     name="trust",
@@ -32,6 +34,9 @@ def add(
 ) -> None:
     """Trust the CA certificates in a PEM file: every one of a bundle of CAs, the root of
     an exported chain (all are checked before any is added)."""
+    from provenance.credentials.crl import CRL_PEM_MARKER
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     crls = _holds(pem, CRL_PEM_MARKER)
     if crls and not _holds(pem, b"-----BEGIN CERTIFICATE-----"):
@@ -97,6 +102,8 @@ def allow(
     Manifests signed with exactly such a certificate verify as trusted (c2pa-rs's
     allowed list); it vouches for no other certificate.
     """
+    from provenance.keystore import KeyStore
+
     added = KeyStore.open(home_of(ctx)).allow_certificates(pem)
     for entry, is_new in added:
         state = "allowed" if is_new else "already allowed"
@@ -112,6 +119,8 @@ def list_(
 ) -> None:
     """List trust anchors (the local root CA is marked), allowed certificates, then
     imported CRLs."""
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     anchors = store.trust_anchors()
     allowed = store.allowed_certificates()
@@ -183,6 +192,8 @@ def list_(
 def remove(ctx: typer.Context, anchor_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Stop trusting an anchor or an allowed certificate, or drop an imported CRL (id
     from `provenance trust list`)."""
+    from provenance.keystore import KeyStore
+
     store = KeyStore.open(home_of(ctx))
     crl = store.remove_crl(anchor_id)
     if crl is not None:

@@ -17,22 +17,21 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from cryptography import x509
 
 from cli._common import handle_errors, home_of, repository_location
 from provenance._internal.fs import read_input, read_stdin
 from provenance._internal.text import safe_text
-from provenance.batch import count_files, iter_files, paths_from_lines, verify_many
-from provenance.credentials.crl import load_crls
 from provenance.errors import InputError, UsageError
-from provenance.home import verify_config_for_home
-from provenance.keystore.trust import is_ca_or_root
-from provenance.recovery import check_repository
+from provenance.report import Report, Verdict
 from provenance.verdict import Requirement, meets
-from provenance.verify import Report, Verdict, Verifier, VerifyConfig
+
+# The verifier (c2pa-rs, the key store, cryptography) loads in the commands; the watermark
+# engine (NumPy, SciPy, Pillow) only when a file's watermark is looked for.
+if TYPE_CHECKING:
+    from provenance.verify import VerifyConfig
 
 _COLOURS = {
     Verdict.TRUSTED: typer.colors.GREEN,
@@ -83,7 +82,12 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
     as_jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON report a line."),
     workers: int = typer.Option(
-        None, "--workers", "-w", min=1, help="Worker processes (default: the CPU count)."
+        None,
+        "--workers",
+        "-w",
+        min=1,
+        help="Worker processes (default: the CPU count); capped at 4 per CPU and at one "
+        "per file (up to N names are read before the workers start).",
     ),
     engine: Engine = typer.Option(
         Engine.LOCAL,
@@ -130,6 +134,10 @@ def verify(
     ),
 ) -> None:
     """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
+    from provenance.batch import iter_files, verify_many
+    from provenance.recovery import check_repository
+    from provenance.verify import Verifier
+
     if as_json and as_jsonl:
         raise UsageError("choose one of --json and --jsonl")
     paths = paths or []
@@ -225,6 +233,8 @@ def inspect(
     ),
 ) -> None:
     """Print the full C2PA manifest store of an image or text FILE as JSON (exit 1: none)."""
+    from provenance.verify import Verifier
+
     config = _config(home_of(ctx), trust_anchors or [], trust_config, allowed_list or [])
     try:
         store = Verifier(config).manifest_store(file)
@@ -245,6 +255,8 @@ def _config(
 ) -> VerifyConfig:
     """Trust anchors and allowed certificates from the key store at ``home`` (if any)
     plus the flags; a certificate in the wrong flag is warned about on stderr."""
+    from provenance.home import verify_config_for_home
+
     pems: list[str] = []
     for path in anchors:
         text = _read_pem(path, "--trust-anchors")
@@ -275,6 +287,8 @@ def _config(
 
 
 def _read_crl(path: Path) -> bytes:
+    from provenance.credentials.crl import load_crls
+
     try:
         data = read_input(path, MAX_CRL_BYTES)
     except InputError as exc:
@@ -295,6 +309,10 @@ def _read_pem(path: Path, flag: str) -> str:
 
 def _split(text: str) -> tuple[list[str], list[str]]:
     """Subjects of the end-entity and of the CA certificates in PEM ``text``."""
+    from cryptography import x509
+
+    from provenance.keystore.trust import is_ca_or_root
+
     try:
         certs = x509.load_pem_x509_certificates(text.encode())
     except ValueError:
@@ -404,6 +422,8 @@ class _Progress:
         """Count the inputs in a daemon thread (a second walk) for a total and an ETA."""
 
         def count() -> None:
+            from provenance.batch import count_files
+
             try:
                 listed = _listed(from_file) if from_file is not None else ()
                 self._total = count_files(itertools.chain(paths, listed), recursive=recursive)
@@ -434,6 +454,8 @@ class _Progress:
 
 def _listed(source: str) -> Iterator[Path]:
     """Paths from a list file or stdin, one a line, read lazily."""
+    from provenance.batch import paths_from_lines
+
     if source == "-":
         yield from paths_from_lines(sys.stdin.buffer)
         return

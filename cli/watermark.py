@@ -11,13 +11,7 @@ import typer
 from cli._common import handle_errors, home_of
 from provenance._internal.fs import read_input
 from provenance.errors import InputError
-from provenance.home import watermark_secret, watermark_secrets
-from provenance.keystore import KeyStore
-from provenance.kinds import identify
-from provenance.media import Limits
-from provenance.report import to_json
 from provenance.watermark.image import PAYLOAD_BITS
-from provenance.watermark.image.files import embed_file
 
 __all__ = ["watermark_app"]
 
@@ -59,6 +53,11 @@ def embed_command(
     force: bool = typer.Option(False, "--force", "-f", help="Replace OUTPUT if it exists."),
 ) -> None:
     """Mark INPUT into OUTPUT (same format; JPEG keeps its quantisation tables)."""
+    # Here, not at the top: the engine needs NumPy, SciPy and Pillow, the store cryptography.
+    from provenance.home import watermark_secret
+    from provenance.keystore import KeyStore
+    from provenance.watermark.image.files import embed_file
+
     value = _parse_payload(payload)
     store = KeyStore.open(home_of(ctx))
     secret = watermark_secret(store, key)
@@ -91,6 +90,12 @@ def detect_command(
     ),
 ) -> None:
     """Look for the watermark in INPUT with the store's watermark keys."""
+    from provenance.home import watermark_secrets
+    from provenance.keystore import KeyStore
+    from provenance.kinds import identify
+    from provenance.media import Limits
+    from provenance.report import to_json
+
     store = KeyStore.open(home_of(ctx))
     secrets = watermark_secrets(store, key)
     if not secrets:

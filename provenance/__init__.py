@@ -3,22 +3,34 @@
 Signed C2PA manifests (Content Credentials), a signing key store with a local CA, and a
 verifier that gives one verdict per file. The names below are the public API; anything
 else (modules with a leading underscore in particular) may change without notice.
+
+``import provenance`` is cheap: each name loads its module on first use (PEP 562), so a
+program that only signs text never imports NumPy, SciPy or Pillow's decoders.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from provenance._internal.lazy import lazy_attributes
 from provenance._version import __version__
-from provenance.batch import iter_files, verify_many
-from provenance.credentials.manifest import AIContent, DigitalSourceType, TrainingMining
-from provenance.credentials.read import TrustSettings
-from provenance.credentials.sign import ManifestSigner, SignOptions
-from provenance.errors import ProvenanceError
-from provenance.keystore import Algorithm, KeyStore, Signer
-from provenance.media import Limits, sniff
-from provenance.sign import SignResult, sign_bytes, sign_file
-from provenance.verify import Report, Verdict, Verifier, VerifyConfig
+
+if TYPE_CHECKING:
+    from provenance.batch import iter_files, verify_many
+    from provenance.credentials.manifest import AIContent, DigitalSourceType, TrainingMining
+    from provenance.credentials.read import TrustSettings
+    from provenance.credentials.sign import ManifestSigner, SignOptions
+    from provenance.errors import ProvenanceError
+    from provenance.keystore import Algorithm, KeyStore, Signer
+    from provenance.media import Limits, sniff
+    from provenance.pipeline import ContentSigner
+    from provenance.sign import SignResult, sign_bytes, sign_file
+    from provenance.verify import Report, Verdict, Verifier, VerifyConfig
 
 __all__ = [
     "AIContent",
     "Algorithm",
+    "ContentSigner",
     "DigitalSourceType",
     "KeyStore",
     "Limits",
@@ -40,3 +52,36 @@ __all__ = [
     "sniff",
     "verify_many",
 ]
+
+# Where each public name lives; keep in step with the TYPE_CHECKING block above.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "AIContent": "provenance.credentials.manifest",
+        "Algorithm": "provenance.keystore",
+        "ContentSigner": "provenance.pipeline",
+        "DigitalSourceType": "provenance.credentials.manifest",
+        "KeyStore": "provenance.keystore",
+        "Limits": "provenance.media",
+        "ManifestSigner": "provenance.credentials.sign",
+        "ProvenanceError": "provenance.errors",
+        "Report": "provenance.verify",
+        "SignOptions": "provenance.credentials.sign",
+        "SignResult": "provenance.sign",
+        "Signer": "provenance.keystore",
+        "TrainingMining": "provenance.credentials.manifest",
+        "TrustSettings": "provenance.credentials.read",
+        "Verdict": "provenance.verify",
+        "Verifier": "provenance.verify",
+        "VerifyConfig": "provenance.verify",
+        "iter_files": "provenance.batch",
+        "sign_bytes": "provenance.sign",
+        "sign_file": "provenance.sign",
+        "sniff": "provenance.media",
+        "verify_many": "provenance.batch",
+    },
+)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

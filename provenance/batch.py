@@ -15,13 +15,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from provenance._internal.batch.local import verify_locally
+from provenance._internal.batch.local import WORKERS_PER_CPU, max_workers, verify_locally
 from provenance.verify import Report, VerifyConfig
 
 if TYPE_CHECKING:
     import distributed
 
-__all__ = ["count_files", "iter_files", "paths_from_lines", "verify_many"]
+__all__ = [
+    "WORKERS_PER_CPU",
+    "count_files",
+    "iter_files",
+    "max_workers",
+    "paths_from_lines",
+    "verify_many",
+]
 
 Engine = Literal["local", "dask"]
 ENGINES: tuple[Engine, ...] = ("local", "dask")
@@ -113,6 +120,8 @@ def verify_many(
     In input order by default; with ``ordered=False`` each report comes as soon as it is
     ready. ``file_timeout`` (seconds) turns a file that takes longer into an ``error``
     report; it interrupts Python code and takes effect once a native call returns.
+    Locally, ``workers`` is capped at ``max_workers()`` (``WORKERS_PER_CPU`` per CPU) and
+    at the number of files, and no worker outlives the batch or this process.
 
     With ``engine="dask"``, ``scheduler`` is the scheduler's address (``tcp://host:8786``,
     ``tls://...``) or a ``distributed.Client`` (left open); ``workers`` is ignored, the

@@ -6,6 +6,9 @@ Every error carries the exit code the CLI uses for it, so the CLI catches
 * ``UsageError`` (exit 2): the caller asked for something impossible
   (output exists without ``force``, no key store at ``--home``, unknown identity).
 * ``InputError`` (exit 3): an input could not be read (unreadable, unsupported, too large).
+* ``OutputError`` (exit 1): the output could not be written (disk full, I/O error); its
+  subclass ``OutputRefused`` (exit 2) is an output path that cannot be written as given
+  (no such folder, read-only, not a regular file, name too long, /proc or /sys).
 * everything else (exit 1): the operation was refused on its merits
   (wrong passphrase, revoked identity, corrupt store, signing failed).
 """
@@ -21,7 +24,9 @@ __all__ = [
     "KeyStoreError",
     "KeyStoreExists",
     "KeyStoreMissing",
+    "OutputError",
     "OutputExists",
+    "OutputRefused",
     "PassphraseRequired",
     "ProvenanceError",
     "SigningError",
@@ -50,7 +55,17 @@ class UsageError(ProvenanceError):
     exit_code = 2
 
 
-class OutputExists(UsageError):
+class OutputError(ProvenanceError):
+    """The output could not be written (disk full, I/O error); nothing was written."""
+
+
+class OutputRefused(OutputError, UsageError):
+    """The output path cannot be written as given: the caller's to fix (exit 2)."""
+
+    exit_code = 2
+
+
+class OutputExists(OutputRefused):
     """The output path exists and overwriting was not requested."""
 
 

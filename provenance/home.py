@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-
-from provenance.credentials.crl import load_crls, revocations_from_crls
-from provenance.credentials.read import TrustSettings
 from provenance.credentials.revocation import Revocation, Revocations
-from provenance.credentials.sign import ManifestSigner
 from provenance.keystore import KeyStore
-from provenance.repository import DEFAULT_FILENAME
-from provenance.timestamp import Authority, ExternalAuthority
-from provenance.verify import VerifyConfig
+from provenance.repository.base import DEFAULT_FILENAME
 from provenance.watermark.image import WatermarkSecret
+
+# Verifying needs neither the signer (c2pa-rs's Builder, the time-stamp client and
+# responder) nor CRL parsing unless there are CRLs: each loads in the function using it.
+if TYPE_CHECKING:
+    from provenance.credentials.sign import ManifestSigner
+    from provenance.timestamp import Authority
+    from provenance.verify import VerifyConfig
 
 __all__ = [
     "default_repository",
@@ -43,6 +44,9 @@ def verify_config_for_home(
 
     Revocations are the store's own plus those of every CRL (imported into the store, or
     in ``extra_crls_pem``) that a trust anchor (the store's or an extra one) signed."""
+    from provenance.credentials.read import TrustSettings
+    from provenance.verify import VerifyConfig
+
     pems: list[str] = []
     crls: list[bytes] = []
     allowed: list[str] = []
@@ -84,6 +88,10 @@ def _with_crls(
     revocations: Revocations, crls: Iterable[bytes], anchors_pem: list[str]
 ) -> Revocations:
     """``revocations`` plus what the CRLs say, each CRL checked against the anchors."""
+    from cryptography import x509
+
+    from provenance.credentials.crl import load_crls, revocations_from_crls
+
     anchors: list[x509.Certificate] = []
     for pem in anchors_pem:
         if pem.strip():
@@ -108,6 +116,9 @@ def manifest_signer(
     same passphrase). ``time_stamp=False`` signs without a time-stamp: such content turns
     invalid when the signing certificate expires (docs/design.md, "Time-stamps").
     """
+    from provenance.credentials.sign import ManifestSigner
+    from provenance.timestamp import ExternalAuthority
+
     signer = store.signer(identity, passphrase)
     authority: Authority | None = None
     if time_stamp:

@@ -21,9 +21,9 @@ from typing import Any
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-from provenance._internal.fs import atomic_write_bytes, read_input
+from provenance._internal.fs import read_input, write_output
 from provenance._internal.text import safe_text
-from provenance.errors import InputError, OutputExists, UnsupportedMedia
+from provenance.errors import InputError, UnsupportedMedia
 from provenance.media import Limits
 
 __all__ = [
@@ -146,8 +146,11 @@ def encode_like(image: Image.Image, source: SourceImage) -> bytes:
 
 
 def write_image(path: Path, data: bytes, *, force: bool = False) -> None:
-    """Write encoded bytes atomically (never a half-written file)."""
-    if Path(path).exists() and not force:  # appeared since the caller checked
-        raise OutputExists(f"{path}: output already exists (use --force to replace it)")
-    atomic_write_bytes(Path(path), data)
+    """Write encoded bytes atomically (never a half-written file).
+
+    Without ``force`` an existing ``path`` (even one that appeared since the caller checked)
+    is never replaced: ``OutputExists``; with it only a regular file is replaced. Every
+    failure is an ``OutputError`` (``provenance._internal.fs.write_output``).
+    """
+    write_output(Path(path), data, force=force)
     log.debug("wrote %s (%d bytes)", safe_text(path, 4096), len(data))

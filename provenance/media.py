@@ -13,8 +13,6 @@ import warnings
 from pathlib import Path
 from struct import error as struct_error
 
-from PIL import Image, UnidentifiedImageError
-
 from provenance.errors import InputError, UnsupportedMedia
 
 __all__ = [
@@ -153,6 +151,8 @@ def check_image_header(data: bytes, media_type: str, limits: Limits) -> None:
     """
     if media_type not in _PILLOW_HEADERS:
         return
+    from PIL import Image, UnidentifiedImageError  # here: sniffing and text need no Pillow
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -70,12 +70,15 @@ def check_repository(location: str) -> None:
 
     Run before a batch, so that a missing or corrupt repository is one usage error rather
     than a failure per file. Verification never creates a repository: a path that does
-    not exist is refused.
+    not exist is refused. A PostgreSQL URL is connected to (a server that cannot be
+    reached, or a password it does not take, is the usage error) and read without
+    creating anything: a database whose tables were never made reads as empty.
     """
     text = str(location)
-    path = Path(text.removeprefix("sqlite://")) if text.startswith("sqlite:///") else Path(text)
-    if "://" not in text.removeprefix("sqlite://") and not path.exists():
-        raise UsageError(f"{location}: no repository there")
+    if not text.startswith(("postgresql://", "postgres://")):
+        local = text.removeprefix("sqlite://") if text.startswith("sqlite:///") else text
+        if "://" not in local and not Path(local).exists():
+            raise UsageError(f"{location}: no repository there")
     try:
         repository = open_repository(location)
         try:

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from provenance._internal.fs import atomic_write_bytes, check_paths, read_input
+from provenance._internal.fs import check_output, check_paths, read_input, write_output
 from provenance._internal.text import safe_text
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.sign import ManifestSigner
@@ -18,7 +18,7 @@ from provenance.credentials.softbinding import (
     soft_binding_assertion,
     watermarked_action,
 )
-from provenance.errors import InputError, OutputExists, UnsupportedMedia
+from provenance.errors import InputError, UnsupportedMedia
 from provenance.kinds import Asset, load_asset
 from provenance.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
@@ -168,9 +168,13 @@ def sign_asset(
     watermarking: Watermarking | None = None,
     force: bool = False,
 ) -> SignResult:
-    """Sign a checked asset into ``output``; the output appears whole or not at all."""
-    if output.exists() and not force:
-        raise OutputExists(f"{output}: output already exists (use --force to replace it)")
+    """Sign a checked asset into ``output``; the output appears whole or not at all.
+
+    Without ``force`` an existing ``output`` is never replaced, even one that appears while
+    signing (``OutputExists``); with it only a regular file is. Output errors are
+    ``OutputError`` lines.
+    """
+    check_output(output, force=force)
     if content.title is None:
         content = dataclasses.replace(content, title=output.name)
     signed = sign_loaded(asset, signer, content, watermarking)
@@ -180,7 +184,7 @@ def sign_asset(
             safe_text(output, 4096),
             asset.media_type,
         )
-    atomic_write_bytes(output, signed.data)
+    write_output(output, signed.data, force=force)
     return SignResult(
         output, asset.media_type, len(signed.data), signer.signer.identity, signed.record_id
     )

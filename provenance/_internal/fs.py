@@ -2,12 +2,20 @@
 
 Every input a command reads goes through ``read_input`` (a path) or ``read_stdin`` (``-``):
 only regular files are read, never more than the limit, and opening a FIFO never blocks.
-Writes go to a temp file in the target's directory, are fsynced, then ``os.replace``d.
+
+Every output goes through ``write_output`` (``check_output`` first, before expensive work):
+a temporary file with a short name of its own in the output's folder, fsynced, then put in
+place whole. Without ``force`` it is hard-linked to the output's name, which fails if the
+name exists, so of two writers to one name exactly one wins (no check-then-write race);
+with ``force`` it is renamed over the output, which must be a regular file (or absent).
+Every failure is one ``OutputError`` line and no file is left behind (docs/design.md,
+"Writing").
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -16,9 +24,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from provenance.errors import InputError, OutputExists, UsageError
+from provenance.errors import InputError, OutputError, OutputExists, OutputRefused, UsageError
 
-__all__ = ["atomic_write", "atomic_write_bytes", "check_paths", "read_input", "read_stdin"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_bytes",
+    "check_output",
+    "check_paths",
+    "output_error",
+    "read_input",
+    "read_stdin",
+    "write_output",
+]
 
 #: Bytes asked for per read once the expected size has been read (growth, /proc files).
 _CHUNK = 1024 * 1024
@@ -129,34 +146,202 @@ def _read_bounded(read: Callable[[int], bytes | None], limit: int, *, first: int
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-@contextlib.contextmanager
-def atomic_write(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
-    """Yield a binary file that replaces ``path`` only if the block completes.
+#: Temporary files get short names of their own, never built from the output's name: a
+#: valid output name (up to NAME_MAX bytes) always leaves room for the temporary one.
+_TMP_PREFIX = ".prov-"
+_TMP_SUFFIX = ".tmp"
+#: What link(2) answers on file systems without hard links (FAT, exFAT, some FUSE/SMB).
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
+#: Kernel file systems: whatever errno they give, the answer is "not here".
+_KERNEL_FS = ("/proc", "/sys")
 
-    On any exception the temporary file is removed and ``path`` is untouched, so a
-    reader never sees a partial file and a failed write never destroys the old one.
+
+def _exists_message(path: Path) -> str:
+    return f"{path}: output already exists (use --force to replace it)"
+
+
+def _output_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace anything but a regular file (absent is fine).
+
+    A symbolic link is never followed: it is replaced itself, and only when what it points
+    to is a regular file or nothing (a dangling link); its target is left as it was.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(info.st_mode):
+        return
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.stat(path)
+        except OSError:
+            return  # dangling (or a loop): replacing the link loses nothing
+        if stat.S_ISREG(target.st_mode):
+            return
+        raise OutputRefused(
+            f"{path}: is a symbolic link to {_output_kind(target.st_mode)}, not a regular "
+            "file; refusing to replace it"
+        )
+    kind = _output_kind(info.st_mode)
+    raise OutputRefused(f"{path}: is {kind}, not a regular file; refusing to replace it")
+
+
+def _under_kernel_fs(path: Path) -> str | None:
+    where = os.path.realpath(path.parent)
+    for root in _KERNEL_FS:
+        if where == root or where.startswith(root + "/"):
+            return root
+    return None
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The one-line error for an OSError met while checking or writing the output ``path``.
+
+    ``OutputRefused`` (exit 2) for what the caller can fix by choosing another path; plain
+    ``OutputError`` (exit 1) for a disk that is full, an I/O error and the rest.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    kernel = _under_kernel_fs(path)
+    if kernel is not None:
+        return OutputRefused(
+            f"{path}: is under {kernel}, a kernel file system; outputs cannot be written there"
+        )
+    code = exc.errno
+    refused = {
+        errno.ENOENT: f"{path.parent}: output directory does not exist",
+        errno.ENOTDIR: f"{path}: a part of the output's path is not a directory",
+        errno.EACCES: f"{path}: permission denied",
+        errno.EPERM: f"{path}: permission denied",
+        errno.EROFS: f"{path}: the file system is read-only",
+        errno.ENAMETOOLONG: f"{path}: the name is too long for the file system",
+        errno.EISDIR: f"{path}: is a directory",
+        errno.ELOOP: f"{path}: too many levels of symbolic links",
+        errno.EXDEV: f"{path}: is a mount point (on another file system); cannot replace it",
+        errno.EBUSY: f"{path}: is in use (a mount point?); cannot replace it",
+    }
+    if code in refused:
+        return OutputRefused(refused[code])
+    if code == errno.ENOSPC:
+        return OutputError(f"{path}: no space left on the device; nothing was written")
+    if code == errno.EDQUOT:
+        return OutputError(f"{path}: disk quota exceeded; nothing was written")
+    if code == errno.EFBIG:
+        return OutputError(f"{path}: too large for the file system; nothing was written")
+    return OutputError(f"{path}: cannot write: {exc.strerror or exc}; nothing was written")
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path, mode: int = 0o644, *, replace: bool) -> Iterator[IO[bytes]]:
+    """Yield a binary file that becomes ``path`` whole, and only if the block completes.
+
+    ``replace=False``: the finished file is hard-linked to ``path``, which fails with
+    ``OutputExists`` if the name exists, however late it appeared (on a file system without
+    hard links: the name is claimed with O_EXCL, then the file renamed over the claim).
+    ``replace=True``: renamed over ``path``, which must be absent or a regular file (or a
+    symbolic link to one, which is replaced itself), else ``OutputRefused``.
+
+    On any exception the temporary file is removed and ``path`` is untouched. Other
+    failures are the OSError itself (``write_output`` turns them into one line).
+    """
+    path = Path(path)
+    if replace:
+        _check_replaceable(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
+        try:
+            os.fchmod(fd, mode)
+            handle = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if replace:
+            _check_replaceable(path)  # again: it may have changed while the data was written
+            os.replace(tmp, path)
+        else:
+            _link_into_place(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` atomically with the given permission bits."""
-    with atomic_write(path, mode) as handle:
+def _link_into_place(tmp: Path, path: Path) -> None:
+    """Give the finished ``tmp`` the name ``path`` unless that name exists (then refuse)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExists(_exists_message(path)) from None
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        _claim_then_rename(tmp, path)
+        return
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+def _claim_then_rename(tmp: Path, path: Path) -> None:
+    """No hard links here: create ``path`` exclusively (empty), then rename ``tmp`` over it.
+
+    Still exactly one winner (O_EXCL), but the name is an empty file for the moment
+    between the two steps, and stays one if the process is killed right then.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        os.close(os.open(path, flags, 0o600))
+    except FileExistsError:
+        raise OutputExists(_exists_message(path)) from None
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, *, replace: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically with the given permission bits.
+
+    For the toolkit's own files (key store, tokens), replaced by default; OSErrors are
+    raised as they are, for the caller to word.
+    """
+    with atomic_write(path, mode, replace=replace) as handle:
         handle.write(data)
+
+
+def write_output(path: Path, data: bytes, *, force: bool, mode: int = 0o644) -> None:
+    """Write a user-named output whole, or not at all; every failure is one error line.
+
+    Without ``force`` an existing ``path`` is never replaced (``OutputExists``, also when it
+    appears while writing); with ``force`` only a regular file is (``OutputRefused``).
+    """
+    path = Path(path)
+    try:
+        with atomic_write(path, mode, replace=force) as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise output_error(path, exc) from None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -173,6 +358,50 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def check_output(output: Path, *, force: bool = False, source: Path | None = None) -> None:
+    """Refuse an output that cannot be written, before any expensive work.
+
+    The name exists (without ``force``), is not a regular file (with it), is the input, is
+    too long; the folder is missing, not a folder, or refuses a new file (read-only,
+    permissions, /proc, /sys: a file is created there and removed at once to find out).
+    ``write_output`` still checks again: the file system can change in between.
+    """
+    output = Path(output)
+    try:
+        info: os.stat_result | None = os.lstat(output)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise output_error(output, exc) from None
+    if info is not None:
+        if source is not None and _same_file(source, output):
+            raise UsageError(f"{output}: output is the input; the input is never modified")
+        if not force:
+            raise OutputExists(_exists_message(output))
+        _check_replaceable(output)
+    parent = output.parent
+    try:
+        parent_mode = os.stat(parent).st_mode
+    except OSError as exc:
+        raise output_error(output, exc) from None
+    if not stat.S_ISDIR(parent_mode):
+        raise OutputRefused(f"{parent}: is not a directory (the output's folder)")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=parent)
+    except OSError as exc:
+        raise output_error(output, exc) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def _same_file(source: Path, output: Path) -> bool:
+    try:
+        return os.path.samefile(source, output)
+    except OSError:
+        return False
+
+
 def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
     """Refuse a bad input or output before any expensive work (or passphrase prompt)."""
     try:
@@ -181,12 +410,4 @@ def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
         raise InputError(f"{source}: {_os_error(exc)}") from None
     if problem is not None:
         raise InputError(f"{source}: {problem}")
-    if output.exists():
-        if output.resolve() == source.resolve():
-            raise UsageError(f"{output}: output is the input; the input is never modified")
-        if not force:
-            raise OutputExists(f"{output}: output already exists (use --force to replace it)")
-        if output.is_dir():
-            raise UsageError(f"{output}: output is a directory")
-    if not output.parent.is_dir():
-        raise UsageError(f"{output.parent}: output directory does not exist")
+    check_output(output, force=force, source=source)

@@ -6,24 +6,57 @@ KMS or PKCS#11 backend can stand in for the local store later.
 
 from __future__ import annotations
 
-from ._material import CertificateProfileError
-from .backup import MAGIC as BACKUP_MAGIC
-from .config import MIN_PASSPHRASE_LENGTH, KeyStoreConfig, ScryptCost
-from .profile import ProfileProblem, check_signing_certificate
-from .records import (
-    Added,
-    AllowedCertificate,
-    CrlInfo,
-    IdentityInfo,
-    IdentityStatus,
-    IdentityVersion,
-    Revocation,
-    TrustAnchor,
-    TsaInfo,
-    WatermarkKey,
+from typing import TYPE_CHECKING
+
+from provenance._internal.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from ._material import CertificateProfileError
+    from .backup import MAGIC as BACKUP_MAGIC
+    from .config import MIN_PASSPHRASE_LENGTH, KeyStoreConfig, ScryptCost
+    from .profile import ProfileProblem, check_signing_certificate
+    from .records import (
+        Added,
+        AllowedCertificate,
+        CrlInfo,
+        IdentityInfo,
+        IdentityStatus,
+        IdentityVersion,
+        Revocation,
+        TrustAnchor,
+        TsaInfo,
+        WatermarkKey,
+    )
+    from .signer import Algorithm, Signer
+    from .store import KeyStore
+
+# Each name loads its module on first use: the CLI's start-up reads ``Algorithm`` without
+# importing cryptography, which only opening a store or a certificate needs.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "BACKUP_MAGIC": ".backup:MAGIC",
+        "MIN_PASSPHRASE_LENGTH": ".config",
+        "Added": ".records",
+        "Algorithm": ".signer",
+        "AllowedCertificate": ".records",
+        "CertificateProfileError": "._material",
+        "check_signing_certificate": ".profile",
+        "CrlInfo": ".records",
+        "IdentityInfo": ".records",
+        "IdentityStatus": ".records",
+        "IdentityVersion": ".records",
+        "KeyStore": ".store",
+        "KeyStoreConfig": ".config",
+        "ProfileProblem": ".profile",
+        "Revocation": ".records",
+        "ScryptCost": ".config",
+        "Signer": ".signer",
+        "TrustAnchor": ".records",
+        "TsaInfo": ".records",
+        "WatermarkKey": ".records",
+    },
 )
-from .signer import Algorithm, Signer
-from .store import KeyStore
 
 __all__ = [
     "BACKUP_MAGIC",

@@ -30,8 +30,6 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import filelock
-
 from .._internal.fs import atomic_write_bytes
 from ..errors import KeyStoreCorrupt, KeyStoreError
 
@@ -105,6 +103,8 @@ class Layout:
     @contextlib.contextmanager
     def locked(self, timeout: float) -> Iterator[None]:
         """Hold the store's lock; a second writer waits up to ``timeout`` seconds."""
+        import filelock  # here: reading a store (verify) takes no lock
+
         self.home.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(self.lock_path, timeout=timeout)
         try:

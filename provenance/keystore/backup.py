@@ -15,17 +15,29 @@ Binding the header as associated data means a changed cost parameter or version 
 authentication like any other tampering. The payload lists every file of the store
 (relative path, mode, base64 bytes); private keys inside stay encrypted under their own
 passphrase as well.
+
+Payload version 2 adds ``repository``: a consistent copy of the home's SQLite manifest
+repository (taken with SQLite's backup API, so a write-ahead log is included and a
+signer writing meanwhile does no harm), its mode and its number of records. Without it
+stripped copies signed before the backup read ``watermarked`` after a restore instead of
+``recovered``. A backup without a repository is written as version 1, which older
+toolkits read; an older toolkit refuses a version 2 payload rather than drop the
+repository. A PostgreSQL repository is never in the backup (docs/repository.md).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import dataclasses
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +54,19 @@ from ..errors import (
     UsageError,
     WrongPassphrase,
 )
+from ..repository.base import DEFAULT_FILENAME
 from ._files import PRIVATE_MODE, Layout, now_utc
 from ._index import parse_index
 from ._material import load_store_key, require_passphrase
 from ._pkcs8 import ScryptCost
 from .config import KeyStoreConfig
 
-__all__ = ["MAGIC", "restore_backup", "write_backup"]
+__all__ = ["MAGIC", "RestoredRepository", "count_records", "restore_backup", "write_backup"]
 
 MAGIC = b"PVKSBAK\0"
 VERSION = 1
+#: Payload layouts: 1 the store's files; 2 also the SQLite repository.
+PAYLOAD_VERSIONS = (1, 2)
 _HEADER = struct.Struct(">8sBBBB16s12s")
 _PAYLOAD_FORMAT = "provenance-keystore-backup"
 #: Restoring reads the whole backup into memory; a real store (keys, certificates, the
@@ -59,10 +74,32 @@ _PAYLOAD_FORMAT = "provenance-keystore-backup"
 MAX_BACKUP_BYTES = 1024 * 1024 * 1024
 
 
+@dataclasses.dataclass(frozen=True)
+class RestoredRepository:
+    """The SQLite repository a restore put back, and where the one it replaced went."""
+
+    path: Path
+    records: int
+    replaced: Path | None
+
+
+def count_records(path: Path) -> int:
+    """Signed records (reserved ids not counted) in the SQLite repository at ``path``."""
+    with _open_sqlite(path) as db:
+        return _count(db)
+
+
 def write_backup(
-    layout: Layout, destination: Path, secret: bytes, *, force: bool, config: KeyStoreConfig
+    layout: Layout,
+    destination: Path,
+    secret: bytes,
+    *,
+    force: bool,
+    config: KeyStoreConfig,
+    repository: Path | None = None,
 ) -> Path:
-    """Encrypt every file of the store into ``destination`` (atomic, mode 0600)."""
+    """Encrypt every file of the store, and the SQLite ``repository`` when given, into
+    ``destination`` (atomic, mode 0600)."""
     if destination.exists() and not force:
         raise OutputExists(f"{destination} already exists; pass --force to overwrite it")
     if destination.resolve().is_relative_to(layout.root.resolve()):
@@ -78,29 +115,50 @@ def write_backup(
                         "data": base64.b64encode(layout.read(path)).decode(),
                     }
                 )
-        payload = {
+        payload: dict[str, Any] = {
             "format": _PAYLOAD_FORMAT,
-            "version": VERSION,
+            "version": 1,
             "created_at": now_utc().isoformat(),
             "files": files,
         }
-        blob = _seal(json.dumps(payload).encode(), secret, config.scrypt)
+        details = {"file": str(destination), "files": str(len(files))}
+        if repository is not None:
+            data, records = _snapshot(repository)
+            payload["version"] = 2
+            payload["repository"] = {
+                "name": DEFAULT_FILENAME,
+                "mode": repository.stat().st_mode & 0o777,
+                "records": records,
+                "data": base64.b64encode(data).decode(),
+            }
+            details |= {"repository": str(repository), "records": str(records)}
+        plaintext = json.dumps(payload).encode()
+        if len(plaintext) + _HEADER.size + 16 > MAX_BACKUP_BYTES:
+            raise UsageError(
+                f"the backup would be {len(plaintext) // 2**20} MiB, more than restore reads "
+                f"({MAX_BACKUP_BYTES // 2**20} MiB): back the repository up apart "
+                "(docs/repository.md) and pass --no-repository"
+            )
+        blob = _seal(plaintext, secret, config.scrypt)
         try:
             atomic_write_bytes(destination, blob, PRIVATE_MODE)
         except OSError as exc:
             raise KeyStoreError(f"could not write {destination}: {exc.strerror}") from exc
-        layout.append_audit("backup", None, {"file": str(destination), "files": str(len(files))})
+        layout.append_audit("backup", None, details)
     return destination
 
 
 def restore_backup(
     layout: Layout, source: Path, passphrase: str, *, force: bool, config: KeyStoreConfig
-) -> None:
-    """Replace the store with the backup in ``source``.
+) -> RestoredRepository | None:
+    """Replace the store with the backup in ``source``; the repository too, when the
+    backup holds one (returned; None: it holds none, and a repository in the home is
+    left as it is).
 
-    The backup is decrypted, parsed and checked (index readable, root key decrypts) in
-    a staging directory before the live store is touched. An existing store is moved
-    aside to ``keystore.replaced-TIMESTAMP``, never deleted.
+    The backup is decrypted, parsed and checked (index readable, root key decrypts, the
+    repository opens) in a staging directory before the live store is touched. An existing
+    store is moved aside to ``keystore.replaced-TIMESTAMP``, an existing repository copied
+    aside to ``repository.replaced-TIMESTAMP.sqlite``: never deleted.
     """
     secret = require_passphrase(passphrase, "decrypt the backup")
     if layout.root.exists() and not force:
@@ -112,19 +170,39 @@ def restore_backup(
         blob = read_input(Path(source), MAX_BACKUP_BYTES)
     except InputError as exc:
         raise InputError(f"{source}: cannot read the backup ({exc})") from None
-    files = _parse_payload(source, _open(source, blob, secret))
+    files, repository = _parse_payload(source, _open(source, blob, secret))
+    target = layout.home / DEFAULT_FILENAME
+    if repository is not None and target.exists() and not force:
+        raise KeyStoreExists(
+            f"a repository already exists at {target}; pass --force to replace it "
+            "(the current one is kept aside, not deleted)"
+        )
     layout.home.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".keystore.restore-", dir=layout.home))
+    staged_repository: Path | None = None
     try:
         staged = Layout(layout.home, staging)
         for relpath, mode, data in files:
-            target = staging / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged.write(target, data, mode)
+            target_file = staging / relpath
+            target_file.parent.mkdir(parents=True, exist_ok=True)
+            staged.write(target_file, data, mode)
         staged.make_dirs()
         index = parse_index(staged.index, staged.read(staged.index))
         load_store_key(staged, index.root.key_file, index.root.key_sha256, secret, "the root CA")
+        records = 0
+        if repository is not None:
+            mode, data = repository
+            staged_repository = layout.home / f".repository.restore-{os.getpid()}.sqlite"
+            atomic_write_bytes(staged_repository, data, mode)
+            try:
+                records = count_records(staged_repository)
+            except sqlite3.DatabaseError as exc:
+                raise KeyStoreCorrupt(
+                    f"{source}: the repository in the backup does not open ({exc}); "
+                    "nothing was restored"
+                ) from None
         aside: Path | None = None
+        restored: RestoredRepository | None = None
         with layout.locked(config.lock_timeout_seconds):
             if layout.root.exists():
                 if not force:
@@ -135,7 +213,21 @@ def restore_backup(
             details = {"file": str(source)}
             if aside is not None:
                 details["previous_store"] = str(aside)
+            if staged_repository is not None:
+                try:
+                    replaced = _install_repository(staged_repository, target)
+                except (OSError, sqlite3.DatabaseError) as exc:
+                    layout.append_audit("restore", None, details | {"repository": "failed"})
+                    raise KeyStoreError(
+                        f"the key store was restored, but not the repository at {target} "
+                        f"({exc}); restore again with --force"
+                    ) from None
+                restored = RestoredRepository(target, records, replaced)
+                details |= {"repository": str(target), "records": str(records)}
+                if replaced is not None:
+                    details["previous_repository"] = str(replaced)
             layout.append_audit("restore", None, details)
+        return restored
     except WrongPassphrase:
         shutil.rmtree(staging, ignore_errors=True)
         raise KeyStoreCorrupt(
@@ -145,6 +237,67 @@ def restore_backup(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if staged_repository is not None:
+            staged_repository.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _open_sqlite(path: Path) -> Iterator[sqlite3.Connection]:
+    """An existing SQLite file (never created), closed afterwards."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _count(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT count(*) FROM records WHERE manifest IS NOT NULL").fetchone()
+    return int(row[0])
+
+
+def _snapshot(repository: Path) -> tuple[bytes, int]:
+    """A consistent copy of the SQLite repository (its write-ahead log folded in) and its
+    number of records: SQLite's backup API, not a copy of the file."""
+    if not repository.is_file():
+        raise UsageError(f"{repository}: no repository there to back up")
+    try:
+        with _open_sqlite(repository) as source:
+            copy = sqlite3.connect(":memory:")
+            try:
+                source.backup(copy)
+                records = _count(copy)
+                return copy.serialize(), records
+            finally:
+                copy.close()
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{repository}: not a usable repository to back up ({exc})") from None
+
+
+def _install_repository(staged: Path, target: Path) -> Path | None:
+    """Put the staged repository at ``target``; a repository already there is copied aside
+    first (its aside path returned) and then overwritten through SQLite, so its write-ahead
+    log and any open connection stay consistent."""
+    if not target.exists():
+        os.replace(staged, target)
+        return None
+    stamp = now_utc().strftime("%Y%m%dT%H%M%SZ")
+    aside = target.with_name(f"repository.replaced-{stamp}.sqlite")
+    counter = 1
+    while aside.exists():
+        counter += 1
+        aside = target.with_name(f"repository.replaced-{stamp}-{counter}.sqlite")
+    with _open_sqlite(target) as live:
+        keep = sqlite3.connect(aside)
+        try:
+            live.backup(keep)
+        finally:
+            keep.close()
+        os.chmod(aside, target.stat().st_mode & 0o777)
+        with _open_sqlite(staged) as restored:
+            restored.backup(live)
+    return aside
 
 
 def _aside_name(layout: Layout) -> Path:
@@ -186,7 +339,11 @@ def _open(source: Path, blob: bytes, secret: bytes) -> bytes:
         ) from None
 
 
-def _parse_payload(source: Path, plaintext: bytes) -> list[tuple[str, int, bytes]]:
+def _parse_payload(
+    source: Path, plaintext: bytes
+) -> tuple[list[tuple[str, int, bytes]], tuple[int, bytes] | None]:
+    """The store's files (path, mode, bytes) and the repository (mode, bytes) if any."""
+
     def bad(what: str) -> InputError:
         return InputError(f"{source}: {what}")
 
@@ -196,7 +353,7 @@ def _parse_payload(source: Path, plaintext: bytes) -> list[tuple[str, int, bytes
         raise bad("the decrypted backup is not valid JSON") from None
     if not isinstance(payload, dict) or payload.get("format") != _PAYLOAD_FORMAT:
         raise bad("the decrypted backup is not a key store backup")
-    if payload.get("version") != VERSION or not isinstance(payload.get("files"), list):
+    if payload.get("version") not in PAYLOAD_VERSIONS or not isinstance(payload.get("files"), list):
         raise bad("the decrypted backup has an unsupported layout")
     files = []
     for entry in payload["files"]:
@@ -213,4 +370,17 @@ def _parse_payload(source: Path, plaintext: bytes) -> list[tuple[str, int, bytes
         files.append((relpath, mode, data))
     if not any(relpath == "index.json" for relpath, _, _ in files):
         raise bad("the backup has no index.json")
-    return files
+    repository: tuple[int, bytes] | None = None
+    entry = payload.get("repository")
+    if entry is not None:
+        try:
+            mode = entry["mode"]
+            data = base64.b64decode(entry["data"], validate=True)
+        except (KeyError, TypeError, binascii.Error):
+            raise bad("the repository entry in the backup is malformed") from None
+        if not isinstance(mode, int) or mode & ~0o777:
+            raise bad("the backup has an invalid mode for the repository")
+        if not data.startswith(b"SQLite format 3\0"):
+            raise bad("the repository in the backup is not a SQLite database")
+        repository = (mode, data)
+    return files, repository

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ..credentials.crl import issuer_name
 from ..errors import KeyStoreCorrupt, KeyStoreError, UsageError
 from ._files import PUBLIC_DIR_MODE, PUBLIC_MODE, Layout
-from .records import CrlInfo
+from .records import DEFAULT_CRL_DAYS, CrlInfo
 
 __all__ = [
     "CRL_DIR",
@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 CRL_DIR = "crls"
-#: How long a CRL is current: its next update is this many days after it is issued.
-DEFAULT_CRL_DAYS = 7
 MAX_CRL_DAYS = 366
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 

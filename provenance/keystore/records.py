@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 from .signer import Algorithm
 
 __all__ = [
+    "DEFAULT_CRL_DAYS",
     "Added",
     "AllowedCertificate",
     "CrlInfo",
@@ -24,6 +25,10 @@ __all__ = [
 
 IdentityStatus = Literal["active", "retired", "revoked"]
 _T = TypeVar("_T")
+
+#: How long a CRL is current: its next update is this many days after it is issued (here,
+#: not in crl.py, so that the CLI's help names it without importing cryptography).
+DEFAULT_CRL_DAYS = 7
 
 
 @dataclass(frozen=True)

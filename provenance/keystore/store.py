@@ -68,6 +68,7 @@ from .signer import Algorithm, Signer
 
 if TYPE_CHECKING:
     from ..timestamp import LocalAuthority
+    from .backup import RestoredRepository
 
 __all__ = ["KeyStore"]
 
@@ -146,12 +147,21 @@ class KeyStore:
         force: bool = False,
         config: KeyStoreConfig | None = None,
     ) -> KeyStore:
-        """Replace the store under ``home`` with a backup (see ``backup.restore_backup``)."""
+        """Replace the store under ``home`` with a backup (see ``backup.restore_backup``),
+        and the SQLite repository when the backup holds one (``restored_repository``)."""
         from .backup import restore_backup
 
         config = config or KeyStoreConfig()
-        restore_backup(Layout(Path(home)), Path(source), passphrase, force=force, config=config)
-        return cls.open(home, config=config)
+        repository = restore_backup(
+            Layout(Path(home)), Path(source), passphrase, force=force, config=config
+        )
+        store = cls.open(home, config=config)
+        store.restored_repository = repository
+        return store
+
+    #: Set on the store ``restore`` returns: the repository it put back (None: the backup
+    #: held none, and a repository in the home was left as it was).
+    restored_repository: RestoredRepository | None = None
 
     @property
     def home(self) -> Path:
@@ -553,13 +563,35 @@ class KeyStore:
             self._layout.append_audit("watermark-key-create", None, {"key": name})
         return key
 
-    def backup(self, destination: Path, passphrase: str | None, *, force: bool = False) -> Path:
-        """Write the whole store, encrypted with ``passphrase``, to one file (0600)."""
+    def backup(
+        self,
+        destination: Path,
+        passphrase: str | None,
+        *,
+        force: bool = False,
+        repository: Path | bool = True,
+    ) -> Path:
+        """Write the whole store, encrypted with ``passphrase``, to one file (0600).
+
+        ``repository``: True (the default) includes the home's SQLite repository
+        (``HOME/repository.sqlite``) when there is one, a path that SQLite file, False none.
+        Restoring puts it back as the home's repository."""
+        from ..repository.base import DEFAULT_FILENAME
         from .backup import write_backup
 
         secret = require_new_passphrase(passphrase, "encrypt the backup")
+        if repository is True:
+            default = self._layout.home / DEFAULT_FILENAME
+            included: Path | None = default if default.exists() else None
+        else:
+            included = Path(repository) if repository is not False else None
         return write_backup(
-            self._layout, Path(destination), secret, force=force, config=self._config
+            self._layout,
+            Path(destination),
+            secret,
+            force=force,
+            config=self._config,
+            repository=included,
         )
 
     # -- the time-stamping authority ---------------------------------------------------

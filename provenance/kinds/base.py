@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from provenance.credentials.read import CredentialReader, ManifestStore
 from provenance.media import Limits
-from provenance.report import Watermark
 
 if TYPE_CHECKING:
+    from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
+    from provenance.report import Watermark
     from provenance.watermark.image import WatermarkSecret
 
 __all__ = ["Asset", "Marker", "MediaKind"]

@@ -6,16 +6,17 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from provenance.credentials.read import CredentialReader, ManifestStore
 from provenance.errors import InputError, ProvenanceError, UnsupportedMedia
-from provenance.imaging import WRITABLE_FORMATS, decode_image, encode_like
 from provenance.media import IMAGE_TYPES, Limits, check_image_header
 from provenance.report import MarkStatus, Watermark
-from provenance.watermark.image import ALGORITHM, detect, embed
+from provenance.watermark.image.config import ALGORITHM
 
 from .base import Asset, Marker
 
+# The watermark engine (NumPy, SciPy) and Pillow's decoders load inside the methods that
+# need pixels: identifying, checking and reading credentials cost neither.
 if TYPE_CHECKING:
+    from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
     from provenance.watermark.image import WatermarkSecret
 
@@ -53,6 +54,9 @@ class ImageKind:
             return Watermark.not_checked("no watermark key here", ALGORITHM)
         if media_type not in _DECODABLE:
             return Watermark.not_checked(f"this toolkit cannot decode {media_type} pixels")
+        from provenance.imaging import decode_image
+        from provenance.watermark.image import detect
+
         try:
             image = decode_image(data, "the image", limits).image
         except InputError as exc:
@@ -80,6 +84,9 @@ class ImageKind:
         )
 
     def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
+        from provenance.imaging import WRITABLE_FORMATS, decode_image, encode_like
+        from provenance.watermark.image import embed
+
         source = decode_image(asset.data, str(asset.path or "input"), asset.limits)
         if source.format not in WRITABLE_FORMATS:
             raise UnsupportedMedia(

@@ -7,22 +7,17 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from provenance.credentials.read import CredentialReader, ManifestStore
-from provenance.credentials.text import (
-    TextWrapperError,
-    embed_text_manifest,
-    find_wrapper,
-    read_text_manifest,
-    strip_text_manifest,
-)
 from provenance.errors import UsageError
 from provenance.media import TEXT_TYPES, Limits, decode_text
 from provenance.report import MarkStatus, Watermark
-from provenance.watermark.text import ALGORITHM, detect_payload, embed_payload
+from provenance.watermark.text import ALGORITHM
 
 from .base import Asset, Marker
 
+# The C2PA text wrapper (c2pa-rs, CBOR, COSE, the key store) and the payload codec load in
+# the methods that read or write them: identifying and checking text costs none of that.
 if TYPE_CHECKING:
+    from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
     from provenance.watermark.image import WatermarkSecret
 
@@ -40,6 +35,8 @@ class TextKind:
     def read_credentials(
         self, data: bytes, media_type: str, reader: CredentialReader, limits: Limits
     ) -> ManifestStore | None:
+        from provenance.credentials.text import read_text_manifest
+
         return read_text_manifest(decode_text(data, limits), reader)
 
     def detect_mark(
@@ -53,6 +50,9 @@ class TextKind:
     ) -> Watermark:
         if not secrets:
             return Watermark.not_checked("no watermark key here", ALGORITHM)
+        from provenance.credentials.text import TextWrapperError, strip_text_manifest
+        from provenance.watermark.text import detect_payload
+
         text = decode_text(data, limits)
         # A damaged wrapper's characters are not payload carriers: detect in the text as is.
         with contextlib.suppress(TextWrapperError):
@@ -72,6 +72,7 @@ class TextKind:
     def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
         text = decode_text(asset.data, asset.limits)
         _refuse_signed(text)
+        from provenance.watermark.text import embed_payload
 
         def mark(payload: bytes) -> bytes:
             return embed_payload(text, payload, secret).encode("utf-8")
@@ -83,6 +84,8 @@ class TextKind:
     ) -> tuple[bytes, bytes]:
         text = decode_text(data)  # our own output: the input was checked under the limits
         _refuse_signed(text)
+        from provenance.credentials.text import embed_text_manifest
+
         signed, manifest = embed_text_manifest(text, definition, signer.signer, signer.stamper)
         return signed.encode("utf-8"), manifest
 
@@ -91,5 +94,7 @@ class TextKind:
 
 
 def _refuse_signed(text: str) -> None:
+    from provenance.credentials.text import find_wrapper
+
     if find_wrapper(text) is not None:
         raise UsageError("the text already carries a C2PA manifest; sign the original text")

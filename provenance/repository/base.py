@@ -73,20 +73,24 @@ class Repository(Protocol):
 def open_repository(location: str | Path) -> Repository:
     """A repository from a path (SQLite file) or a URL.
 
-    ``sqlite:///abs/path.db`` or a plain path opens SQLite. ``postgresql://`` is
-    recognised but refused: it would plug in as another ``Repository`` (a table with
-    the same columns, ``reserve_id`` as an INSERT with ON CONFLICT DO NOTHING), and
-    is not shipped yet.
+    ``sqlite:///abs/path.db`` or a plain path opens SQLite; ``postgresql://...`` (or
+    ``postgres://``) a PostgreSQL database through psycopg (the ``postgres`` extra),
+    imported only then. Opening creates a SQLite file but never PostgreSQL tables: those
+    are made by the first write (docs/repository.md).
     """
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from provenance.repository.postgres import PostgresRepository
+
+        return PostgresRepository(text)
     from provenance.repository.sqlite import SQLiteRepository
 
-    text = str(location)
     if text.startswith("sqlite:///"):
         return SQLiteRepository(Path(text.removeprefix("sqlite://")))
     if "://" in text:
         scheme = text.split("://", 1)[0]
         raise UsageError(
-            f"repository URL scheme {scheme!r} is not supported in this version; "
-            "use a SQLite path (sqlite:///path/to/repository.db)"
+            f"repository URL scheme {scheme!r} is not supported; use a SQLite path "
+            "(sqlite:///path/to/repository.db) or a PostgreSQL URL (postgresql://...)"
         )
     return SQLiteRepository(Path(text))

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from provenance.credentials.read import CredentialReader
@@ -106,7 +107,9 @@ class Services:
         elif self.store is None:
             self.sign_unavailable = "signing is disabled: no key store in the server's home"
         self.repository: Repository | None = None
-        if self.signer is not None or location.exists():
+        # Serving only verification never creates a SQLite file; a URL is opened as given.
+        is_url = "://" in str(location) and not str(location).startswith("sqlite://")
+        if self.signer is not None or is_url or Path(location).exists():
             self.repository = open_repository(location)
         config = verify_config_for_home(home)
         config = dataclasses.replace(config, repository=str(location) if self.repository else None)

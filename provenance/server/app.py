@@ -3,13 +3,15 @@
 Endpoints: ``POST /v1/verify`` (the JSON report of docs/design.md), ``POST /v1/sign`` (bearer
 token), the C2PA Soft Binding Resolution API over the repository (``/matches/...``,
 ``/manifests/{id}``, ``/services/supportedAlgorithms``), ``GET /healthz`` and the page
-at ``/``. Every error is ``{"error": "..."}``.
+at ``/``. Every error is ``{"error": "..."}``. With ``settings.access_log``, every request
+is one line on the ``ACCESS_LOGGER`` logger (docs/server.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from typing import Annotated, Any
@@ -20,7 +22,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from provenance._internal.text import safe_text
 from provenance._version import __version__
 from provenance.credentials.manifest import AIContent
 from provenance.server import _schemas as schemas
@@ -31,9 +35,12 @@ from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
 from provenance.sign import Signed, sign_bytes
 
-__all__ = ["create_app"]
+__all__ = ["ACCESS_LOGGER", "create_app"]
 
 log = logging.getLogger(__name__)
+#: The logger of the access log: one INFO line per request.
+ACCESS_LOGGER = "provenance.server.access"
+_access = logging.getLogger(ACCESS_LOGGER)
 
 _STATIC = files("provenance.server") / "static"
 # Defence in depth for the page: only our own scripts and styles, no inline code, no framing.
@@ -68,6 +75,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         "Credentials, invisible watermarks); C2PA Soft Binding Resolution API.",
     )
     app.state.services = services
+    if settings.access_log:
+        app.add_middleware(AccessLog)
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(_STATIC)), name="static")
     app.include_router(softbinding_router(services))
@@ -168,6 +177,46 @@ def create_app(settings: ServerSettings) -> FastAPI:
         )
 
     return app
+
+
+class AccessLog:
+    """One line per HTTP request: ``METHOD PATH STATUS BYTES bytes MS ms``.
+
+    Only these: the path without its query (a query may carry a model name), the response
+    body's size, the time to the last byte. Never the upload, a header or a token. A
+    request whose handler raised is logged as 500 (the error page is sent further out).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        size = 0
+
+        async def counting(message: Message) -> None:
+            nonlocal status, size
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting)
+        finally:
+            _access.info(
+                "%s %s %d %d bytes %.1f ms",
+                safe_text(scope.get("method", "-"), 32),
+                safe_text(scope.get("path", "") or "/", 1024),
+                status,
+                size,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -76,7 +76,11 @@ class ServerSettings:
     # means /v1/sign answers 503.
     identity: str | None = None
     passphrase: str | None = dataclasses.field(default=None, repr=False)
-    repository: Path | None = None  # default: HOME/repository.sqlite
+    # A SQLite path or a postgresql:// URL; default: HOME/repository.sqlite.
+    repository: str | Path | None = None
+    # One line per request on the ``provenance.server.access`` logger (INFO): method, path
+    # (never the query), status, response bytes, milliseconds; never a body or a header.
+    access_log: bool = True
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0:

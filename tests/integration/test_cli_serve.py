@@ -42,15 +42,18 @@ def test_serve_runs_uvicorn_with_signing(
 
     calls: dict[str, Any] = {}
 
-    def fake_run(asgi: Any, **kwargs: Any) -> None:
-        calls.update(kwargs, app=asgi)
+    async def no_main_loop(server: uvicorn.Server) -> None:  # started, then stops at once
+        calls.update(
+            app=server.config.app, sockets=[s.getsockname() for s in server.servers[0].sockets]
+        )
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
-    result = CliRunner().invoke(app, ["--home", str(home), "serve", "--port", "8123"])
+    monkeypatch.setattr(uvicorn.Server, "main_loop", no_main_loop)
+    result = CliRunner().invoke(app, ["--home", str(home), "serve", "--port", "0"])
     assert result.exit_code == 0, result.output
-    assert calls["host"] == "127.0.0.1" and calls["port"] == 8123
+    ((host, port),) = calls["sockets"]
+    assert host == "127.0.0.1" and port > 0
     assert calls["app"].state.services.signer is not None
-    assert "signing enabled" in result.stderr
+    assert f"serving on http://127.0.0.1:{port}/ (signing enabled)" in result.stderr
 
 
 def test_wrong_passphrase_stops_the_server_with_one_line(

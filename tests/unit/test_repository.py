@@ -99,7 +99,11 @@ def test_corrupt_or_foreign_files_are_named(tmp_path: Path) -> None:
 def test_open_repository_locations(tmp_path: Path) -> None:
     assert isinstance(open_repository(tmp_path / "a.db"), SQLiteRepository)
     assert isinstance(open_repository(f"sqlite://{tmp_path}/b.db"), SQLiteRepository)
-    with pytest.raises(UsageError, match="'postgresql' is not supported"):
-        open_repository("postgresql://db.example/provenance")
+    with pytest.raises(UsageError, match="'mysql' is not supported"):
+        open_repository("mysql://db.example/provenance")
+    # PostgreSQL is tried (tests/integration/test_postgres.py); a password in the URL is
+    # refused before connecting.
+    with pytest.raises(UsageError, match="carries a password"):
+        open_repository("postgresql://signer:secret@db.example/provenance")
     with pytest.raises(UsageError, match="folder does not exist"):
         open_repository(tmp_path / "missing" / "c.db")

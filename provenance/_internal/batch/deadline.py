@@ -7,7 +7,6 @@ interrupted when it returns to Python. A signal also interrupts a blocking syste
 
 from __future__ import annotations
 
-import ctypes
 import signal
 import threading
 from collections.abc import Callable
@@ -47,6 +46,8 @@ def _with_alarm(func: Callable[[], T], seconds: float) -> T:
 
 def _set_async_exception(thread_id: int, exception: type[BaseException] | None) -> None:
     # None clears an exception that was sent but has not been raised yet.
+    import ctypes  # here: only a deadline in a worker thread needs it
+
     target = ctypes.py_object(exception) if exception is not None else None
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), target)
 

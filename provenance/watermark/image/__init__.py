@@ -14,10 +14,22 @@ convolutional code, soft Viterbi), ``pattern`` (keyed tile of chip cells with a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from provenance._internal.lazy import lazy_attributes
+
 from .config import ALGORITHM, PAYLOAD_BITS, TAG_BITS, WatermarkConfig
-from .detector import Detection, detect
-from .embedder import embed
 from .keys import WatermarkSecret
+
+if TYPE_CHECKING:
+    from .detector import Detection, detect
+    from .embedder import embed
+
+# The engine (NumPy, SciPy) loads on first use of these names: the constants and
+# WatermarkSecret above are all a key store, a CLI start-up or a text mark needs.
+__getattr__ = lazy_attributes(
+    __name__, {"Detection": ".detector", "detect": ".detector", "embed": ".embedder"}
+)
 
 __all__ = [
     "ALGORITHM",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["MIN_KEY_BYTES", "WatermarkSecret", "keyed_rng", "subkey"]
 
@@ -36,5 +38,7 @@ def subkey(key: bytes, label: str) -> bytes:
 
 def keyed_rng(key: bytes, label: str) -> np.random.Generator:
     """A NumPy generator seeded from the secret; the same on every platform."""
+    import numpy as np  # here: a secret is made (key stores, text marks) without NumPy
+
     seed = np.frombuffer(subkey(key, label), dtype="<u8")
     return np.random.Generator(np.random.PCG64(seed.tolist()))

@@ -20,10 +20,28 @@ before tokenising a signed text for the LLM watermark's detector.
 
 from __future__ import annotations
 
-from .carriers import strip_carriers
+from typing import TYPE_CHECKING
+
+from provenance._internal.lazy import lazy_attributes
+
 from .config import ALGORITHM, PAYLOAD_BYTES, WORDS_PER_COPY
-from .detect import TextDetection, detect_payload
-from .embed import PayloadNotEmbeddable, embed_payload
+
+if TYPE_CHECKING:
+    from .carriers import strip_carriers
+    from .detect import TextDetection, detect_payload
+    from .embed import PayloadNotEmbeddable, embed_payload
+
+# The codec loads on first use: the media-kind registry needs only ALGORITHM to start.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "PayloadNotEmbeddable": ".embed",
+        "TextDetection": ".detect",
+        "detect_payload": ".detect",
+        "embed_payload": ".embed",
+        "strip_carriers": ".carriers",
+    },
+)
 
 __all__ = [
     "ALGORITHM",

@@ -1,0 +1,330 @@
+"""PostgreSQL manifest repository: one database shared by signers on several machines.
+
+The same interface and the same semantics as ``SQLiteRepository``: ``reserve_id`` inserts
+a random 64-bit id (``ON CONFLICT DO NOTHING``, retried), ``put`` fills a reserved row
+exactly once, and look-ups go by record id, soft binding or manifest label. Every
+statement runs on its own (autocommit), each one atomic; only creating the schema is a
+transaction, under an advisory lock so that two processes starting at once do not race.
+
+Opening never creates anything: a database without the tables reads as an empty
+repository (what ``verify`` needs), and the first write creates them. Passwords are
+never taken from the URL (it would be on a command line): libpq reads them from
+``PGPASSWORD``, ``~/.pgpass`` (``PGPASSFILE``) or a service file. One connection per
+thread and per process: a forked worker opens its own. docs/repository.md says how to
+operate it.
+
+psycopg is imported only here, and this module only by ``open_repository`` for a
+``postgresql://`` location, so that nothing else pays for it at start-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from provenance.errors import UsageError
+from provenance.repository.base import Record
+from provenance.repository.sqlite import RepositoryError
+
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+except ImportError:  # pragma: no cover - the optional extra is not installed
+    psycopg = None  # type: ignore[assignment]
+
+__all__ = ["SCHEMA_VERSION", "PostgresRepository", "is_postgres_url"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+RECORDS = "provenance_records"
+VERSION_TABLE = "provenance_schema_version"
+#: pg_advisory_xact_lock key held while the schema is created or upgraded (an arbitrary
+#: constant: the first 8 bytes of sha256("provenance-toolkit repository schema")).
+_SCHEMA_LOCK = 0x2F1B_6C0E_55D3_7A41
+_SCHEMA = (
+    f"""CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+    version    integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)""",
+    f"""CREATE TABLE IF NOT EXISTS {RECORDS} (
+    record_id      bigint PRIMARY KEY,   -- the watermark payload, as a signed 64-bit int
+    reserved_at    timestamptz NOT NULL DEFAULT now(),
+    manifest       bytea,                -- NULL: reserved, not yet filled
+    manifest_label text,
+    binding_alg    text,
+    binding_value  text,
+    media_type     text,
+    signer         text,
+    created_at     timestamptz,
+    CHECK ((manifest IS NULL) = (created_at IS NULL))
+)""",
+    f"CREATE INDEX IF NOT EXISTS {RECORDS}_binding ON {RECORDS} (binding_alg, binding_value)"
+    " WHERE manifest IS NOT NULL",
+    f"CREATE INDEX IF NOT EXISTS {RECORDS}_label ON {RECORDS} (manifest_label)"
+    " WHERE manifest IS NOT NULL",
+    f"INSERT INTO {VERSION_TABLE} (version) VALUES ({SCHEMA_VERSION}) ON CONFLICT DO NOTHING",
+)
+_COLUMNS = (
+    "record_id, manifest, manifest_label, binding_alg, binding_value, media_type, signer, "
+    "created_at"
+)
+_PASSWORD_REFUSED = (
+    "the repository URL carries a password, and a URL is seen on command lines and in "
+    "process lists: leave it out and let libpq find it in PGPASSWORD, ~/.pgpass "
+    "(PGPASSFILE) or a service file (PGSERVICEFILE, ?service=NAME)"
+)
+#: Seconds to wait for the server when the URL does not say (libpq waits forever).
+CONNECT_TIMEOUT = 10
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def _to_sql(record_id: int) -> int:
+    # bigint is signed 64-bit; store the unsigned id in two's complement (as SQLite does).
+    return record_id - 2**64 if record_id >= 2**63 else record_id
+
+
+def _from_sql(value: int) -> int:
+    return value + 2**64 if value < 0 else value
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+class PostgresRepository:
+    """A repository in one PostgreSQL database, ``url`` as libpq takes it.
+
+    Connects at once, so that a server that cannot be reached is a ``UsageError`` when
+    the repository is opened (at the start of ``sign`` or ``verify``), not at the first
+    file. A schema newer than this version reads is refused.
+    """
+
+    def __init__(self, url: str) -> None:
+        if psycopg is None:  # pragma: no cover - the optional extra is not installed
+            raise UsageError(
+                "a PostgreSQL repository needs psycopg: pip install 'provenance-toolkit[postgres]'"
+            )
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise UsageError(f"not a usable PostgreSQL URL: {_first_line(exc)}") from None
+        if "password" in params:
+            raise UsageError(_PASSWORD_REFUSED)
+        self.url = url
+        extra: dict[str, Any] = {}
+        if "connect_timeout" not in params:
+            extra["connect_timeout"] = CONNECT_TIMEOUT
+        if "application_name" not in params:
+            extra["application_name"] = "provenance-toolkit"
+        self._extra = extra
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._connections: list[psycopg.Connection[tuple[Any, ...]]] = []
+        self._schema_ready = False
+        self._check_schema()
+
+    # -- connections --------------------------------------------------------------------
+
+    def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        pid = os.getpid()
+        if pid != self._pid:
+            # A forked child: the parent's connections are its own (psycopg does not close
+            # them here); this process starts afresh.
+            self._pid, self._lock, self._connections = pid, threading.Lock(), []
+            self._local = threading.local()
+        conn: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._local, "conn", None)
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, **self._extra)
+        except psycopg.Error as exc:
+            raise UsageError(
+                f"cannot connect to the repository {self.url}: {_first_line(exc)}"
+            ) from None
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _run(self, what: str, action: Callable[[psycopg.Connection[Any]], T], *, retry: bool) -> T:
+        """``action`` on this thread's connection; errors as one line naming ``what``.
+
+        ``retry``: run it once more on a new connection when the old one had broken (the
+        server restarted, an idle connection was dropped); only for what is safe to repeat.
+        """
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                return action(conn)
+            except psycopg.Error as exc:
+                if attempt == 1 and retry and conn.broken:
+                    log.info("repository connection lost (%s); reconnecting", _first_line(exc))
+                    continue
+                raise RepositoryError(f"{self.url}: {what}: {_first_line(exc)}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- the schema ----------------------------------------------------------------------
+
+    def _check_schema(self) -> bool:
+        """Whether the tables exist (and are a version this reads); never creates them."""
+        if self._schema_ready:
+            return True
+
+        def version(conn: psycopg.Connection[Any]) -> int | None:
+            row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()
+            if not row or not row[0]:
+                return None
+            found = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+            return int(found[0]) if found and found[0] is not None else None
+
+        found = self._run("reading the schema version", version, retry=True)
+        if found is None:
+            return False
+        if found != SCHEMA_VERSION:
+            raise RepositoryError(
+                f"{self.url}: repository schema version {found} is not supported "
+                f"(this version reads {SCHEMA_VERSION})"
+            )
+        self._schema_ready = True
+        return True
+
+    def create_schema(self) -> None:
+        """Create the tables and indexes if they are missing: one transaction, under an
+        advisory lock, so that concurrent first writers wait for each other.
+
+        The first ``reserve_id`` or ``put`` calls it; a database owner can call it once
+        beforehand so that signers need no right to create tables."""
+        if self._check_schema():
+            return
+
+        def create(conn: psycopg.Connection[Any]) -> None:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+
+        try:
+            self._run("creating the repository tables", create, retry=False)
+        except RepositoryError as exc:
+            if "permission denied" in str(exc):
+                raise RepositoryError(
+                    f"{exc}; the first signer needs the right to create tables in the "
+                    "database (or its owner creates them: docs/repository.md)"
+                ) from None
+            raise
+        if not self._check_schema():
+            raise RepositoryError(f"{self.url}: the repository tables were not created")
+        log.info("created the repository schema (version %d) in %s", SCHEMA_VERSION, self.url)
+
+    # -- the Repository interface ----------------------------------------------------------
+
+    def reserve_id(self) -> int:
+        self.create_schema()
+        for _ in range(16):  # a clash among 2**64 ids is rare; 16 in a row is impossible
+            record_id = secrets.randbits(64)
+
+            def insert(conn: psycopg.Connection[Any], record_id: int = record_id) -> int:
+                cursor = conn.execute(
+                    f"INSERT INTO {RECORDS} (record_id) VALUES (%s) "
+                    "ON CONFLICT (record_id) DO NOTHING",
+                    (_to_sql(record_id),),
+                )
+                return cursor.rowcount
+
+            # Safe to repeat: at worst an id reserved and never filled (reads as absent).
+            if self._run("reserving a record id", insert, retry=True) == 1:
+                return record_id
+        raise RepositoryError("could not reserve a free record id")
+
+    def put(self, record: Record) -> None:
+        self.create_schema()
+
+        def update(conn: psycopg.Connection[Any]) -> int:
+            cursor = conn.execute(
+                f"UPDATE {RECORDS} SET manifest = %s, manifest_label = %s, binding_alg = %s, "
+                "binding_value = %s, media_type = %s, signer = %s, created_at = %s "
+                "WHERE record_id = %s AND manifest IS NULL",
+                (
+                    record.manifest,
+                    record.manifest_label,
+                    record.binding_alg,
+                    record.binding_value,
+                    record.media_type,
+                    record.signer,
+                    record.created_at,
+                    _to_sql(record.record_id),
+                ),
+            )
+            return cursor.rowcount
+
+        # Not repeated on a lost connection: the first try may have been stored.
+        if self._run("storing a record", update, retry=False) != 1:
+            raise RepositoryError(
+                f"record {record.record_hex} was not reserved or is already stored"
+            )
+
+    def get(self, record_id: int) -> Record | None:
+        rows = self._query("record_id = %s", (_to_sql(record_id),))
+        return rows[0] if rows else None
+
+    def find_by_binding(self, alg: str, value: str) -> list[Record]:
+        return self._query("binding_alg = %s AND binding_value = %s", (alg, value))
+
+    def get_by_label(self, manifest_label: str) -> Record | None:
+        rows = self._query("manifest_label = %s", (manifest_label,))
+        return rows[0] if rows else None
+
+    def _query(self, where: str, args: tuple[object, ...]) -> list[Record]:
+        if not self._check_schema():
+            return []  # no tables yet: nothing was ever signed into this database
+
+        def select(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            return conn.execute(
+                f"SELECT {_COLUMNS} FROM {RECORDS} WHERE manifest IS NOT NULL AND {where} "
+                "ORDER BY created_at, record_id",
+                args,
+            ).fetchall()
+
+        rows = self._run("reading records", select, retry=True)
+        return [
+            Record(
+                record_id=_from_sql(row[0]),
+                manifest=bytes(row[1]),
+                manifest_label=row[2],
+                binding_alg=row[3],
+                binding_value=row[4],
+                media_type=row[5],
+                signer=row[6],
+                created_at=row[7].astimezone(dt.UTC),
+            )
+            for row in rows
+        ]
+
+    def close(self) -> None:
+        """Close this process's connections (every thread's)."""
+        if os.getpid() != self._pid:
+            return
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> PostgresRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
