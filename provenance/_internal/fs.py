@@ -49,21 +49,26 @@ _OPEN_FLAGS = (
 )
 
 
+def _kind_of(mode: int) -> str:
+    """What a file that is not regular is, for messages ("a FIFO (named pipe)", ...)."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
 def _not_regular(mode: int) -> str | None:
     """Why a file of this mode is not read (None for a regular file)."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
         return "is a directory"
-    if stat.S_ISFIFO(mode):
-        return "is a FIFO (named pipe), not a regular file; pipe data through '-' instead"
-    if stat.S_ISCHR(mode):
-        return "is a character device, not a regular file"
-    if stat.S_ISBLK(mode):
-        return "is a block device, not a regular file"
-    if stat.S_ISSOCK(mode):
-        return "is a socket, not a regular file"
-    return "is not a regular file"
+    hint = "; pipe data through '-' instead" if stat.S_ISFIFO(mode) else ""
+    return f"is {_kind_of(mode)}, not a regular file{hint}"
 
 
 def _too_large(limit: int) -> InputError:
@@ -160,20 +165,6 @@ def _exists_message(path: Path) -> str:
     return f"{path}: output already exists (use --force to replace it)"
 
 
-def _output_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def _check_replaceable(path: Path) -> None:
     """Refuse to replace anything but a regular file (absent is fine).
 
@@ -194,10 +185,10 @@ def _check_replaceable(path: Path) -> None:
         if stat.S_ISREG(target.st_mode):
             return
         raise OutputRefused(
-            f"{path}: is a symbolic link to {_output_kind(target.st_mode)}, not a regular "
+            f"{path}: is a symbolic link to {_kind_of(target.st_mode)}, not a regular "
             "file; refusing to replace it"
         )
-    kind = _output_kind(info.st_mode)
+    kind = _kind_of(info.st_mode)
     raise OutputRefused(f"{path}: is {kind}, not a regular file; refusing to replace it")
 
 
