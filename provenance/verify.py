@@ -117,7 +117,8 @@ class Verifier:
             # an error, never "none" (which would claim it was checked and found clean).
             kind.check(data, media_type, limits)
         facts = self._facts(store, kind) if store is not None else None
-        if needs_mark(facts):
+        looked = needs_mark(facts)
+        if looked:
             mark = self._detect(kind, media_type, data, strict=store is None)
         else:
             mark = Watermark.not_checked("not needed for this verdict")
@@ -142,7 +143,7 @@ class Verifier:
             media_type=media_type,
             ai_generated=decision.ai_generated,
             credentials=credentials,
-            watermark=_reported_mark(mark, decision, needs_mark(facts)),
+            watermark=_reported_mark(mark, decision, looked),
             path_bytes=raw,
         )
 
@@ -152,6 +153,8 @@ class Verifier:
         if not self.config.check_watermark:
             return Watermark.not_checked("watermark detection is off")
         secrets = self.config.watermark_secrets
+        if not secrets:
+            return Watermark.not_checked("no watermark key here", min(kind.mark_algs))
         return kind.detect_mark(data, media_type, secrets, self.config.limits, strict=strict)
 
     def _facts(self, store: ManifestStore, kind: MediaKind) -> ManifestFacts:

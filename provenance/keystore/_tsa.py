@@ -14,7 +14,6 @@ verifying as long as the root is trusted.
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -106,6 +105,14 @@ def commit(layout: Layout, index: Index, key_pem: bytes, chain_pem: bytes, event
     return info
 
 
+def check_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host (``timestamp.check_url``, loaded only
+    when a URL is set: it brings the RFC 3161 code with it)."""
+    from ..timestamp.authority import check_url as check
+
+    return check(url)
+
+
 def tsa_info(index: Index) -> TsaInfo | None:
     if index.tsa is None:
         return None
@@ -134,23 +141,3 @@ def ensure_usable(version: VersionRecord, now: dt.datetime) -> None:
         )
     if version.key_file is None:
         raise IdentityUnusable("the time-stamping authority has no private key left in the store")
-
-
-def check_url(url: str) -> str:
-    """``url`` if it is an http(s) URL with a host; UsageError otherwise."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if (
-        parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
-        or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text)
-    ):
-        raise UsageError(
-            f"{url!r} is not a time-stamping authority URL: give an http:// or https:// "
-            "URL with a host, e.g. https://timestamp.example.com/tsa"
-        )
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        raise UsageError(f"{url!r} has an invalid port") from None
-    return text

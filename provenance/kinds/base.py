@@ -51,7 +51,8 @@ class MediaKind(Protocol):
         *,
         strict: bool = False,
     ) -> Watermark:
-        """Look for the watermark. ``strict``: content that cannot be decoded for the
+        """Look for the watermark with ``secrets`` (at least one: the caller says when there
+        is no key). ``strict``: content that cannot be decoded for the
         detector raises ``InputError`` (without a manifest it is all there is to judge);
         otherwise such content reads ``not_checked`` with the reason."""
 

@@ -50,8 +50,6 @@ class ImageKind:
         *,
         strict: bool = False,
     ) -> Watermark:
-        if not secrets:
-            return Watermark.not_checked("no watermark key here", ALGORITHM)
         if media_type not in _DECODABLE:
             return Watermark.not_checked(f"this toolkit cannot decode {media_type} pixels")
         from provenance.imaging import decode_image

@@ -48,8 +48,6 @@ class TextKind:
         *,
         strict: bool = False,
     ) -> Watermark:
-        if not secrets:
-            return Watermark.not_checked("no watermark key here", ALGORITHM)
         from provenance.credentials.text import TextWrapperError, strip_text_manifest
         from provenance.watermark.text import detect_payload
 

@@ -125,7 +125,7 @@ def build_response(
     The token's signed attributes carry the content type, the digest of the TSTInfo and
     an ESS signing-certificate-v2 reference to the TSA's certificate, as RFC 3161 and RFC
     5816 ask; the certificates go in when the request asks for them. The DER is written
-    here, field by field: asn1crypto took 7 ms a token to build one, about 30 times the
+    here, field by field: asn1crypto took milliseconds a token to build one, many times the
     signature's cost (asn1crypto still parses and checks every response, ``check_response``).
     """
     certificate = chain[0]

@@ -39,7 +39,7 @@ class LoopbackResponder:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             # Headers and body go out as two writes; with Nagle's algorithm the second
-            # waits for a delayed ACK (about 40 ms a signature on Linux).
+            # waits for a delayed ACK (tens of milliseconds a signature on Linux).
             disable_nagle_algorithm = True
 
             def do_POST(self) -> None:

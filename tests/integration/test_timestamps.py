@@ -301,3 +301,13 @@ def test_a_good_external_authority_stamps(faulty: FaultyTSA) -> None:
     found = stamp(ExternalAuthority(faulty.url), b"message")
     assert found.token and "imported signer" in found.tsa
     assert abs((found.gen_time - dt.datetime.now(dt.UTC)).total_seconds()) < 60
+
+
+@pytest.mark.parametrize("url", ["ftp://tsa.example/", "notaurl", "http:///nohost"])
+def test_a_tsa_url_that_is_not_http_is_a_usage_error_before_any_network(
+    home: Path, inputs: dict[str, Path], tmp_path: Path, url: str
+) -> None:
+    output = tmp_path / "out.jpg"
+    result = cli(home, "sign", str(inputs["image"]), "-o", str(output), "--tsa", url, check=2)
+    assert "is not a time-stamping authority URL" in result.stderr
+    assert not output.exists()
