@@ -53,7 +53,10 @@ bench: $(TEST)
 	$(BIN)/python -m bench.c2pa_sign_verify
 	$(BIN)/python -m bench.timestamp
 	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.sign_batch
 	$(BIN)/python -m bench.watermark_image
+	$(BIN)/python -m bench.localisation
+	$(BIN)/python -m bench.watermark_negatives
 	$(BIN)/python -m bench.recovery
 	$(BIN)/python -m bench.text_c2pa
 	$(BIN)/python -m bench.text_payload

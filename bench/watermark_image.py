@@ -32,7 +32,8 @@ from bench import _watermark_attacks as attacks
 from bench._report import write_section
 from bench._watermark_report import report
 from fixtures.support import psnr
-from provenance.watermark.image import WatermarkSecret, detect, embed
+from provenance.watermark.image import ALGORITHM, WatermarkSecret, detect, embed
+from provenance.watermark.image.config import ALGORITHM_V1
 
 Bits = np.ndarray[Any, np.dtype[np.uint8]]
 NATIVE = [
@@ -70,6 +71,7 @@ def photos(quick: bool) -> list[tuple[str, Image.Image]]:
 
 class Ours:
     name = "ours (provenance-toolkit)"
+    alg = ALGORITHM
 
     def __init__(self, seed: int) -> None:
         self.secret = WatermarkSecret(f"bench-{seed}", np.random.default_rng(seed).bytes(32))
@@ -78,13 +80,52 @@ class Ours:
         self.secret = WatermarkSecret("bench", key)
 
     def embed(self, rgb: np.ndarray, bits: Bits) -> np.ndarray:
-        return np.asarray(embed(Image.fromarray(rgb), np.packbits(bits).tobytes(), self.secret))
+        payload = np.packbits(bits).tobytes()
+        return np.asarray(embed(Image.fromarray(rgb), payload, self.secret, alg=self.alg))
 
     def decode(self, rgb: np.ndarray) -> Bits | None:
         found = detect(Image.fromarray(rgb), [self.secret])
-        return (
-            None if found.payload is None else np.unpackbits(np.frombuffer(found.payload, np.uint8))
-        )
+        if found.payload is None or found.alg != self.alg:
+            return None
+        return np.unpackbits(np.frombuffer(found.payload, np.uint8))
+
+
+class OursV1(Ours):
+    """Content marked by the first format, read by this release's detector."""
+
+    name = "ours, v1 marks"
+    alg = ALGORITHM_V1
+
+
+#: Quarter turns and mirror images (Pillow's transposes), as the detector names them.
+TURNS = {
+    "90": Image.Transpose.ROTATE_90,
+    "180": Image.Transpose.ROTATE_180,
+    "270": Image.Transpose.ROTATE_270,
+    "mirror": Image.Transpose.FLIP_LEFT_RIGHT,
+    "mirror+90": Image.Transpose.TRANSPOSE,
+    "mirror+180": Image.Transpose.FLIP_TOP_BOTTOM,
+    "mirror+270": Image.Transpose.TRANSVERSE,
+}
+
+
+def orientations(
+    pics: list[tuple[str, Image.Image]], log: Callable[[str], None]
+) -> dict[str, dict[str, int]]:
+    """Every turn and mirror image, alone and followed by each attack: exact recoveries per
+    turn and attack over the photos (one fresh secret and payload a photo)."""
+    rng = np.random.default_rng(777)
+    out: dict[str, dict[str, int]] = {t: dict.fromkeys(attacks.ALL, 0) for t in TURNS}
+    for label, img in pics:
+        secret, payload = WatermarkSecret("turns", rng.bytes(32)), rng.bytes(8)
+        marked = embed(img, payload, secret)
+        for turn, transpose in TURNS.items():
+            turned = marked.transpose(transpose)
+            for name in attacks.ALL:
+                found = detect(attacks.apply(name, turned), [secret])
+                out[turn][name] += int(found.payload == payload)
+        log(f"orientations: {label} done")
+    return out
 
 
 MATCHED = " @ PSNR>=ours"  # name suffix of an anchor run at matched quality
@@ -228,6 +269,7 @@ def robustness(
     psnrs, ssims, n = [], [], 0
     failures: list[str] = []
     per_photo: dict[str, list[int]] = {}
+    by_photo: dict[str, list[tuple[float, float]]] = {}  # photo -> (PSNR, SSIM) per image
     for label, img in pics:
         rgb = np.asarray(img)
         for _ in range(draws):
@@ -247,6 +289,7 @@ def robustness(
             p, s = quality(rgb, marked)
             psnrs.append((label, p))
             ssims.append(s)
+            by_photo.setdefault(label, []).append((p, s))
             n += 1
             for name in attacks.ALL:
                 out = method.decode(np.asarray(attacks.apply(name, Image.fromarray(marked))))
@@ -273,6 +316,7 @@ def robustness(
         "n": n,
         "failures": failures,
         "per_photo": per_photo,
+        "quality_by_photo": by_photo,
         "cells": cells,
         "seconds": time.perf_counter() - t_start,
     }
@@ -352,7 +396,7 @@ def main() -> None:
 
     pics = photos(args.quick)
     draws = args.draws or (1 if args.quick else 2)
-    methods: list[Any] = [Ours(1)]
+    methods: list[Any] = [Ours(1), OursV1(2)]
     if not args.no_anchors:
         methods += [
             InvisibleWatermark("dwtDct"),
@@ -376,7 +420,7 @@ def main() -> None:
     sizes = [("512 px", (512, 512)), ("1 MP", (1155, 866)), ("12 MP", (4000, 3000))]
     times = {}
     for m in methods:
-        if getattr(m, "matched", False):
+        if getattr(m, "matched", False) or isinstance(m, OursV1):
             continue  # same code as the default-strength run
         heavy = not isinstance(m, Ours | InvisibleWatermark) or m.name.endswith("Svd")
         use = sizes if not (args.quick and not isinstance(m, Ours)) else sizes[:2]
@@ -386,9 +430,10 @@ def main() -> None:
     times[methods[0].name]["1 MP, rotated 5 deg (full search)"] = full_search_time(
         methods[0], astronaut
     )
+    turns = orientations(pics, log)
     n_secrets = 8 if args.quick else 56  # 13 photos x 29 attacks x 56 = 21,112 trials
     null = (0, 0, 0.0) if args.no_null else null_trials(pics, n_secrets, log)
-    body = report(results, times, null, n_secrets, [p for p, _ in pics], draws)
+    body = report(results, times, null, n_secrets, [p for p, _ in pics], draws, turns)
     if args.no_write:
         print(body)
     else:

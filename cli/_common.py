@@ -13,8 +13,8 @@ from typing import NoReturn, ParamSpec, TypeVar
 import platformdirs
 import typer
 
-from provenance._internal.text import safe_text
 from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
+from provenance.files import safe_text
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -1,11 +1,35 @@
-"""``provenance sign``: add signed Content Credentials to generated content."""
+"""``provenance sign``: add signed Content Credentials to generated content.
+
+One file (``sign INPUT -o OUTPUT``) or many (``sign INPUT... --out-dir DIR``): the batch
+form streams one result per input, as ``verify`` does, with its options, progress line,
+Ctrl-C and exit codes (cli/_batch.py).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cli._batch import (
+    Engine,
+    EngineOption,
+    FromFile,
+    Inputs,
+    Jsonl,
+    Recursive,
+    Scheduler,
+    Unordered,
+    Workers,
+    check_engine,
+    default_workers,
+    drive,
+)
 from cli._common import (
     handle_errors,
     home_of,
@@ -13,15 +37,39 @@ from cli._common import (
     repository_location,
     shown,
 )
-from provenance.credentials.manifest import AIContent, TrainingMining
+from provenance import AIContent, TrainingMining
 from provenance.errors import UsageError
+
+if TYPE_CHECKING:
+    from provenance.batch import SignOutcome
+
+_COLOURS = {
+    "signed": typer.colors.GREEN,
+    "failed": typer.colors.RED,
+    "refused": typer.colors.YELLOW,
+    "unreadable": typer.colors.YELLOW,
+}
 
 
 @handle_errors
 def sign(
     ctx: typer.Context,
-    source: Path = typer.Argument(..., metavar="INPUT", help="Image to sign (never modified)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write the signed copy."),
+    sources: list[Path] = typer.Argument(
+        None,
+        metavar="INPUT...",
+        help="Content to sign (never modified); with --out-dir, several files and, with -r, "
+        "directories.",
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Where to write the signed copy of the one INPUT."
+    ),
+    out_dir: Path = typer.Option(
+        None,
+        "--out-dir",
+        metavar="DIR",
+        help="Sign every INPUT into DIR, at its path as given (made relative): "
+        "gen/a.png -> DIR/gen/a.png. Made when missing.",
+    ),
     identity: str = typer.Option(
         None, "--identity", "-i", help="Signing identity (default: the store's default)."
     ),
@@ -57,37 +105,111 @@ def sign(
         help="Sign without a time-stamp: the content then turns invalid when the signing "
         "certificate expires.",
     ),
-    force: bool = typer.Option(False, "--force", "-f", help="Replace OUTPUT if it exists."),
+    force: bool = typer.Option(
+        False, "--force", "-f", help="Replace outputs that exist (regular files only)."
+    ),
+    recursive: Recursive = False,
+    from_file: FromFile = None,
+    workers: Workers = None,
+    jsonl: Jsonl = False,
+    unordered: Unordered = False,
+    engine: EngineOption = Engine.LOCAL,
+    scheduler: Scheduler = None,
 ) -> None:
-    """Sign INPUT as AI-generated content into OUTPUT (same format).
+    """Sign INPUT as AI-generated content into OUTPUT (same format), or many into DIR.
 
     By default the pixels first get an invisible watermark carrying a new record id, the
     manifest records it, and the signed manifest is stored in the repository under that
-    id, so `verify` can recover it after metadata is stripped.
+    id, so `verify` can recover it after metadata is stripped. With --out-dir: exit 0 all
+    signed, else the first of 1 (signing or writing failed), 2 (an output refused, e.g. it
+    exists) and 3 (an input unreadable) that some file met; 130 on Ctrl-C.
     """
+    sources = sources or []
+    if model_version and not model:
+        raise typer.BadParameter("--model-version needs --model")
+    if tsa and no_timestamp:
+        raise UsageError("choose one of --tsa and --no-timestamp")
+    if output is not None and out_dir is not None:
+        raise UsageError("choose one of -o OUTPUT (one file) and --out-dir DIR (many)")
+    content = AIContent(model=model, model_version=model_version, training_mining=training_mining)
+    options: dict[str, Any] = {
+        "identity": identity,
+        "watermark": not no_watermark,
+        "watermark_key": watermark_key,
+        "tsa_url": tsa,
+        "time_stamp": not no_timestamp,
+        "force": force,
+    }
+    if out_dir is None:
+        batch_flags = {
+            "-r": recursive,
+            "--from-file": from_file is not None,
+            "--workers": workers is not None,
+            "--jsonl": jsonl,
+            "--unordered": unordered,
+            "--engine": engine is not Engine.LOCAL,
+            "--scheduler": scheduler is not None,
+        }
+        given = [flag for flag, used in batch_flags.items() if used]
+        if given:
+            raise UsageError(f"{given[0]} goes with --out-dir DIR (many files), not with -o")
+        if output is None:
+            raise UsageError("name where the signed copy goes: -o OUTPUT, or --out-dir DIR")
+        if len(sources) != 1:
+            raise UsageError("-o OUTPUT takes one INPUT; use --out-dir DIR to sign several")
+        _sign_one(ctx, sources[0], output, content, repository, **options)
+        return
+    if not sources and from_file is None:
+        raise UsageError("name files or directories to sign, or --from-file LIST")
+    if Path("-") in sources:
+        raise UsageError(
+            "'-' (standard input) cannot be signed into --out-dir; --from-file - reads the "
+            "list of files from standard input"
+        )
+    check_engine(engine, scheduler, workers, sources)
+    inputs = Inputs(sources, from_file, recursive, skip=(out_dir,))
+    batch = _Batch(inputs, workers, jsonl, unordered, engine, scheduler)
+    code = _sign_many(ctx, batch, out_dir, content, repository, options)
+    if code:
+        raise typer.Exit(code)
+
+
+def _warn_without_model(model: str | None) -> None:
+    if model is None:
+        typer.echo("warning: no --model given; the manifest will not name the model", err=True)
+
+
+def _sign_one(
+    ctx: typer.Context,
+    source: Path,
+    output: Path,
+    content: AIContent,
+    repository: str | None,
+    *,
+    identity: str | None,
+    watermark: bool,
+    watermark_key: str | None,
+    tsa_url: str | None,
+    time_stamp: bool,
+    force: bool,
+) -> None:
     # Here, not at the top: the key store, c2pa-rs and the watermark load only to sign.
     from provenance.home import manifest_signer, watermark_secret
     from provenance.keystore import KeyStore
     from provenance.repository import open_repository
     from provenance.sign import Watermarking, check_paths, read_asset, sign_asset
 
-    if model_version and not model:
-        raise typer.BadParameter("--model-version needs --model")
-    if tsa and no_timestamp:
-        raise UsageError("choose one of --tsa and --no-timestamp")
     check_paths(source, output, force=force)
     store = KeyStore.open(home_of(ctx))
     asset = read_asset(source)  # a bad input fails before the passphrase is asked for
     watermarking = None
-    if not no_watermark:
+    if watermark:
         secret = watermark_secret(store, watermark_key)
         watermarking = Watermarking(secret, open_repository(repository_location(ctx, repository)))
     passphrase = read_passphrase(purpose="signing key")
-    if model is None:
-        typer.echo("warning: no --model given; the manifest will not name the model", err=True)
-    content = AIContent(model=model, model_version=model_version, training_mining=training_mining)
+    _warn_without_model(content.model)
     with manifest_signer(
-        store, identity, passphrase, tsa_url=tsa, time_stamp=not no_timestamp
+        store, identity, passphrase, tsa_url=tsa_url, time_stamp=time_stamp
     ) as signer:
         result = sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
         stamped = signer.time_stamps.name if signer.time_stamps else ""
@@ -106,3 +228,82 @@ def sign(
         f"signed {shown(result.output)} ({shown(result.media_type)}, {result.size:,} bytes) "
         f"as {shown(result.signer)}{when}{mark}"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Batch:
+    """The batch options as given."""
+
+    inputs: Inputs
+    workers: int | None
+    jsonl: bool
+    unordered: bool
+    engine: Engine
+    scheduler: str | None
+
+
+def _sign_many(
+    ctx: typer.Context,
+    batch: _Batch,
+    out_dir: Path,
+    content: AIContent,
+    repository: str | None,
+    options: dict[str, Any],
+) -> int:
+    """Sign the batch, print one line per input; the exit code it calls for."""
+    from provenance.batch import SignSettings, SignStatus, sign_many
+
+    settings = SignSettings(
+        home=home_of(ctx),
+        model=content.model,
+        model_version=content.model_version,
+        training_mining=content.training_mining,
+        repository=repository_location(ctx, repository),
+        **options,
+    )
+
+    def passphrase() -> str:  # asked once, after the checks, as for one file
+        secret = read_passphrase(purpose="signing key")
+        _warn_without_model(content.model)
+        return secret
+
+    stop = threading.Event()
+    outcomes = sign_many(
+        batch.inputs.names(),
+        out_dir,
+        settings,
+        passphrase,
+        recursive=batch.inputs.recursive,
+        workers=default_workers(batch.workers),
+        ordered=not batch.unordered,
+        engine=batch.engine.value,
+        scheduler=batch.scheduler,
+        stop=stop,
+    )
+    colour = not batch.jsonl and sys.stdout.isatty()
+
+    def show(outcome: SignOutcome) -> None:
+        if batch.jsonl:
+            typer.echo(json.dumps(outcome.to_json()))
+            return
+        status = f"{outcome.status!s:<10}"
+        if colour:
+            status = typer.style(status, fg=_COLOURS[outcome.status], bold=True)
+        if outcome.error is not None:
+            typer.echo(f"{status} {shown(outcome.input)}  {shown(outcome.error)}")
+            return
+        mark = f", record {outcome.record}" if outcome.record else ", no watermark"
+        typer.echo(
+            f"{status} {shown(outcome.input)} -> {shown(outcome.output)}  "
+            f"({shown(outcome.media_type)}, {outcome.size or 0:,} bytes{mark})"
+        )
+
+    counts = drive(
+        outcomes,
+        status=lambda outcome: outcome.status,
+        show=show,
+        inputs=batch.inputs,
+        stop_feed=stop.set,
+    )
+    codes = [status.exit_code for status in counts if counts[status]]
+    return min((code for code in codes if code), default=SignStatus.SIGNED.exit_code)

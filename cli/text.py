@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from cli._common import handle_errors, home_of, shown
-from provenance._internal.fs import read_input, read_stdin
 from provenance.errors import InputError
+from provenance.files import read_input, read_stdin
 
 __all__ = ["text_app"]
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from cli._common import handle_errors, home_of, shown
-from provenance._internal.fs import read_input
 from provenance.errors import InputError
+from provenance.files import read_input
 
 # The key store and cryptography load in the commands: --help and --version stay cheap.
 if TYPE_CHECKING:

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
-import enum
-import itertools
 import json
-import os
-import shutil
-import signal
-import stat
 import sys
-import threading
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
+from cli._batch import (
+    Engine,
+    EngineOption,
+    FromFile,
+    Inputs,
+    Jsonl,
+    Recursive,
+    Scheduler,
+    Unordered,
+    Workers,
+    check_engine,
+    default_workers,
+    drive,
+)
 from cli._common import handle_errors, home_of, repository_location
-from provenance._internal.fs import read_input, read_stdin
-from provenance._internal.text import safe_text
 from provenance.errors import InputError, UsageError
+from provenance.files import read_input, read_stdin, safe_text
 from provenance.report import Report, Verdict
 from provenance.verdict import Requirement, meets
 
@@ -48,26 +51,14 @@ _COLOURS = {
 MAX_CRL_BYTES = 64 * 1024 * 1024
 
 
-class Engine(enum.StrEnum):
-    LOCAL = "local"
-    DASK = "dask"
-
-
 @handle_errors
 def verify(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(
         None, metavar="PATH...", help="Files or directories; '-' reads one file from stdin."
     ),
-    from_file: str = typer.Option(
-        None,
-        "--from-file",
-        metavar="LIST",
-        help="Also verify the paths in LIST, one a line; '-' reads the list from stdin.",
-    ),
-    unordered: bool = typer.Option(
-        False, "--unordered", help="Print each result as it finishes, not in input order."
-    ),
+    from_file: FromFile = None,
+    unordered: Unordered = False,
     file_timeout: float = typer.Option(
         None,
         "--timeout",
@@ -78,30 +69,12 @@ def verify(
     max_size_mb: float = typer.Option(
         None, "--max-size", min=0.001, help="Largest file to read, in MB (default: 512)."
     ),
-    recursive: bool = typer.Option(False, "--recursive", "-r", help="Walk directories."),
+    recursive: Recursive = False,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
-    as_jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON report a line."),
-    workers: int = typer.Option(
-        None,
-        "--workers",
-        "-w",
-        min=1,
-        help="Worker processes (default: the CPU count); capped at 4 per CPU and at one "
-        "per file (up to N names are read before the workers start).",
-    ),
-    engine: Engine = typer.Option(
-        Engine.LOCAL,
-        "--engine",
-        help="local: worker processes here; dask: the workers of the Dask cluster at "
-        "--scheduler (needs the toolkit's 'dask' extra; docs/batch.md).",
-    ),
-    scheduler: str = typer.Option(
-        None,
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler, e.g. tcp://host:8786. Its workers read the files themselves, "
-        "at the same absolute paths: they need the same (shared) filesystem.",
-    ),
+    as_jsonl: Jsonl = False,
+    workers: Workers = None,
+    engine: EngineOption = Engine.LOCAL,
+    scheduler: Scheduler = None,
     trust_anchors: list[Path] = typer.Option(
         None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
     ),
@@ -143,7 +116,7 @@ def verify(
     paths = paths or []
     if not paths and from_file is None:
         raise UsageError("name files or directories to verify, or --from-file LIST")
-    _check_engine(engine, scheduler, workers, paths)
+    check_engine(engine, scheduler, workers, paths)
     config = _config(
         home_of(ctx), trust_anchors or [], trust_config, allowed_list or [], crls or []
     )
@@ -158,6 +131,7 @@ def verify(
     )
     if config.repository is not None:
         check_repository(config.repository)
+    inputs = Inputs(paths, from_file, recursive)
     if Path("-") in paths:
         if len(paths) != 1 or from_file is not None:
             raise UsageError("'-' (standard input) cannot be combined with other inputs")
@@ -167,50 +141,26 @@ def verify(
             raise InputError(f"standard input: {exc}") from None
         reports: Iterable[Report] = [Verifier(config).verify_bytes(data, "-")]
     else:
-        inputs = itertools.chain(paths, _listed(from_file) if from_file is not None else ())
         reports = verify_many(
-            iter_files(inputs, recursive=recursive),
+            iter_files(inputs.names(), recursive=recursive),
             config,
-            workers=workers or os.cpu_count() or 1,
+            workers=default_workers(workers),
             ordered=not unordered,
             file_timeout=file_timeout,
             engine=engine.value,
             scheduler=scheduler,
         )
-    counts: collections.Counter[Verdict] = collections.Counter()
     unmet = 0
-    progress = _Progress(counts) if sys.stderr.isatty() else None
-    if progress and (from_file is None or _is_regular_file(from_file)):
-        progress.count_in_background(paths, from_file, recursive)
-    stop = _StopOnInterrupt(hint=progress is not None)
-    with stop:
-        try:
-            for report in _emit(reports, "json" if as_json else "jsonl" if as_jsonl else "text"):
-                counts[report.verdict] += 1
-                unmet += require is not None and not meets(report.verdict, require)
-                if progress:
-                    progress.update()
-                if stop.requested:
-                    break
-        except KeyboardInterrupt:
-            stop.requested = True  # a second Ctrl-C: stop now, whatever is in flight
-        if stop.requested:
-            # Everything verified so far is printed: close the JSON list, say so, then let
-            # the workers finish the files they hold (a further Ctrl-C skips that wait).
-            if progress:
-                progress.clear()
-            if as_json:
-                typer.echo("\n]")
-            typer.echo(f"interrupted after {_tally(counts)}", err=True)
-            sys.stdout.flush()
-            with contextlib.suppress(KeyboardInterrupt):
-                close = getattr(reports, "close", None)
-                if close is not None:
-                    close()
-            raise typer.Exit(130)
-    if progress:
-        progress.clear()
-    typer.echo(_tally(counts), err=True)
+
+    def count_unmet(report: Report) -> None:
+        nonlocal unmet
+        unmet += require is not None and not meets(report.verdict, require)
+
+    style = "json" if as_json else "jsonl" if as_jsonl else "text"
+    show, finish = _printer(style, count_unmet)
+    counts = drive(
+        reports, status=lambda report: report.verdict, show=show, inputs=inputs, finish=finish
+    )
     if counts[Verdict.INVALID]:
         raise typer.Exit(1)
     if counts[Verdict.ERROR]:
@@ -325,156 +275,6 @@ def _warn(message: str) -> None:
     typer.echo(f"warning: {safe_text(message, 4096)}", err=True)
 
 
-def _check_engine(
-    engine: Engine, scheduler: str | None, workers: int | None, paths: list[Path]
-) -> None:
-    """Flags that only mean something together, checked before any work."""
-    if engine is Engine.LOCAL:
-        if scheduler is not None:
-            raise UsageError("--scheduler goes with --engine dask")
-        return
-    if scheduler is None:
-        raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
-    if workers is not None:
-        raise UsageError(
-            "--workers is for --engine local; a Dask cluster has the workers it was started "
-            "with (dask worker --nworkers N)"
-        )
-    if Path("-") in paths:
-        raise UsageError("'-' (standard input) is verified here, not with --engine dask")
-
-
-class _StopOnInterrupt:
-    """Ctrl-C asks the batch to stop after the report it is waiting for, so every report
-    printed is whole and counted; a second Ctrl-C raises ``KeyboardInterrupt`` at once."""
-
-    def __init__(self, *, hint: bool) -> None:
-        self.requested = False
-        self._hint = hint
-        self._previous: Any = None
-
-    def __enter__(self) -> _StopOnInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-    def _on_interrupt(self, signum: int, frame: object) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        if self._hint:
-            sys.stderr.write("\r\x1b[Kstopping after the files in progress (Ctrl-C again: now)\n")
-
-
-def _tally(counts: collections.Counter[Verdict]) -> str:
-    total = sum(counts.values())
-    tally = ", ".join(f"{counts[v]} {v}" for v in Verdict if counts[v])
-    return f"{total} file{'s' * (total != 1)}: {tally or 'none'}"
-
-
-def progress_line(
-    done: int,
-    total: int | None,
-    elapsed: float,
-    counts: collections.Counter[Verdict],
-    *,
-    counting: bool = False,
-) -> str:
-    """``1,234/10,000 files, 250 files/s, ETA 0:35 — 1,200 trusted, 30 error``.
-
-    ``total`` is None while the inputs are being counted (``counting``) and for good when
-    they cannot be (a list on standard input): then there is no ETA.
-    """
-    rate = done / elapsed if elapsed > 0 else 0.0
-    if total is None:
-        head = f"{done:,} files{' (counting...)' * counting}, {rate:,.0f} files/s"
-    else:
-        total = max(total, done)  # files added after the count
-        eta = _duration((total - done) / rate) if rate > 0 else "--:--"
-        head = f"{done:,}/{total:,} files, {rate:,.0f} files/s, ETA {eta}"
-    tally = ", ".join(f"{counts[v]:,} {v}" for v in Verdict if counts[v])
-    return f"{head} — {tally}" if tally else head
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-class _Progress:
-    """One self-rewriting line on a terminal's stderr: files, rate, ETA, verdict counts."""
-
-    def __init__(self, counts: collections.Counter[Verdict]) -> None:
-        self._counts = counts
-        self._start = time.monotonic()
-        self._shown = 0.0
-        self._total: int | None = None
-        self._counting = False
-
-    def count_in_background(
-        self, paths: Iterable[Path], from_file: str | None, recursive: bool
-    ) -> None:
-        """Count the inputs in a daemon thread (a second walk) for a total and an ETA."""
-
-        def count() -> None:
-            from provenance.batch import count_files
-
-            try:
-                listed = _listed(from_file) if from_file is not None else ()
-                self._total = count_files(itertools.chain(paths, listed), recursive=recursive)
-            except Exception:  # only the ETA is lost; the batch itself reports the cause
-                pass
-            finally:
-                self._counting = False
-
-        self._counting = True
-        threading.Thread(target=count, name="count-inputs", daemon=True).start()
-
-    def update(self) -> None:
-        now = time.monotonic()
-        if now - self._shown < 0.2:
-            return
-        self._shown = now
-        done = sum(self._counts.values())
-        elapsed = now - self._start
-        line = progress_line(done, self._total, elapsed, self._counts, counting=self._counting)
-        width = shutil.get_terminal_size().columns - 1
-        sys.stderr.write("\r\x1b[K" + line[:width])
-        sys.stderr.flush()
-
-    def clear(self) -> None:
-        sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
-
-
-def _listed(source: str) -> Iterator[Path]:
-    """Paths from a list file or stdin, one a line, read lazily."""
-    from provenance.batch import paths_from_lines
-
-    if source == "-":
-        yield from paths_from_lines(sys.stdin.buffer)
-        return
-    try:
-        handle = open(source, "rb")  # noqa: SIM115 - closed when the generator ends
-    except OSError as exc:
-        raise UsageError(f"{source}: cannot read --from-file list ({exc.strerror})") from None
-    with handle:
-        yield from paths_from_lines(handle)
-
-
-def _is_regular_file(path: str) -> bool:
-    """A list that can be read twice (once to count it): not stdin, a pipe or a FIFO."""
-    try:
-        return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
 def _existing_repository(location: str, given: str | None) -> str | None:
     """Verification never creates a repository: a missing default one means none."""
     if given is None and not Path(location).exists():
@@ -489,15 +289,21 @@ def _read_text(path: Path, flag: str) -> str:
         raise UsageError(f"{path}: cannot read {flag} file ({exc})") from None
 
 
-def _emit(reports: Iterable[Report], style: str) -> Iterator[Report]:
-    """Print each report as it arrives (streaming) and pass it on."""
+def _printer(
+    style: str, also: Callable[[Report], None]
+) -> tuple[Callable[[Report], None], Callable[[], None] | None]:
+    """How each report is printed as it arrives (streaming) and how the output ends.
+
+    A JSON list is opened before the first report and closed at the end, also when the
+    batch is interrupted."""
     colour = style == "text" and sys.stdout.isatty()
-    if style == "json":
-        typer.echo("[", nl=False)
-    for index, report in enumerate(reports):
+    first = True
+
+    def show(report: Report) -> None:
+        nonlocal first
+        also(report)
         if style == "json":
-            prefix = "\n  " if index == 0 else ",\n  "
-            typer.echo(prefix + json.dumps(report.to_json()), nl=False)
+            typer.echo(("\n  " if first else ",\n  ") + json.dumps(report.to_json()), nl=False)
         elif style == "jsonl":
             typer.echo(json.dumps(report.to_json()))
         else:
@@ -506,7 +312,9 @@ def _emit(reports: Iterable[Report], style: str) -> Iterator[Report]:
                 verdict = typer.style(verdict, fg=_COLOURS[report.verdict], bold=True)
             path, summary = safe_text(report.path, 4096), safe_text(report.summary, 2000)
             typer.echo(f"{verdict} {path}  {summary}")
-        sys.stdout.flush()
-        yield report
-    if style == "json":
-        typer.echo("\n]")
+        first = False
+
+    if style != "json":
+        return show, None
+    typer.echo("[", nl=False)
+    return show, lambda: typer.echo("\n]")

@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 
 from cli._common import handle_errors, home_of
-from provenance._internal.fs import read_input
 from provenance.errors import InputError
+from provenance.files import read_input
 from provenance.watermark.image import PAYLOAD_BITS
 
 __all__ = ["watermark_app"]
@@ -38,7 +38,17 @@ def _parse_payload(text: str | None) -> bytes:
     return value
 
 
-@watermark_app.command("embed", no_args_is_help=True)
+_EMBED_HELP = (
+    "Mark INPUT into OUTPUT (same format and metadata; JPEG keeps its quantisation tables)."
+    "\n\n"
+    "The mark is read back from OUTPUT's bytes before they are written: where the image's "
+    "own encoding would erase it, it is embedded stronger (down to 40 dB PSNR) or refused "
+    "(exit 3). An INPUT that carries a C2PA manifest is refused (exit 2) without --force, "
+    "since the marked copy has none."
+)
+
+
+@watermark_app.command("embed", no_args_is_help=True, help=_EMBED_HELP)
 @handle_errors
 def embed_command(
     ctx: typer.Context,
@@ -50,7 +60,13 @@ def embed_command(
     key: str = typer.Option(
         None, "--key", "-k", help="Watermark key name (default: the default key)."
     ),
-    force: bool = typer.Option(False, "--force", "-f", help="Replace OUTPUT if it exists."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        "-f",
+        help="Replace OUTPUT if it exists, and mark an INPUT that carries a C2PA manifest "
+        "(the marked copy has none: its pixels are new).",
+    ),
 ) -> None:
     """Mark INPUT into OUTPUT (same format; JPEG keeps its quantisation tables)."""
     # Here, not at the top: the engine needs NumPy, SciPy and Pillow, the store cryptography.
@@ -118,6 +134,11 @@ def detect_command(
         typer.echo(
             f"found payload={found.payload} key={found.key} p<={found.p_value:.1e}{geometry}"
         )
+        for region in found.altered_regions:
+            typer.echo(
+                f"  {region.state}: x={region.x} y={region.y} {region.width}x{region.height} "
+                f"({100 * region.share:.1f}% of the image)"
+            )
     elif found.note:
         typer.echo(f"not checked ({found.note})")
     else:

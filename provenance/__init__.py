@@ -16,6 +16,7 @@ from provenance._internal.lazy import lazy_attributes
 from provenance._version import __version__
 
 if TYPE_CHECKING:
+    from provenance.allocator import keep_freed_memory
     from provenance.batch import iter_files, verify_many
     from provenance.credentials.manifest import AIContent, DigitalSourceType, TrainingMining
     from provenance.credentials.read import TrustSettings
@@ -47,6 +48,7 @@ __all__ = [
     "VerifyConfig",
     "__version__",
     "iter_files",
+    "keep_freed_memory",
     "sign_bytes",
     "sign_file",
     "sniff",
@@ -58,6 +60,7 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "AIContent": "provenance.credentials.manifest",
+        "keep_freed_memory": "provenance.allocator",
         "Algorithm": "provenance.keystore",
         "ContentSigner": "provenance.pipeline",
         "DigitalSourceType": "provenance.credentials.manifest",

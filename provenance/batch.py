@@ -1,21 +1,30 @@
-"""Walk inputs and verify them in parallel, streaming reports in input order.
+"""Walk inputs and verify or sign them in parallel, streaming results in input order.
 
 Memory stays flat with the number of files: paths are produced lazily by a walk, and at
-most a small window of files is in flight at once. Two engines run the same per-file
-function (``_internal/batch/task.py``), each worker building its ``Verifier`` (c2pa
-Context, trust anchors) once, not once per file: ``local``, a process pool on this
-machine, and ``dask``, the workers of a Dask cluster (the optional extra ``[dask]``).
+most a small window of files is in flight at once. Two engines run the same per-file job
+(``_internal/batch/job.py``), each worker building what is costly once, not once per
+file (a ``Verifier``; for signing, the unlocked key, the repository and the time-stamp
+responder): ``local``, a process pool on this machine, and ``dask``, the workers of a Dask
+cluster (the optional extra ``[dask]``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import os
 import stat
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from provenance._internal.batch.local import WORKERS_PER_CPU, max_workers, verify_locally
+from provenance._internal.batch.job import FileJob
+from provenance._internal.batch.local import WORKERS_PER_CPU, max_workers, run_locally
+from provenance._internal.batch.task import VerifyJob
+from provenance.credentials.manifest import TrainingMining
+from provenance.media import Limits
+from provenance.report import path_fields
 from provenance.verify import Report, VerifyConfig
 
 if TYPE_CHECKING:
@@ -23,37 +32,71 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WORKERS_PER_CPU",
+    "SignOutcome",
+    "SignSettings",
+    "SignStatus",
     "count_files",
     "iter_files",
     "max_workers",
     "paths_from_lines",
+    "sign_many",
     "verify_many",
 ]
 
 Engine = Literal["local", "dask"]
 ENGINES: tuple[Engine, ...] = ("local", "dask")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
-def iter_files(inputs: Iterable[Path], *, recursive: bool = False) -> Iterator[Path | Report]:
+@dataclasses.dataclass(frozen=True)
+class Unwalkable:
+    """A named input the walk could not turn into files: a directory (without
+    ``recursive``) or one it could not list."""
+
+    path: Path
+    message: str
+
+
+def iter_files(
+    inputs: Iterable[Path], *, recursive: bool = False, skip: Iterable[Path] = ()
+) -> Iterator[Path | Report]:
     """Files named or found under ``inputs``, depth-first in sorted order.
 
     A directory without ``recursive`` becomes an ``error`` report rather than being
     silently skipped. Symbolic links to directories are followed once: a directory
-    already visited (by device and inode) is not entered again, so a link loop ends.
+    already visited (by device and inode) is not entered again, so a link loop ends;
+    neither is a directory of ``skip`` (an output folder inside the input tree).
     """
+    for item in walk(inputs, recursive=recursive, skip=skip):
+        yield Report.failed(item.path, item.message) if isinstance(item, Unwalkable) else item
+
+
+def walk(
+    inputs: Iterable[Path], *, recursive: bool = False, skip: Iterable[Path] = ()
+) -> Iterator[Path | Unwalkable]:
+    """``iter_files`` with the inputs it could not walk as ``Unwalkable``."""
+    skipped = {key for key in map(_identity, skip) if key is not None}
     for item in inputs:
         path = Path(item)
         if recursive and path.is_dir():
-            yield from _walk(path)
+            yield from _walk(path, skipped)
         elif path.is_dir():
-            message = "is a directory (use --recursive)"
-            yield Report.failed(path, message)
+            yield Unwalkable(path, "is a directory (use --recursive)")
         else:
             yield path
 
 
-def _walk(root: Path) -> Iterator[Path | Report]:
-    seen: set[tuple[int, int]] = set()
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _walk(root: Path, skipped: set[tuple[int, int]]) -> Iterator[Path | Unwalkable]:
+    seen = set(skipped)
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -65,8 +108,7 @@ def _walk(root: Path) -> Iterator[Path | Report]:
             seen.add(key)
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError as exc:
-            message = f"cannot list directory: {exc.strerror or exc}"
-            yield Report.failed(directory, message)
+            yield Unwalkable(directory, f"cannot list directory: {exc.strerror or exc}")
             continue
         subdirs: list[Path] = []
         for entry in entries:
@@ -81,14 +123,16 @@ def _walk(root: Path) -> Iterator[Path | Report]:
         stack.extend(reversed(subdirs))
 
 
-def count_files(inputs: Iterable[Path], *, recursive: bool = False) -> int:
-    """How many reports ``iter_files`` gives for ``inputs``, holding none of them.
+def count_files(
+    inputs: Iterable[Path], *, recursive: bool = False, skip: Iterable[Path] = ()
+) -> int:
+    """How many results ``iter_files`` gives for ``inputs``, holding none of them.
 
     A second walk, for a progress total: it costs file-system calls only, so it can run in
-    a thread beside the verification. Memory is that of the walk (the directories seen), not
-    the number of files. A tree that changes meanwhile makes the total slightly off.
+    a thread beside the batch. Memory is that of the walk (the directories seen), not the
+    number of files. A tree that changes meanwhile makes the total slightly off.
     """
-    return sum(1 for _ in iter_files(inputs, recursive=recursive))
+    return sum(1 for _ in walk(inputs, recursive=recursive, skip=skip))
 
 
 def paths_from_lines(lines: Iterable[bytes]) -> Iterator[Path]:
@@ -130,24 +174,185 @@ def verify_many(
     """
     if file_timeout is not None and file_timeout <= 0:
         raise ValueError("file_timeout must be positive")
+    _check_engine(engine, scheduler)
+    return _run(items, VerifyJob(config, file_timeout), workers, ordered, engine, scheduler)
+
+
+class SignStatus(enum.StrEnum):
+    """What became of one input of ``sign_many``, in order of the exit code it carries."""
+
+    SIGNED = "signed"  # exit 0
+    FAILED = "failed"  # exit 1: refused on its merits, or the output could not be written
+    REFUSED = "refused"  # exit 2: the output path cannot be written as given (it exists, ...)
+    UNREADABLE = "unreadable"  # exit 3: the input could not be read, or is not supported
+
+    @property
+    def exit_code(self) -> int:
+        return list(SignStatus).index(self)
+
+    @classmethod
+    def for_exit_code(cls, code: int) -> SignStatus:
+        """The status of a file whose error carries exit ``code`` (``ProvenanceError``)."""
+        statuses = list(cls)
+        return statuses[code] if 0 < code < len(statuses) else cls.FAILED
+
+
+@dataclasses.dataclass(frozen=True)
+class SignSettings:
+    """How every file of a batch is signed: the options of `provenance sign`.
+
+    ``home`` holds the key store (and by default the repository, ``HOME/repository.sqlite``;
+    ``repository``: a path or URL). The defaults are the store's default identity and
+    watermark key and a time-stamp from its authority (``tsa_url``: an external one;
+    ``time_stamp=False``: none). ``watermark=False`` signs without a watermark and stores
+    nothing. ``force`` replaces existing outputs (regular files only).
+    """
+
+    home: Path
+    identity: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    training_mining: TrainingMining = TrainingMining.NOT_ALLOWED
+    watermark: bool = True
+    watermark_key: str | None = None
+    repository: str | None = None
+    tsa_url: str | None = None
+    time_stamp: bool = True
+    force: bool = False
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+
+def _omitted() -> Any:
+    return dataclasses.field(default=None, metadata={"omit_if_none": True})
+
+
+@dataclasses.dataclass(frozen=True)
+class SignOutcome:
+    """One input of ``sign_many``: where its signed copy went, or why there is none.
+
+    ``input`` is the name as given; ``output`` where the signed copy is (or would have
+    been) written; ``record`` the watermark's repository record id (16 hex digits; None
+    without a watermark); ``error`` one line, None once signed. Names that are not UTF-8
+    also come as base64 bytes (``input_bytes``, ``output_bytes``), as in reports.
+    """
+
+    input: str
+    status: SignStatus
+    output: str | None = None
+    media_type: str | None = None
+    record: str | None = None
+    signer: str | None = None
+    time_stamp: str | None = None
+    size: int | None = None
+    error: str | None = None
+    input_bytes: str | None = _omitted()
+    output_bytes: str | None = _omitted()
+
+    @classmethod
+    def make(cls, given: str | Path, output: str | Path | None, **fields: Any) -> SignOutcome:
+        """An outcome naming ``given`` and ``output`` exactly (bytes kept when not UTF-8)."""
+        name, raw = path_fields(given)
+        out, out_raw = path_fields(output) if output is not None else (None, None)
+        return cls(name, output=out, input_bytes=raw, output_bytes=out_raw, **fields)
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None and field.metadata.get("omit_if_none"):
+                continue
+            found[field.name] = value.value if isinstance(value, enum.Enum) else value
+        return found
+
+
+def sign_many(
+    inputs: Iterable[Path],
+    out_dir: Path,
+    settings: SignSettings,
+    passphrase: str | Callable[[], str],
+    *,
+    recursive: bool = False,
+    workers: int = 1,
+    ordered: bool = True,
+    engine: Engine = "local",
+    scheduler: str | distributed.Client | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[SignOutcome]:
+    """Sign every file named or found (with ``recursive``) under ``inputs`` into ``out_dir``.
+
+    Each signed copy goes to ``out_dir`` joined with its input's path as given, made
+    relative (a leading ``/`` and leading ``..`` dropped, like tar): ``gen/a/x.png`` to
+    ``OUT/gen/a/x.png``, ``/data/x.png`` to ``OUT/data/x.png``; folders are made as needed,
+    and ``out_dir`` is never walked as an input. An existing output is that file's
+    ``refused`` outcome unless ``settings.force``; it is never overwritten otherwise. Every
+    file gets its watermark record in the repository and its line in the key store's
+    audit log, as `provenance sign` does. Outcomes stream in input order (``ordered``)
+    or as they finish, from ``workers`` local processes or on a Dask cluster
+    (``engine``, ``scheduler``: as ``verify_many``). Once ``stop`` is set no further file
+    is started; those in flight are finished and their outcomes still come, so every
+    output written is reported.
+
+    Checked here, before any file: the output folder (made when missing), the key store,
+    the watermark key and the repository; then ``passphrase`` (a callable is called once,
+    only then) unlocks the signing key once, so a wrong passphrase or an unusable identity
+    raises at once. Each worker then unlocks the key once for the whole batch, and drops
+    it when the batch ends. On Dask the passphrase travels to the workers with the job
+    (docs/pipelines.md says what that exposes).
+    """
+    from provenance._internal.batch.signing import SignJob, prepare
+
+    _check_engine(engine, scheduler)
+    out_dir, location = prepare(out_dir, settings)
+    secret = passphrase() if callable(passphrase) else passphrase
+    job = SignJob(dataclasses.replace(settings, repository=location), out_dir, secret)
+    job.check()
+    try:
+        items: Iterator[Path | SignOutcome] = (
+            SignOutcome.make(item.path, None, status=SignStatus.UNREADABLE, error=item.message)
+            if isinstance(item, Unwalkable)
+            else item
+            for item in _until(stop, walk(inputs, recursive=recursive, skip=[out_dir]))
+        )
+        if engine == "dask":
+            job.release()  # the client signs nothing itself
+        return _run(items, job, workers, ordered, engine, scheduler)
+    except BaseException:
+        job.release()
+        raise
+
+
+def _until(stop: threading.Event | None, items: Iterable[T]) -> Iterator[T]:
+    """``items`` until ``stop`` is set."""
+    for item in items:
+        if stop is not None and stop.is_set():
+            return
+        yield item
+
+
+def _check_engine(engine: Engine, scheduler: object) -> None:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if (engine == "dask") != (scheduler is not None):
         raise ValueError("a scheduler goes with engine='dask', and only with it")
+
+
+def _run(
+    items: Iterable[Path | R],
+    job: FileJob[R],
+    workers: int,
+    ordered: bool,
+    engine: Engine,
+    scheduler: str | distributed.Client | None,
+) -> Iterator[R]:
     iterator = iter(items)
     if engine == "local":
-        return verify_locally(
-            iterator, config, workers=workers, ordered=ordered, file_timeout=file_timeout
-        )
-    from provenance._internal.batch.dask import connect, verify_on_dask
+        return run_locally(iterator, job, workers=workers, ordered=ordered)
+    from provenance._internal.batch.dask import connect, run_on_dask
 
     assert scheduler is not None
     client = connect(scheduler) if isinstance(scheduler, str) else scheduler
-    return verify_on_dask(
-        client,
-        iterator,
-        config,
-        ordered=ordered,
-        file_timeout=file_timeout,
-        close=isinstance(scheduler, str),
-    )
+    return run_on_dask(client, iterator, job, ordered=ordered, close=isinstance(scheduler, str))

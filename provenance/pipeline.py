@@ -114,6 +114,12 @@ class ContentSigner:
         """The signing identity every manifest names."""
         return self._signer.signer.identity
 
+    @property
+    def time_stamp_authority(self) -> str | None:
+        """The name of the authority that time-stamps every signature (None: none)."""
+        authority = self._signer.time_stamps
+        return authority.name if authority is not None else None
+
     # -- signing ----------------------------------------------------------------------
 
     def sign_image(
@@ -199,14 +205,13 @@ class ContentSigner:
                 raise UsageError("this ContentSigner is closed")
             signed = sign_loaded(asset, self._signer, content, self._watermarking)
             if self._audit:
-                authority = self._signer.time_stamps
                 self.store.audit_event(
                     "sign",
                     identity=self.identity,
                     output="(in memory)",
                     media_type=signed.media_type,
                     record=f"{signed.record_id:016x}" if signed.record_id is not None else "",
-                    time_stamp=authority.name if authority is not None else "",
+                    time_stamp=self.time_stamp_authority or "",
                 )
         return signed
 

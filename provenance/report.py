@@ -12,13 +12,14 @@ import enum
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from provenance.credentials.status import ValidationState
 
 __all__ = [
     "Credentials",
     "MarkStatus",
+    "Region",
     "Report",
     "Verdict",
     "Watermark",
@@ -48,13 +49,29 @@ class MarkStatus(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True)
+class Region:
+    """A part of an image, in input pixels, that no longer carries the watermark found in
+    the rest (``altered``), or where that cannot be told (``unknown``: too little texture
+    or signal, clipped colours). ``share`` is its share of the image area (0..1)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    share: float
+    state: Literal["altered", "unknown"]
+
+
+@dataclasses.dataclass(frozen=True)
 class Watermark:
     """What a watermark detector found in one input, and how it relates to the manifest.
 
     ``payload`` and ``record`` are hex. ``agrees`` compares the payload with the soft
     bindings the embedded manifest declares (None: nothing to compare with). ``note`` says
     why nothing was checked. ``scale``, ``angle`` and ``offset`` are the image mark's
-    geometry when found.
+    geometry when found; ``altered_regions`` the cells of a coarse grid over the image
+    where the found mark is missing or cannot be checked (empty: intact throughout, or
+    not localised).
     """
 
     status: MarkStatus
@@ -69,6 +86,7 @@ class Watermark:
     scale: float | None = None
     angle: float | None = None
     offset: tuple[float, float] | None = None
+    altered_regions: tuple[Region, ...] = ()
 
     def __post_init__(self) -> None:
         if self.detected != (self.status is MarkStatus.FOUND):

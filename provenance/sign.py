@@ -108,9 +108,9 @@ def sign_loaded(
         definition = manifest_definition(content, asset.media_type)
         signed, manifest = kind.embed_credentials(asset.data, asset.media_type, definition, signer)
         return Signed(signed, asset.media_type, manifest, None)
-    if not kind.mark_algs:
+    alg = kind.mark_alg
+    if alg is None:
         raise UnsupportedMedia(f"{asset.media_type} content has no watermark in this toolkit")
-    (alg,) = kind.mark_algs
     mark = kind.marker(asset, watermarking.secret)  # refuses before a record id is taken
     record_id = watermarking.repository.reserve_id()
     payload = record_id.to_bytes(8, "big")

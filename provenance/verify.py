@@ -31,6 +31,7 @@ from provenance.verdict import (
     ManifestFacts,
     Observations,
     RecordFacts,
+    assess,
     decide,
     needs_mark,
 )
@@ -105,7 +106,7 @@ class Verifier:
         """The watermark in ``data`` under the configured keys (the soft-binding API's
         byContent); ``InputError`` for content no kind reads."""
         kind, media_type = identify(data)
-        return self._detect(kind, media_type, data, strict=False)
+        return self._detect(kind, media_type, data, strict=False, localise=False)
 
     # --- the wiring ------------------------------------------------------------------
 
@@ -119,7 +120,10 @@ class Verifier:
         facts = self._facts(store, kind) if store is not None else None
         looked = needs_mark(facts)
         if looked:
-            mark = self._detect(kind, media_type, data, strict=store is None)
+            # Where the content was edited is worth working out only when it may have been:
+            # an intact hard binding says it was not.
+            edited = facts is None or not assess(facts).intact
+            mark = self._detect(kind, media_type, data, strict=store is None, localise=edited)
         else:
             mark = Watermark.not_checked("not needed for this verdict")
         recovered = None
@@ -147,15 +151,19 @@ class Verifier:
             path_bytes=raw,
         )
 
-    def _detect(self, kind: MediaKind, media_type: str, data: bytes, *, strict: bool) -> Watermark:
+    def _detect(
+        self, kind: MediaKind, media_type: str, data: bytes, *, strict: bool, localise: bool
+    ) -> Watermark:
         if not kind.mark_algs:
             return Watermark.not_checked(f"no watermark check for {kind.name} content")
         if not self.config.check_watermark:
             return Watermark.not_checked("watermark detection is off")
         secrets = self.config.watermark_secrets
         if not secrets:
-            return Watermark.not_checked("no watermark key here", min(kind.mark_algs))
-        return kind.detect_mark(data, media_type, secrets, self.config.limits, strict=strict)
+            return Watermark.not_checked("no watermark key here", kind.mark_alg)
+        return kind.detect_mark(
+            data, media_type, secrets, self.config.limits, strict=strict, localise=localise
+        )
 
     def _facts(self, store: ManifestStore, kind: MediaKind) -> ManifestFacts:
         declared = frozenset(

@@ -29,6 +29,7 @@ from provenance.errors import InputError, OutputError, OutputExists, OutputRefus
 __all__ = [
     "atomic_write",
     "atomic_write_bytes",
+    "check_input",
     "check_output",
     "check_paths",
     "output_error",
@@ -393,12 +394,21 @@ def _same_file(source: Path, output: Path) -> bool:
         return False
 
 
+def check_input(path: Path) -> None:
+    """Refuse, without reading it, an input ``read_input`` would refuse for what it is:
+    missing, unreadable, not a regular file. Messages do not name the path."""
+    try:
+        problem = _not_regular(os.stat(path).st_mode)
+    except OSError as exc:
+        raise _os_error(exc) from None
+    if problem is not None:
+        raise InputError(problem)
+
+
 def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
     """Refuse a bad input or output before any expensive work (or passphrase prompt)."""
     try:
-        problem = _not_regular(os.stat(source).st_mode)
-    except OSError as exc:
-        raise InputError(f"{source}: {_os_error(exc)}") from None
-    if problem is not None:
-        raise InputError(f"{source}: {problem}")
+        check_input(source)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
     check_output(output, force=force, source=source)

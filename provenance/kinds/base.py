@@ -30,8 +30,13 @@ class MediaKind(Protocol):
 
     name: str  # "image", "text"
     media_types: frozenset[str]
-    # The soft-binding algorithms of this kind's watermark; empty: it has none.
+    # The soft-binding algorithms of this kind's watermark that are read (old formats
+    # included); empty: it has none. New marks are written in ``mark_alg``.
     mark_algs: frozenset[str]
+
+    @property
+    def mark_alg(self) -> str | None:
+        """The format new marks are written in; None: this kind has no watermark."""
 
     def check(self, data: bytes, media_type: str, limits: Limits) -> None:
         """Refuse, cheaply and without decoding, content that cannot be judged (damaged
@@ -50,11 +55,14 @@ class MediaKind(Protocol):
         limits: Limits,
         *,
         strict: bool = False,
+        localise: bool = True,
     ) -> Watermark:
         """Look for the watermark with ``secrets`` (at least one: the caller says when there
         is no key). ``strict``: content that cannot be decoded for the
         detector raises ``InputError`` (without a manifest it is all there is to judge);
-        otherwise such content reads ``not_checked`` with the reason."""
+        otherwise such content reads ``not_checked`` with the reason. ``localise``: when
+        the mark is found, also say where it no longer is (``altered_regions``; the kinds
+        that can), worth its cost only when the content may have been edited."""
 
     def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
         """A function that marks ``asset``; raises ``UnsupportedMedia`` first when this

@@ -8,17 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from provenance.errors import InputError, ProvenanceError, UnsupportedMedia
 from provenance.media import IMAGE_TYPES, Limits, check_image_header
-from provenance.report import MarkStatus, Watermark
-from provenance.watermark.image.config import ALGORITHM
+from provenance.report import MarkStatus, Region, Watermark
+from provenance.watermark.image.config import ALGORITHM, ALGORITHMS
 
 from .base import Asset, Marker
 
 # The watermark engine (NumPy, SciPy) and Pillow's decoders load inside the methods that
 # need pixels: identifying, checking and reading credentials cost neither.
 if TYPE_CHECKING:
+    from PIL import Image
+
     from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
-    from provenance.watermark.image import WatermarkSecret
+    from provenance.watermark.image import Detection, WatermarkSecret
 
 __all__ = ["ImageKind"]
 
@@ -31,7 +33,8 @@ _DECODABLE = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "i
 class ImageKind:
     name = "image"
     media_types = IMAGE_TYPES
-    mark_algs = frozenset({ALGORITHM})
+    mark_algs = frozenset(ALGORITHMS)
+    mark_alg = ALGORITHM
 
     def check(self, data: bytes, media_type: str, limits: Limits) -> None:
         check_image_header(data, media_type, limits)
@@ -49,6 +52,7 @@ class ImageKind:
         limits: Limits,
         *,
         strict: bool = False,
+        localise: bool = True,
     ) -> Watermark:
         if media_type not in _DECODABLE:
             return Watermark.not_checked(f"this toolkit cannot decode {media_type} pixels")
@@ -69,31 +73,45 @@ class ImageKind:
             return Watermark.not_checked(exc.diagnostics(), ALGORITHM)
         if not found.detected or found.payload is None:
             return Watermark(MarkStatus.NOT_FOUND, alg=ALGORITHM, p_value=found.p_value)
+        regions = _altered_regions(image, found, secrets) if localise else ()
         return Watermark(
             MarkStatus.FOUND,
             detected=True,
-            alg=ALGORITHM,
+            alg=found.alg or ALGORITHM,
             payload=found.payload.hex(),
             key=found.secret_name,
             p_value=found.p_value,
             scale=round(found.scale, 4),
             angle=round(found.angle, 3),
             offset=(round(found.offset[0], 1), round(found.offset[1], 1)),
+            altered_regions=regions,
         )
 
     def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
-        from provenance.imaging import WRITABLE_FORMATS, decode_image, encode_like
-        from provenance.watermark.image import embed
+        # The mark is checked to read back from the very bytes that get signed, and
+        # strengthened or refused (UnsupportedMedia) when it does not: a manifest never
+        # declares a soft binding that `watermark detect` cannot find. sign_loaded calls
+        # mark() before anything is stored, so a refusal there leaves no record.
+        from provenance.imaging import decode_image
+        from provenance.watermark.image.files import mark_in_kind, unmarkable
 
-        source = decode_image(asset.data, str(asset.path or "input"), asset.limits)
-        if source.format not in WRITABLE_FORMATS:
+        name = str(asset.path or "the image")
+        source = decode_image(asset.data, name, asset.limits)
+        reason = unmarkable(source)
+        if reason is not None:
             raise UnsupportedMedia(
-                f"cannot watermark {asset.media_type} images and write them back in kind; "
-                "sign without a watermark or convert to PNG, JPEG, WebP or TIFF"
+                f"cannot watermark {name}: {reason}; sign with --no-watermark, or convert it"
             )
 
         def mark(payload: bytes) -> bytes:
-            return encode_like(embed(source.image, payload, secret), source)
+            return mark_in_kind(
+                source,
+                payload,
+                secret,
+                name,
+                instead="sign with --no-watermark",
+                alg=self.mark_alg,
+            )
 
         return mark
 
@@ -104,3 +122,21 @@ class ImageKind:
 
     def content_type(self, media_type: str) -> str:
         return media_type
+
+
+def _altered_regions(
+    image: Image.Image, found: Detection, secrets: Sequence[WatermarkSecret]
+) -> tuple[Region, ...]:
+    """Where the found mark is missing; empty (and a warning) when that cannot be worked
+    out: where it was edited is extra, it must never cost the finding."""
+    from provenance.watermark.image import altered_regions
+
+    try:
+        secret = next(s for s in secrets if s.name == found.secret_name)
+        return tuple(
+            Region(r.x, r.y, r.width, r.height, round(r.share, 4), r.state)
+            for r in altered_regions(image, found, secret)
+        )
+    except Exception:
+        log.warning("watermark found, but localising it failed", exc_info=True)
+        return ()

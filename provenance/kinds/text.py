@@ -28,6 +28,7 @@ class TextKind:
     name = "text"
     media_types = TEXT_TYPES
     mark_algs = frozenset({ALGORITHM})
+    mark_alg = ALGORITHM
 
     def check(self, data: bytes, media_type: str, limits: Limits) -> None:
         decode_text(data, limits)
@@ -47,6 +48,7 @@ class TextKind:
         limits: Limits,
         *,
         strict: bool = False,
+        localise: bool = True,
     ) -> Watermark:
         from provenance.credentials.text import TextWrapperError, strip_text_manifest
         from provenance.watermark.text import detect_payload

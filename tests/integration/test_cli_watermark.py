@@ -86,6 +86,7 @@ def test_unmarked_image_is_not_found(home: Path, photo: Path) -> None:
         "scale": None,
         "angle": None,
         "offset": None,
+        "altered_regions": [],
     }
 
 

@@ -20,7 +20,8 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from provenance.batch import iter_files, verify_many
+from fixtures.support import PASSPHRASE, encode, natural_image
+from provenance.batch import SignSettings, SignStatus, iter_files, sign_many, verify_many
 from provenance.errors import UsageError
 from provenance.home import default_repository, verify_config_for_home
 from provenance.verify import Verdict, VerifyConfig
@@ -30,6 +31,7 @@ cloudpickle = pytest.importorskip("cloudpickle")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 from provenance._internal.batch import dask as dask_engine  # noqa: E402
+from provenance._internal.batch.signing import signers_built  # noqa: E402
 from provenance._internal.batch.task import verifiers_built  # noqa: E402
 
 EXPECTED = ["trusted", "recovered", "none", "error", "error", "error", "trusted"]
@@ -76,8 +78,6 @@ def batch(home: Path, passphrase: str, tmp_path: Path) -> list[Path]:
 
 
 def _photo() -> bytes:
-    from fixtures.support import encode, natural_image
-
     return encode(natural_image(512, 384, seed=3), "PNG")
 
 
@@ -166,12 +166,12 @@ def test_a_failing_task_is_an_error_report_for_its_file_only(
     image_file: Callable[..., Path], cluster: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = [image_file(f"{i}.png", "PNG", size=(32, 32)) for i in range(3)]
-    real = dask_engine.verify_file
+    real = dask_engine.run_file
 
-    def flaky(path: str, config: VerifyConfig, timeout: float | None) -> Any:
-        return _explode() if path.endswith("1.png") else real(path, config, timeout)
+    def flaky(job: Any, path: Path) -> Any:
+        return _explode() if str(path).endswith("1.png") else real(job, path)
 
-    monkeypatch.setattr(dask_engine, "verify_file", flaky)
+    monkeypatch.setattr(dask_engine, "run_file", flaky)
     reports = _on_dask(paths, VerifyConfig(), cluster)
     assert [r["verdict"] for r in reports] == ["none", "error", "none"]
     assert reports[1]["error"] == "verifier failed on this file: RuntimeError"
@@ -243,3 +243,65 @@ def test_reports_pickle() -> None:
 
     report = Report("a.png", Verdict.NONE, "no provenance found", "image/png", watermark={})
     assert pickle.loads(pickle.dumps(report)) == report
+
+
+# -- signing on the cluster -----------------------------------------------------------------
+
+
+def _signers_held() -> int:  # runs on each worker
+    from provenance._internal.batch import signing
+
+    return len(signing._signers)
+
+
+@pytest.fixture
+def tree(env_store: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A key store in the environment and a small tree of images; cwd is ``tmp_path``."""
+    names = ["gen/a.jpg", "gen/b.png", "gen/sub/c.jpg"]
+    for index, name in enumerate(names):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fmt = "PNG" if name.endswith(".png") else "JPEG"
+        path.write_bytes(encode(natural_image(320, 256, seed=index), fmt))
+    monkeypatch.chdir(tmp_path)
+    return names
+
+
+def test_dask_signs_the_tree_as_the_local_engine_does(
+    tree: list[str], home: Path, cluster: Any, client: Any
+) -> None:
+    built_before = client.run(signers_built)
+    settings = SignSettings(home=home, model="m")
+    outcomes = list(
+        sign_many(
+            [Path("gen"), Path("missing.jpg")],
+            Path("out"),
+            settings,
+            PASSPHRASE,
+            recursive=True,
+            engine="dask",
+            scheduler=cluster.scheduler_address,
+        )
+    )
+    assert [(o.input, o.output, o.status) for o in outcomes] == [
+        *[(name, f"out/{name}", SignStatus.SIGNED) for name in tree],
+        ("missing.jpg", "out/missing.jpg", SignStatus.UNREADABLE),
+    ]
+    assert outcomes[-1].error == "no such file"
+    records = [o.record for o in outcomes[:3]]
+    assert len(set(records)) == 3
+    signed = iter_files([Path("out")], recursive=True)
+    reports = [r.to_json() for r in verify_many(signed, _config(home))]
+    assert [r["verdict"] for r in reports] == ["trusted"] * 3
+    assert sorted(r["watermark"]["record"] for r in reports) == sorted(records)
+    built = {w: n - built_before[w] for w, n in client.run(signers_built).items()}
+    assert all(n <= 1 for n in built.values()) and sum(built.values()) >= 1, built
+    assert set(client.run(_signers_held).values()) == {0}  # no unlocked key left behind
+    # The CLI, on the cluster: the existing outputs are refused per file, as locally.
+    address = cluster.scheduler_address
+    dask = ["--engine", "dask", "--scheduler", address]
+    result = run("sign", *dask, "-r", "gen", "--out-dir", "out", "--jsonl")
+    assert result.exit_code == 2, result.output
+    refused = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["status"] for o in refused] == ["refused"] * 3
+    assert refused[0]["error"] == "out/gen/a.jpg: output already exists (use --force to replace it)"

@@ -462,3 +462,94 @@ def test_unsigned_image_watermark_not_found_and_ai_unknown(
     assert fact(page, "Watermark") == "not found"
     assert fact(page, "AI-generated") == "unknown"
     page.close()
+
+
+# Issue 13: where it was edited.
+
+
+def painted_jpeg(data: bytes, box: tuple[int, int, int, int]) -> bytes:
+    """``data`` (a JPEG) with a solid rectangle painted over ``box``, saved again."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    ImageDraw.Draw(image).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=(200, 40, 40))
+    return encode(image, "JPEG", quality=90)
+
+
+def drawn_regions(page: Any) -> list[dict[str, Any]]:
+    """The boxes drawn over the preview: state and geometry in image pixels."""
+    page.wait_for_function("() => !document.getElementById('preview-box').hidden", timeout=10_000)
+    boxes: list[dict[str, Any]] = page.evaluate(
+        """() => [...document.querySelectorAll('#regions rect')].map((r) => ({
+            state: r.getAttribute('class').replace('region region-', ''),
+            x: +r.getAttribute('x'), y: +r.getAttribute('y'),
+            width: +r.getAttribute('width'), height: +r.getAttribute('height'),
+        }))"""
+    )
+    return boxes
+
+
+def test_painted_rectangle_shows_its_box(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    signed, _ = sign_bytes(base, token, encode(natural_image(640, 480), "JPEG", quality=90))
+    box = (160, 120, 320, 240)
+    page = check_on_page(browser, base, tmp_path, painted_jpeg(signed, box))
+    assert (fact(page, "Watermark") or "").startswith("found")
+    altered = [r for r in drawn_regions(page) if r["state"] == "altered"]
+    assert altered, "no box drawn over the painted rectangle"
+    for r in altered:  # every box lies on the rectangle
+        assert box[0] <= r["x"] + r["width"] / 2 <= box[2]
+        assert box[1] <= r["y"] + r["height"] / 2 <= box[3]
+    where = fact(page, "Where edited") or ""
+    assert "no longer carr" in where and "of the image" in where
+    assert "no longer carr" in page.text_content("#regions-caption")
+    assert page.is_visible("#regions-legend")
+    page.close()
+
+
+def test_regions_from_the_report_are_drawn_and_counted(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    regions = [
+        {"x": 0, "y": 0, "width": 50, "height": 40, "share": 0.0625, "state": "altered"},
+        {"x": 50, "y": 0, "width": 50, "height": 40, "share": 0.0625, "state": "altered"},
+        {"x": 0, "y": 40, "width": 50, "height": 40, "share": 0.0625, "state": "unknown"},
+        {"x": "<b>", "y": 0, "width": 1, "height": 1, "share": 0.1, "state": "altered"},
+        {"x": 0, "y": 0, "width": 1, "height": 1, "share": 0.1, "state": "<script>"},
+    ]
+    import json
+
+    report = new_report(watermark=watermark(altered_regions=regions))
+    page = browser.new_page()
+    page.route(
+        "**/v1/verify*",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(report)
+        ),
+    )
+    path = tmp_path / "picture.png"
+    path.write_bytes(encode(natural_image(200, 160), "PNG"))
+    page.goto(f"{server[0]}/")
+    page.set_input_files("#file", str(path))
+    drawn = drawn_regions(page)
+    assert sorted(r["state"] for r in drawn) == ["altered", "altered", "unknown"]
+    assert page.get_attribute("#overlay", "viewBox") == "0 0 200 160"
+    assert page.text_content("#regions-caption") == (
+        "2 regions (13% of the image) no longer carry the watermark; "
+        "1 region (6%) cannot be checked (too little texture)"
+    )
+    page.close()
+
+
+def test_no_regions_no_overlay(server: tuple[str, str], browser: Any, tmp_path: Path) -> None:
+    base, token = server
+    signed, record = sign_bytes(base, token, encode(natural_image(640, 480), "JPEG", quality=90))
+    page = check_on_page(browser, base, tmp_path, signed)
+    assert fact(page, "Watermark") == f"found, record {record}, matches the credentials"
+    assert [r for r in drawn_regions(page) if r["state"] == "altered"] == []
+    assert "no longer" not in page.text_content("#regions-caption")
+    page.close()

@@ -101,6 +101,7 @@ class Tour:
             "in.png": lambda p: landscape(512, 384, seed=3).save(p),
             "shared.jpg": self._shared,
             "outputs/": self._outputs,
+            "generated/": self._generated,
             "answer.txt": lambda p: p.write_text(ANSWER, encoding="utf-8"),
             "generated.txt": lambda p: p.write_text(ANSWER * 3, encoding="utf-8"),
             "partner-root.pem": lambda p: self._partner("keys export --root", p),
@@ -136,6 +137,12 @@ class Tour:
     def _outputs(self, path: Path) -> None:
         path.mkdir()
         (path / "gen-signed.png").write_bytes((self.work / "gen-signed.png").read_bytes())
+
+    def _generated(self, path: Path) -> None:
+        """A generator's output folder: two images, one in a subfolder."""
+        (path / "batch-2").mkdir(parents=True)
+        landscape(400, 300, seed=5).save(path / "a.png")
+        landscape(400, 300, seed=6).convert("RGB").save(path / "batch-2" / "b.jpg", quality=90)
 
     def _partner(self, export: str, path: Path) -> None:
         """What another organisation's key store exports (`provenance EXPORT > PATH`)."""

@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from fixtures.support import encode, natural_image
 from provenance._internal.batch import local
-from provenance._internal.batch.task import error_report
+from provenance._internal.batch.job import FileJob
+from provenance._internal.batch.task import VerifyJob, error_report
 from provenance.batch import WORKERS_PER_CPU, max_workers
 from provenance.verify import Report, VerifyConfig
 
@@ -103,7 +104,7 @@ class FakePool:
 
     started: ClassVar[list[int]] = []
 
-    def __init__(self, workers: int, config: object, file_timeout: object) -> None:
+    def __init__(self, workers: int, job: FileJob[Report]) -> None:
         FakePool.started.append(workers)
 
     def submit(self, path: Path) -> cf.Future[Report]:
@@ -122,7 +123,7 @@ class FakePool:
 def fake_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     FakePool.started = []
     monkeypatch.setattr(local, "_Pool", FakePool)
-    monkeypatch.setattr(local, "verify_file", lambda path, *_: error_report(path, "here"))
+    monkeypatch.setattr(local, "run_file", lambda job, path: error_report(path, "here"))
     monkeypatch.setattr(local.os, "cpu_count", lambda: 2)
     yield FakePool.started
 
@@ -150,8 +151,8 @@ def test_workers_are_capped_by_files_and_cpus(
     fake_pool: list[int], files: int, reports: int, asked: int, started: list[int], ordered: bool
 ) -> None:
     out = list(
-        local.verify_locally(
-            items(files, reports), VerifyConfig(), workers=asked, ordered=ordered, file_timeout=None
+        local.run_locally(
+            items(files, reports), VerifyJob(VerifyConfig()), workers=asked, ordered=ordered
         )
     )
     assert fake_pool == started

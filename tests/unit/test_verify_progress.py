@@ -1,4 +1,5 @@
-"""The progress line of ``provenance verify`` on a terminal: a pure function of the tallies."""
+"""The progress line of ``provenance verify`` (and ``sign --out-dir``) on a terminal: a pure
+function of the tallies."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import collections
 
 import pytest
 
-from cli.verify import progress_line
+from cli._batch import progress_line
 from provenance.verify import Verdict
 
 

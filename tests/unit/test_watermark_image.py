@@ -186,8 +186,8 @@ def test_large_image() -> None:
 def test_refuses_bad_images() -> None:
     with pytest.raises(InputError, match="at least 256"):
         embed(photo_like(255, 400), PAYLOAD, SECRET)
-    with pytest.raises(UnsupportedMedia, match="CMYK"):
-        embed(photo_like(300, 300).convert("CMYK"), PAYLOAD, SECRET)
+    with pytest.raises(UnsupportedMedia, match="LAB"):
+        embed(photo_like(300, 300).convert("LAB"), PAYLOAD, SECRET)
     with pytest.raises(InputError, match="over the limit"):
         embed(photo_like(300, 300), PAYLOAD, SECRET, WatermarkConfig(max_pixels=256 * 300))
     with pytest.raises(InputError, match="too small"):
@@ -210,6 +210,8 @@ def test_refuses_caller_misuse(photo: Image.Image) -> None:
 
 
 def test_format_constants() -> None:
-    assert ALGORITHM == "org.provenance-toolkit.wm.image.v1"
+    assert ALGORITHM == "org.provenance-toolkit.wm.image.v2"
     assert TAG_BITS >= 32
-    assert WatermarkConfig().false_positive_bound(1) <= 1e-8
+    # Every decoding is checked against both formats' tags: the bound counts both.
+    assert WatermarkConfig().false_positive_bound(1) == 8 * 2 * 2.0**-32
+    assert WatermarkConfig().false_positive_bound(3) == 3 * 8 * 2 * 2.0**-32

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from provenance.watermark.image.config import PILOT_CELLS
+from provenance.watermark.image.config import ALGORITHM, ALGORITHM_V1, PILOT_CELLS
 from provenance.watermark.image.mask import FLAT_GAIN, texture_mask
 from provenance.watermark.image.pattern import layout_for, render_tile
 from provenance.watermark.image.payload import CODED_BITS, decode_soft, encode, tag_matches
@@ -20,8 +20,19 @@ def test_codec_corrects_noise_and_tag_is_keyed() -> None:
     assert coded.shape == (CODED_BITS,)
     noisy = (2.0 * coded - 1.0) + rng.normal(0, 0.7, CODED_BITS)
     bits = decode_soft(noisy)
-    assert tag_matches(bits, KEY) == payload
+    assert tag_matches(bits, KEY) == (payload, ALGORITHM)
     assert tag_matches(bits, b"x" * 32) is None
+
+
+def test_each_format_has_its_own_tag() -> None:
+    payload = bytes(range(8))
+    v1 = decode_soft(2.0 * encode(payload, KEY, ALGORITHM_V1) - 1.0)
+    v2 = decode_soft(2.0 * encode(payload, KEY) - 1.0)
+    assert tag_matches(v1, KEY) == (payload, ALGORITHM_V1)
+    assert tag_matches(v2, KEY) == (payload, ALGORITHM)
+    assert not np.array_equal(v1, v2)  # same payload bits, other tag
+    with pytest.raises(ValueError, match="unknown"):
+        encode(payload, KEY, "org.example.wm")
 
 
 def test_random_soft_values_rarely_pass_the_tag() -> None:

@@ -1,4 +1,4 @@
-"""The one per-file function every engine runs: ``verify_file(path, config, timeout)``.
+"""Verification as a batch job: ``VerifyJob`` runs ``verify_file(path, config, timeout)``.
 
 A ``Verifier`` (c2pa Context, trust anchors, repository connection) is built once per
 thread of a worker process and configuration, not once per file: the local pool's
@@ -8,18 +8,21 @@ connection must stay in the thread that opened it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 from provenance._internal.batch.deadline import DeadlineExceeded, call_with_deadline
+from provenance._internal.batch.job import FileJob
 from provenance._internal.text import safe_text
-from provenance.errors import ProvenanceError
+from provenance.report import path_fields
 from provenance.verify import Report, Verifier, VerifyConfig
 
-__all__ = ["error_report", "failure_report", "verifiers_built", "verify_file", "warm_up"]
+__all__ = ["VerifyJob", "error_report", "verifiers_built", "verify_file", "warm_up"]
 
 _CACHED_CONFIGS = 4  # a process rarely sees more than one configuration
 _cache = threading.local()
@@ -56,10 +59,55 @@ def error_report(path: str | Path, message: str) -> Report:
     return Report.failed(path, message)
 
 
-def failure_report(path: str | Path, exc: BaseException) -> Report:
-    """A task that raised (or whose worker died): an ``error`` for that file, one line."""
-    detail = exc.diagnostics() if isinstance(exc, ProvenanceError) else type(exc).__name__
-    return error_report(path, f"verifier failed on this file: {safe_text(detail, 300)}")
+@dataclasses.dataclass(frozen=True)
+class VerifyJob(FileJob[Report]):
+    """Verify each file with ``config``; a file slower than ``timeout`` seconds is an
+    ``error``. ``cwd``: where relative names are found (set for a Dask cluster, whose
+    workers have working directories of their own); reports name files as given."""
+
+    what: ClassVar[str] = "verifier"
+    result_type: ClassVar[type[Report]] = Report
+
+    config: VerifyConfig
+    timeout: float | None = None
+    cwd: str | None = None
+
+    def run(self, path: Path) -> Report:
+        if self.cwd is None:
+            return verify_file(path, self.config, self.timeout)
+        report = verify_file(os.path.join(self.cwd, path), self.config, self.timeout)
+        shown, raw = path_fields(path)
+        return dataclasses.replace(report, path=shown, path_bytes=raw)
+
+    def failed(self, path: Path | str, message: str) -> Report:
+        return error_report(path, message)
+
+    def warm_up(self) -> None:
+        warm_up(self.config)
+
+    def on_cluster(self) -> VerifyJob:
+        # A relative repository path means nothing in a worker's directory.
+        config, location = self.config, self.config.repository
+        if location is not None and "://" not in location:
+            config = dataclasses.replace(config, repository=os.path.abspath(location))
+        return dataclasses.replace(self, config=config, cwd=os.getcwd())
+
+    def worker_problem(self, worker: str) -> str | None:
+        needs_repository = self.config.check_watermark and self.config.watermark_secrets
+        repository = _repository_file(self.config.repository) if needs_repository else None
+        if repository is None or os.path.isfile(repository):
+            return None
+        return (
+            f"the manifest repository {safe_text(repository, 4096)} is not on Dask worker "
+            f"{worker}: workers read it at the same path (or verify with --no-watermark)"
+        )
+
+
+def _repository_file(location: str | None) -> str | None:
+    """The SQLite file behind a repository location (None: not a local file)."""
+    if location is not None and location.startswith("sqlite:///"):
+        return location.removeprefix("sqlite://")
+    return None if location is None or "://" in location else location
 
 
 def _fingerprint(config: VerifyConfig) -> bytes:

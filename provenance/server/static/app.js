@@ -14,6 +14,9 @@ const WORDS = {
 };
 
 const $ = (id) => document.getElementById(id);
+const SVG_NS = "http://www.w3.org/2000/svg";
+let previewReady = Promise.resolve(null); // resolves to the preview's {width, height}
+let previewToken = {}; // the file the preview is of
 
 function addFact(list, term, value) {
   if (value === null || value === undefined || value === "") return;
@@ -43,6 +46,97 @@ function watermarkText(mark) {
   if (mark.agrees === true) text += ", matches the credentials";
   else if (mark.agrees === false) text += ", does NOT match the credentials";
   return text;
+}
+
+// The cells of the report's grid where a found watermark is missing ("altered") or cannot
+// be checked ("unknown"), in the file's pixels. Anything malformed is left out.
+function regionsOf(mark) {
+  if (!mark || typeof mark !== "object" || !Array.isArray(mark.altered_regions)) return [];
+  const ok = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+  return mark.altered_regions.filter(
+    (r) => r && typeof r === "object" && (r.state === "altered" || r.state === "unknown")
+      && ok(r.x) && ok(r.y) && ok(r.width) && ok(r.height) && ok(r.share),
+  );
+}
+
+function areaText(regions) {
+  const share = regions.reduce((sum, r) => sum + r.share, 0);
+  const pct = 100 * Math.min(share, 1);
+  return pct > 0 && pct < 1 ? "under 1%" : `${Math.round(pct)}%`;
+}
+
+function regionsText(regions) {
+  const altered = regions.filter((r) => r.state === "altered");
+  const unknown = regions.filter((r) => r.state === "unknown");
+  const count = (list) => `${list.length} region${list.length === 1 ? "" : "s"}`;
+  const parts = [];
+  if (altered.length) {
+    const verb = altered.length === 1 ? "carries" : "carry";
+    parts.push(`${count(altered)} (${areaText(altered)} of the image) no longer ${verb} the watermark`);
+  } else if (unknown.length) {
+    parts.push("no region was found to have lost the watermark");
+  }
+  if (unknown.length) {
+    parts.push(`${count(unknown)} (${areaText(unknown)}) cannot be checked (too little texture)`);
+  }
+  return parts.join("; ");
+}
+
+// The preview is decoded from the file itself (no URL: the page's policy allows none) in
+// the file's stored pixel grid, which the report's boxes are in (no EXIF turn).
+async function decodePreview(file) {
+  try {
+    return await createImageBitmap(file, { imageOrientation: "none" });
+  } catch (err) {
+    return createImageBitmap(file);
+  }
+}
+
+function setPreview(file) {
+  const token = {};
+  previewToken = token;
+  $("regions").replaceChildren();
+  $("preview-box").hidden = true;
+  if (!file || typeof file.type !== "string" || !file.type.startsWith("image/")) {
+    previewReady = Promise.resolve(null);
+    return;
+  }
+  previewReady = decodePreview(file).then(
+    (bitmap) => {
+      if (previewToken !== token) return null; // another file was dropped meanwhile
+      const canvas = $("preview");
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      canvas.getContext("2d").drawImage(bitmap, 0, 0);
+      return { width: bitmap.width, height: bitmap.height };
+    },
+    () => null, // a format this browser cannot show: no preview
+  );
+}
+
+// The preview with the regions drawn over it (altered: red, unknown: grey hatching).
+async function showRegions(report, verdict) {
+  const token = previewToken;
+  const layer = $("regions");
+  layer.replaceChildren();
+  const regions = verdict === "error" ? [] : regionsOf(report.watermark);
+  $("regions-caption").textContent = regionsText(regions);
+  $("regions-legend").hidden = regions.length === 0;
+  const size = await previewReady;
+  if (!size || previewToken !== token) return;
+  $("overlay").setAttribute("viewBox", `0 0 ${size.width} ${size.height}`);
+  const ordered = [...regions].sort((a, b) => (a.state === "altered") - (b.state === "altered"));
+  for (const r of ordered) {
+    const rect = document.createElementNS(SVG_NS, "rect");
+    rect.setAttribute("class", `region region-${r.state}`);
+    rect.setAttribute("x", String(r.x));
+    rect.setAttribute("y", String(r.y));
+    rect.setAttribute("width", String(r.width));
+    rect.setAttribute("height", String(r.height));
+    rect.setAttribute("vector-effect", "non-scaling-stroke");
+    layer.append(rect);
+  }
+  $("preview-box").hidden = false;
 }
 
 function explanationFor(cred, code) {
@@ -93,12 +187,14 @@ function show(report) {
   addFact(facts, "Time-stamped", cred.signed_at);
   addFact(facts, "Generator", cred.generator);
   addFact(facts, "Watermark", watermarkText(report.watermark));
+  if (verdict !== "error") addFact(facts, "Where edited", regionsText(regionsOf(report.watermark)));
   const list = $("failures");
   list.replaceChildren();
   for (const code of asList(cred.failures)) list.append(failureItem(cred, code, ""));
   for (const code of asList(cred.ingredient_failures)) list.append(failureItem(cred, code, "ingredient: "));
   $("failures-box").hidden = list.children.length === 0;
   $("manifest").textContent = report.manifest ? JSON.stringify(report.manifest, null, 2) : "(none)";
+  showRegions(report, verdict);
   $("result").hidden = false;
 }
 
@@ -111,10 +207,12 @@ function showChecking(name) {
   $("failures").replaceChildren();
   $("failures-box").hidden = true;
   $("manifest").textContent = "";
+  $("preview-box").hidden = true;
   $("result").hidden = false;
 }
 
 async function check(file) {
+  setPreview(file);
   showChecking(file.name);
   const form = new FormData();
   form.append("file", file);

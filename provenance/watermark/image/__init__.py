@@ -9,7 +9,8 @@
 Design (one idea a module): ``payload`` (64 bits + 32-bit keyed tag, K=7 rate-1/3
 convolutional code, soft Viterbi), ``pattern`` (keyed tile of chip cells with a pilot),
 ``mask`` (texture masking), ``embedder`` (luma-only additive mark at a fixed PSNR), ``sync``
-(lattice search from the autocorrelation, tile folding) and ``detector``.
+(lattice search from the autocorrelation, tile folding), ``detector`` and ``regions``
+(where a found mark is missing: ``altered_regions(image, found, secret)``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,19 @@ from .keys import WatermarkSecret
 if TYPE_CHECKING:
     from .detector import Detection, detect
     from .embedder import embed
+    from .regions import Region, altered_regions
 
 # The engine (NumPy, SciPy) loads on first use of these names: the constants and
 # WatermarkSecret above are all a key store, a CLI start-up or a text mark needs.
 __getattr__ = lazy_attributes(
-    __name__, {"Detection": ".detector", "detect": ".detector", "embed": ".embedder"}
+    __name__,
+    {
+        "Detection": ".detector",
+        "Region": ".regions",
+        "altered_regions": ".regions",
+        "detect": ".detector",
+        "embed": ".embedder",
+    },
 )
 
 __all__ = [
@@ -36,8 +45,10 @@ __all__ = [
     "PAYLOAD_BITS",
     "TAG_BITS",
     "Detection",
+    "Region",
     "WatermarkConfig",
     "WatermarkSecret",
+    "altered_regions",
     "detect",
     "embed",
 ]

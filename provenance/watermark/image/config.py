@@ -10,6 +10,8 @@ import dataclasses
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
+    "ALGORITHM_V1",
     "CELL",
     "CELLS_PER_SIDE",
     "CHIP_BLUR",
@@ -23,8 +25,17 @@ __all__ = [
     "WatermarkConfig",
 ]
 
-#: C2PA soft-binding algorithm name (reverse DNS, versioned with the format below).
-ALGORITHM = "org.provenance-toolkit.wm.image.v1"
+#: C2PA soft-binding algorithm name of the marks this version writes (reverse DNS,
+#: versioned with the format below).
+ALGORITHM = "org.provenance-toolkit.wm.image.v2"
+#: The first format: the same tile, code and pilot, its tag under its own name. Content
+#: signed with it is still read (and its records still resolve under this name).
+ALGORITHM_V1 = "org.provenance-toolkit.wm.image.v1"
+#: Every format the detector reads, newest first. The formats differ in the keyed tag's
+#: domain (the algorithm name is inside the HMAC), so one decoding says which it is; each
+#: decoding is checked against every format's tag, and the false-positive bound counts
+#: every one of those checks.
+ALGORITHMS = (ALGORITHM, ALGORITHM_V1)
 
 #: Tile side in canonical (analysis) pixels; the tile repeats over the whole image.
 TILE = 128
@@ -57,7 +68,8 @@ class WatermarkConfig:
     marked image keeps; the embedder never returns an image below ``min_psnr``.
     ``max_pixels``: larger inputs are refused (decompression-bomb guard).
     ``max_decodes``: decoding attempts per secret; with ``TAG_BITS`` it bounds the
-    false-positive rate (``max_decodes * 2**-TAG_BITS`` per image and secret).
+    false-positive rate (``max_decodes * len(ALGORITHMS) * 2**-TAG_BITS`` per image and
+    secret).
     ``informed``: 0 = the same energy for every coded bit; 1 = energy moved to the bits the
     photo itself works against (see ``informed.py``); in between, a blend.
     """
@@ -80,4 +92,5 @@ class WatermarkConfig:
 
     def false_positive_bound(self, n_secrets: int = 1) -> float:
         """Upper bound on reporting a payload in an unmarked image, for ``n_secrets`` tried."""
-        return min(1.0, n_secrets * self.max_decodes * 2.0**-TAG_BITS)
+        checks = n_secrets * self.max_decodes * len(ALGORITHMS)
+        return min(1.0, checks * 2.0**-TAG_BITS)

@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from .config import CELL, TILE, WatermarkConfig
 from .keys import WatermarkSecret
-from .pattern import CELL_FILTER_FFT, Layout, layout_for
+from .pattern import CELL_FILTER_FFT, ORIENTATIONS, Layout, Orientation, layout_for, reorient
 from .payload import CODED_BITS, decode_soft, tag_matches
 from .pixels import detection_luma
 from .sync import (
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 Spectrum = npt.NDArray[np.complex128]
 #: Pilot z-score under which a candidate is not worth a decoding attempt.
-_DECODE_GATE = 4.5
+_DECODE_GATE = 5.5
 #: Pilot z-score above which the best lattice is refined (the mark is surely there).
 _REFINE_GATE = 6.0
 #: Refinement steps: relative scale, rotation (radians), then halved once.
@@ -50,12 +50,19 @@ _REFINE_STEPS = (0.006, math.radians(0.3))
 class Detection:
     """What ``detect`` found.
 
-    ``p_value`` bounds the chance of this report on an unmarked image, counting every
-    secret tried and every decoding attempt (1.0 when nothing was found). ``score`` is the
+    ``alg`` is the format the mark was written in (``config.ALGORITHMS``), read from its
+    tag. ``orientation`` names the quarter turn and mirroring of the image against the
+    marked original ("0" upright, "90" turned a quarter counter-clockwise, "mirror+0"
+    flipped left to right, ...). ``p_value`` bounds the chance of this report on an
+    unmarked image, counting every secret tried, every decoding attempt and every format's
+    tag checked (1.0 when nothing was found). ``score`` is the
     pilot's z-score. Geometry: ``scale`` is the tile size relative to a freshly marked image
     of this size (1.0 after uniform resizing, 1.25 after cropping 80% and scaling back),
     ``angle`` the rotation in degrees (counter-clockwise), ``offset`` the (x, y) of a tile
-    origin in input pixels.
+    origin in input pixels. ``tile_to_input`` is the whole geometry as an affine map: input
+    pixel ``(x, y) = A @ (u, v) + t`` for canonical tile coordinates ``(u, v)`` (``TILE`` px
+    a period), given as the rows ``(A[0,0], A[0,1], t[0]), (A[1,0], A[1,1], t[1])``; None
+    when nothing was found.
     """
 
     detected: bool
@@ -67,6 +74,9 @@ class Detection:
     angle: float
     offset: tuple[float, float]
     secrets_tried: int
+    tile_to_input: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    alg: str | None = None
+    orientation: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +85,7 @@ class _Candidate:
     z: float
     shift: tuple[int, int]  # (row, col) of the tile origin in the fold
     spec: npt.NDArray[np.complex128]  # whitened fold spectrum
+    orientation: Orientation = ORIENTATIONS[0]
 
 
 def detect(
@@ -99,9 +110,9 @@ def detect(
         best_z = max(best_z, cand.z)
         if cand.z >= _REFINE_GATE:
             budget[i] -= 1
-            payload = _decode(layout, cand, secret.key)
-            if payload is not None:
-                return _report(analysis, cand, payload, secret, len(secrets), config)
+            found = _decode(layout, cand, secret.key)
+            if found is not None:
+                return _report(analysis, cand, found, secret, len(secrets), config)
     # Full search over the lattices the autocorrelation suggests.
     # Candidates are ranked on cheap folds; a decoding attempt uses the exact fold.
     folds = [(NOMINAL, nominal)] + [
@@ -119,9 +130,9 @@ def detect(
             if rough.lattice not in exact:
                 exact[rough.lattice] = whiten_fold(fold(analysis.residual, rough.lattice))
             cand = pilot_offset(layout, rough.lattice, exact[rough.lattice])
-            payload = _decode(layout, cand, secret.key)
-            if payload is not None:
-                return _report(analysis, cand, payload, secret, len(secrets), config)
+            found = _decode(layout, cand, secret.key)
+            if found is not None:
+                return _report(analysis, cand, found, secret, len(secrets), config)
     return Detection(False, None, None, 1.0, best_z, 0.0, 0.0, (0.0, 0.0), len(secrets))
 
 
@@ -168,7 +179,9 @@ def _attempts(
 
 def _refine(analysis: Analysis, layout: Layout, start: _Candidate) -> _Candidate:
     """Coordinate ascent of the pilot z over scale, rotation and per-axis stretch."""
-    best = pilot_offset(layout, start.lattice, whiten_fold(fold(analysis.residual, start.lattice)))
+    turn = start.orientation
+    spec = whiten_fold(fold(analysis.residual, start.lattice))
+    best = pilot_offset(layout, start.lattice, spec, only=turn)
     scale_step, angle_step = _REFINE_STEPS
     for _ in range(2):
         for move in ("scale", "angle", "stretch_x", "stretch_y"):
@@ -176,7 +189,7 @@ def _refine(analysis: Analysis, layout: Layout, start: _Candidate) -> _Candidate
                 step = angle_step if move == "angle" else scale_step
                 lattice = _perturb(best.lattice, move, sign * step)
                 spec = whiten_fold(fold(analysis.residual, lattice))
-                cand = pilot_offset(layout, lattice, spec)
+                cand = pilot_offset(layout, lattice, spec, only=turn)
                 if cand.z > best.z:
                     best = cand
         scale_step, angle_step = scale_step / 2, angle_step / 2
@@ -199,14 +212,31 @@ def _perturb(lattice: Lattice, move: str, amount: float) -> Lattice:
     )
 
 
-def pilot_offset(layout: Layout, lattice: Lattice, spec: Spectrum) -> _Candidate:
-    """Cyclic cross-correlation of the fold with the pilot tile: offset and z-score."""
-    corr = np.fft.irfft2(spec[:, : TILE // 2 + 1] * layout.pilot_tile_rfft, s=(TILE, TILE))
-    idx = int(np.argmax(corr))
+def pilot_offset(
+    layout: Layout, lattice: Lattice, spec: Spectrum, *, only: Orientation | None = None
+) -> _Candidate:
+    """Cyclic cross-correlation of the fold with the pilot tile in each orientation (or
+    ``only`` one): the best orientation, its offset and z-score.
+
+    The orientations are free for the false-positive bound (they decode nothing), and
+    cheap: the eight correlations are one batched inverse FFT.
+    """
+    half = spec[:, : TILE // 2 + 1]
+    if only is None:
+        orientations = ORIENTATIONS
+        corr = np.fft.irfft2(half[None] * layout.oriented_pilot_rfft, s=(TILE, TILE))
+    else:
+        orientations = (only,)
+        pilot = layout.oriented_pilot_rfft[ORIENTATIONS.index(only)]
+        corr = np.fft.irfft2(half * pilot, s=(TILE, TILE))[None]
+    flat = corr.reshape(corr.shape[0], -1)
+    peaks = flat.argmax(axis=1)
     # Over the TILE**2 offsets the correlation is close to Gaussian (a sum of many cells).
-    z = (float(corr.flat[idx]) - float(corr.mean())) / (float(corr.std()) + 1e-30)
-    row, col = divmod(idx, TILE)
-    return _Candidate(lattice, z, (row, col), spec)
+    top = flat[np.arange(flat.shape[0]), peaks]
+    zs = (top - flat.mean(axis=1)) / (flat.std(axis=1) + 1e-30)
+    best = int(np.argmax(zs))  # ties go to the first: upright
+    row, col = divmod(int(peaks[best]), TILE)
+    return _Candidate(lattice, float(zs[best]), (row, col), spec, orientations[best])
 
 
 def cell_responses(spec: npt.NDArray[np.complex128], shift: tuple[int, int]) -> FloatArray:
@@ -217,8 +247,16 @@ def cell_responses(spec: npt.NDArray[np.complex128], shift: tuple[int, int]) -> 
     return out
 
 
-def _decode(layout: Layout, cand: _Candidate, key: bytes) -> bytes | None:
-    cells = cell_responses(cand.spec, cand.shift) * layout.chips
+def _decode(layout: Layout, cand: _Candidate, key: bytes) -> tuple[bytes, str] | None:
+    """One decoding attempt: payload and format, or None (the tag did not match)."""
+    spec, shift = cand.spec, cand.shift
+    if cand.orientation is not ORIENTATIONS[0]:
+        # Turn the fold back upright (whitening commutes with the turn) and find the
+        # offset there: the cells then lie where the layout says.
+        upright = reorient(np.fft.ifft2(spec).real, cand.orientation, inverse=True)
+        spec = np.fft.fft2(upright)
+        shift = pilot_offset(layout, cand.lattice, spec, only=ORIENTATIONS[0]).shift
+    cells = cell_responses(spec, shift) * layout.chips
     soft = np.bincount(layout.bit_of_cell, cells[layout.data], CODED_BITS).astype(np.float64)
     return tag_matches(decode_soft(soft), key)
 
@@ -226,19 +264,24 @@ def _decode(layout: Layout, cand: _Candidate, key: bytes) -> bytes | None:
 def _report(
     analysis: Analysis,
     cand: _Candidate,
-    payload: bytes,
+    found: tuple[bytes, str],
     secret: WatermarkSecret,
     n_secrets: int,
     config: WatermarkConfig,
 ) -> Detection:
+    payload, alg = found
     lat = cand.lattice
     period = 0.5 * (math.hypot(*lat.v1) + math.hypot(*lat.v2))
-    angle = -math.degrees(math.atan2(lat.v1[1], lat.v1[0]))
     row, col = cand.shift
-    ox, oy = lat.matrix() @ np.array([col, row], dtype=np.float64)
-    offset = (
-        float(ox) / analysis.factor + analysis.origin[0],
-        float(oy) / analysis.factor + analysis.origin[1],
+    fold_to_input = lat.matrix() / analysis.factor
+    ox, oy = fold_to_input @ np.array([col, row], dtype=np.float64)
+    offset = (float(ox) + analysis.origin[0], float(oy) + analysis.origin[1])
+    # A tile coordinate y lands at fold coordinate D y + shift (D: the orientation).
+    matrix = fold_to_input @ np.array(cand.orientation.matrix, dtype=np.float64)
+    angle = -math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
+    affine = (
+        (float(matrix[0, 0]), float(matrix[0, 1]), offset[0]),
+        (float(matrix[1, 0]), float(matrix[1, 1]), offset[1]),
     )
     return Detection(
         detected=True,
@@ -250,4 +293,7 @@ def _report(
         angle=angle,
         offset=offset,
         secrets_tried=n_secrets,
+        tile_to_input=affine,
+        alg=alg,
+        orientation=cand.orientation.name,
     )

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .config import CELL, PAYLOAD_BITS, TILE, TILES_PER_SHORT_SIDE, WatermarkConfig
+from .config import ALGORITHM, CELL, PAYLOAD_BITS, TILE, TILES_PER_SHORT_SIDE, WatermarkConfig
 from .informed import informed_weights
 from .keys import WatermarkSecret
 from .mask import texture_mask
@@ -55,8 +55,13 @@ def embed(
     payload: bytes,
     secret: WatermarkSecret,
     config: WatermarkConfig | None = None,
+    *,
+    alg: str = ALGORITHM,
 ) -> Image.Image:
     """A copy of ``image`` carrying ``payload`` (8 bytes) under ``secret``.
+
+    ``alg`` is the format (``config.ALGORITHMS``): the current one unless content in an
+    older format is to be reproduced.
 
     Same size and mode (palette images come back as RGB/RGBA); alpha is untouched.
     Raises InputError/UnsupportedMedia for images the engine cannot mark.
@@ -70,7 +75,7 @@ def embed(
         raise TypeError("secret must be a WatermarkSecret")
     planes = split(image, config)
     layout = layout_for(secret.key)
-    coded = encode(bytes(payload), secret.key)
+    coded = encode(bytes(payload), secret.key, alg)
     cells = layout.cell_values(coded)
     height, width = planes.color.shape[:2]
     tile_px = tile_size_for(width, height)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from .detector import cell_responses, pilot_offset, whiten_fold
-from .pattern import Layout
+from .pattern import ORIENTATIONS, Layout
 from .payload import CODED_BITS
 from .sync import NOMINAL, centre, fold, whitening
 
@@ -113,7 +113,7 @@ def informed_weights(
         marked = alone + fold(mark_high * weight, NOMINAL)
         spec_marked = whiten_fold(marked)
         if shift is None:
-            shift = pilot_offset(layout, NOMINAL, spec_marked).shift
+            shift = pilot_offset(layout, NOMINAL, spec_marked, only=ORIENTATIONS[0]).shift
         host_cells = cell_responses(whiten_fold(alone, like=marked), shift) * layout.chips
         total = cell_responses(spec_marked, shift) * layout.chips
         soft = np.bincount(layout.bit_of_cell, total[layout.data], CODED_BITS) * symbols

@@ -19,11 +19,69 @@ from .config import CELLS_PER_SIDE, CHIP_BLUR, CHIP_HIGHPASS, PILOT_CELLS, TILE
 from .keys import keyed_rng
 from .payload import CODED_BITS
 
-__all__ = ["CELL_FILTER_FFT", "Layout", "layout_for", "render_tile"]
+__all__ = [
+    "CELL_FILTER_FFT",
+    "ORIENTATIONS",
+    "Layout",
+    "Orientation",
+    "layout_for",
+    "render_tile",
+    "reorient",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 N_CELLS = CELLS_PER_SIDE * CELLS_PER_SIDE
+
+
+@dataclasses.dataclass(frozen=True)
+class Orientation:
+    """One of the eight quarter turns and mirror images of the tile (the dihedral group).
+
+    ``matrix`` maps canonical tile coordinates ``(u, v)`` to where they land in a fold of
+    the turned or mirrored image: fold ``(u', v') = matrix @ (u, v)`` (mod ``TILE``, up to
+    the offset the pilot finds). A 90-degree turn of the picture, an EXIF orientation
+    applied or ignored, a mirrored selfie: each is one of these on the tile's lattice.
+    """
+
+    name: str
+    matrix: tuple[tuple[int, int], tuple[int, int]]
+
+    @property
+    def mirrored(self) -> bool:
+        (a, b), (c, d) = self.matrix
+        return a * d - b * c < 0
+
+
+def _orientations() -> tuple[Orientation, ...]:
+    out = []
+    for turns in range(4):
+        # (u, v) with v down: a quarter turn counter-clockwise on screen is (v, -u).
+        rotation = np.linalg.matrix_power(np.array([[0, 1], [-1, 0]]), turns)
+        for mirror in (False, True):
+            m = rotation @ np.array([[-1, 0], [0, 1]]) if mirror else rotation
+            name = f"{'mirror+' if mirror else ''}{90 * turns}"
+            out.append(
+                Orientation(name, ((int(m[0, 0]), int(m[0, 1])), (int(m[1, 0]), int(m[1, 1]))))
+            )
+    return tuple(out)
+
+
+#: Upright first: most images keep their orientation, and ties go to it.
+ORIENTATIONS = _orientations()
+
+
+def reorient(tile: FloatArray, orientation: Orientation, *, inverse: bool = False) -> FloatArray:
+    """The periodic ``tile`` (indexed [v, u]) as it appears after ``orientation`` (or, with
+    ``inverse``, the tile that appears as ``tile`` after it)."""
+    size = tile.shape[0]
+    m = np.array(orientation.matrix)
+    if inverse:
+        m = np.round(np.linalg.inv(m)).astype(np.int64)
+    v, u = np.indices(tile.shape)
+    out = np.empty_like(tile)
+    out[(m[1, 0] * u + m[1, 1] * v) % size, (m[0, 0] * u + m[0, 1] * v) % size] = tile
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +93,8 @@ class Layout:
     data: IntArray  # indices of data cells
     bit_of_cell: IntArray  # coded-bit index of each data cell (aligned with ``data``)
     pilot_tile_rfft: npt.NDArray[np.complex128]  # conj rFFT of the rendered pilot tile
+    # the same for the tile in each of ORIENTATIONS, stacked (complex64: 0.5 MB a key)
+    oriented_pilot_rfft: npt.NDArray[np.complex64]
 
     def cell_values(self, coded: npt.NDArray[np.uint8]) -> FloatArray:
         """Signed cell amplitudes for these coded bits: chips times BPSK symbols."""
@@ -54,10 +114,15 @@ def layout_for(key: bytes) -> Layout:
     bit_of_cell = np.arange(data.size) % CODED_BITS
     pilot_cells = np.zeros(N_CELLS)
     pilot_cells[pilot] = chips[pilot]
-    pilot_fft = np.conj(np.fft.rfft2(render_tile(pilot_cells, TILE)))
-    for arr in (chips, pilot, data, bit_of_cell, pilot_fft):
+    pilot_tile = render_tile(pilot_cells, TILE)
+    pilot_fft = np.conj(np.fft.rfft2(pilot_tile))
+    oriented = np.conj(
+        np.fft.rfft2(np.stack([reorient(pilot_tile, o) for o in ORIENTATIONS]))
+    ).astype(np.complex64)
+    bit_of_cell = bit_of_cell.astype(np.int64)
+    for arr in (chips, pilot, data, bit_of_cell, pilot_fft, oriented):
         arr.setflags(write=False)
-    return Layout(chips, pilot, data, bit_of_cell.astype(np.int64), pilot_fft)
+    return Layout(chips, pilot, data, bit_of_cell, pilot_fft, oriented)
 
 
 def render_tile(cell_values: FloatArray, size: int) -> FloatArray:

@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .config import ALGORITHM, PAYLOAD_BITS, TAG_BITS
+from .config import ALGORITHM, ALGORITHMS, PAYLOAD_BITS, TAG_BITS
 from .keys import subkey
 
 __all__ = ["CODED_BITS", "INFO_BITS", "decode_soft", "encode", "tag_matches"]
@@ -54,8 +54,8 @@ def _trellis() -> tuple[npt.NDArray[np.int64], FloatArray]:
 _PRED, _SIGNS = _trellis()
 
 
-def _tag(payload: bytes, key: bytes) -> bytes:
-    mac = hmac.new(subkey(key, "tag"), ALGORITHM.encode() + payload, hashlib.sha256).digest()
+def _tag(payload: bytes, key: bytes, alg: str) -> bytes:
+    mac = hmac.new(subkey(key, "tag"), alg.encode() + payload, hashlib.sha256).digest()
     return mac[: (TAG_BITS + 7) // 8]
 
 
@@ -63,9 +63,13 @@ def _to_bits(data: bytes, nbits: int) -> BitArray:
     return np.unpackbits(np.frombuffer(data, dtype=np.uint8))[:nbits]
 
 
-def encode(payload: bytes, key: bytes) -> BitArray:
-    """The ``CODED_BITS`` coded bits that carry ``payload`` (8 bytes) under ``key``."""
-    info = np.concatenate([_to_bits(payload, PAYLOAD_BITS), _to_bits(_tag(payload, key), TAG_BITS)])
+def encode(payload: bytes, key: bytes, alg: str = ALGORITHM) -> BitArray:
+    """The ``CODED_BITS`` coded bits that carry ``payload`` (8 bytes) under ``key`` in the
+    format ``alg`` (one of ``ALGORITHMS``)."""
+    if alg not in ALGORITHMS:
+        raise ValueError(f"unknown image watermark format {alg!r}")
+    tag = _to_bits(_tag(payload, key, alg), TAG_BITS)
+    info = np.concatenate([_to_bits(payload, PAYLOAD_BITS), tag])
     state = 0
     out = np.empty(CODED_BITS, dtype=np.uint8)
     for t, bit in enumerate(np.concatenate([info, np.zeros(_K - 1, np.uint8)])):
@@ -104,10 +108,12 @@ def decode_soft(soft: FloatArray) -> BitArray:
     return bits[:INFO_BITS]
 
 
-def tag_matches(info_bits: BitArray, key: bytes) -> bytes | None:
-    """The payload if the decoded tag is the keyed tag of the decoded payload, else None."""
+def tag_matches(info_bits: BitArray, key: bytes) -> tuple[bytes, str] | None:
+    """The payload and its format if the decoded tag is the keyed tag of the decoded payload
+    in one of ``ALGORITHMS`` (each is one check the false-positive bound counts), else None."""
     payload = np.packbits(info_bits[:PAYLOAD_BITS]).tobytes()
-    tag_bits = _to_bits(_tag(payload, key), TAG_BITS)
-    if np.array_equal(info_bits[PAYLOAD_BITS:INFO_BITS], tag_bits):
-        return payload
+    decoded_tag = info_bits[PAYLOAD_BITS:INFO_BITS]
+    for alg in ALGORITHMS:
+        if np.array_equal(decoded_tag, _to_bits(_tag(payload, key, alg), TAG_BITS)):
+            return payload, alg
     return None

@@ -1,8 +1,12 @@
 """Pillow images in and out of the engine: which planes are marked, which are kept.
 
 Colour planes are marked (RGB, or the one gray plane); alpha is carried over untouched.
-Palette images come back as RGB (RGBA with transparency): re-quantising to a palette would
-erase the mark. 16-bit gray (``I;16``) is marked at 16-bit precision; other modes are refused.
+Palette images come back as RGB (RGBA with transparency); putting them back on their
+palette is the file layer's choice (``files.py``), which checks that the mark still reads.
+16-bit gray (``I;16``) is marked at 16-bit precision. CMYK is marked in its black (K)
+plane alone, the one a print workflow keeps as it is; C, M and Y are carried over untouched.
+The mark goes into 255 - K, so the luma the detector reads from ``convert("RGB")`` (which
+scales 255 - K by the other inks) moves with it. Other modes are refused.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Planes:
     alpha: npt.NDArray[np.uint8] | None
     mode: str  # the mode the result is returned in
     peak: float  # 255 or 65535
+    inks: npt.NDArray[np.uint8] | None = None  # CMYK: the C, M, Y planes, kept as they were
 
     @property
     def to_8bit(self) -> float:
@@ -43,6 +48,9 @@ class Planes:
         """An image of ``self.mode`` with new colour planes and the original alpha."""
         if self.mode in _SIXTEEN_BIT:
             return Image.fromarray(np.ascontiguousarray(color[..., 0], dtype=np.uint16))
+        if self.mode == "CMYK" and self.inks is not None:
+            black = 255 - color[..., :1].astype(np.uint8, copy=False)
+            return Image.fromarray(np.dstack([self.inks, black]), "CMYK")
         planes = color if self.alpha is None else np.dstack([color, self.alpha])
         if planes.shape[2] == 1:
             planes = planes[..., 0]
@@ -71,9 +79,13 @@ def split(image: Image.Image, config: WatermarkConfig) -> Planes:
     if mode in _SIXTEEN_BIT:
         gray16 = np.asarray(image, dtype=np.uint16)[..., None]
         return Planes(gray16, None, mode, 65535.0)
+    if mode == "CMYK":
+        cmyk = np.asarray(image, dtype=np.uint8)
+        lightness = np.ascontiguousarray(255 - cmyk[..., 3:])
+        return Planes(lightness, None, mode, 255.0, np.ascontiguousarray(cmyk[..., :3]))
     if mode not in _PASSTHROUGH:
         raise UnsupportedMedia(
-            f"image mode {mode!r} is not supported: use 8-bit RGB, RGBA, L, LA, P "
+            f"image mode {mode!r} is not supported: use 8-bit RGB, RGBA, L, LA, P, CMYK "
             "or 16-bit gray (I;16)"
         )
     arr = np.asarray(image, dtype=np.uint8)

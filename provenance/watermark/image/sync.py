@@ -33,6 +33,7 @@ __all__ = [
     "Analysis",
     "Lattice",
     "analyse",
+    "analysis_grid",
     "centre",
     "fold",
     "lattice_candidates",
@@ -83,6 +84,13 @@ NOMINAL = Lattice((float(TILE), 0.0), (0.0, float(TILE)), 0.0)
 
 def analyse(y: FloatArray) -> Analysis:
     """Resize luma to the analysis grid and whiten it (high-pass, contrast-normalised)."""
+    small, factor, (ox, oy) = analysis_grid(y)
+    return Analysis(_whiten(small), factor, (ox / factor, oy / factor))
+
+
+def analysis_grid(y: FloatArray) -> tuple[FloatArray, float, tuple[int, int]]:
+    """Luma on the analysis grid, before whitening: the (centred) grid, analysis px per
+    input px, and the grid's corner (x, y) in analysis px."""
     height, width = y.shape
     factor = ANALYSIS_SIDE / min(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -90,8 +98,8 @@ def analyse(y: FloatArray) -> Analysis:
     if size != (width, height):
         resample = Image.Resampling.BOX if factor < 1.0 else Image.Resampling.BILINEAR
         small = np.asarray(Image.fromarray(y, "F").resize(size, resample))
-    small, (ox, oy) = centre(small)
-    return Analysis(_whiten(small), factor, (ox / factor, oy / factor))
+    small, corner = centre(small)
+    return small, factor, corner
 
 
 def centre(y: FloatArray) -> tuple[FloatArray, tuple[int, int]]:
@@ -124,19 +132,21 @@ def _acf_z(residual: FloatArray, max_lag: int) -> FloatArray:
     """Autocorrelation as z-scores, lags -max_lag..max_lag on both axes (index = lag + L)."""
     h, w = residual.shape
     # Zero padding of at least max_lag keeps those lags free of wrap-around; a size with
-    # small prime factors makes the transforms several times faster.
+    # small prime factors makes the transforms several times faster, and single precision
+    # (SciPy keeps it; NumPy would not) twice as fast again.
     shape = (sp_fft.next_fast_len(h + max_lag, True), sp_fft.next_fast_len(w + max_lag, True))
-    spec = np.fft.rfft2(residual, s=shape)
-    acf = np.fft.irfft2(spec.real**2 + spec.imag**2, s=shape)
+    spec = sp_fft.rfft2(residual.astype(np.float32, copy=False), s=shape)
+    acf = sp_fft.irfft2(spec.real**2 + spec.imag**2, s=shape)
     lags = np.arange(-max_lag, max_lag + 1)
     win = acf[np.ix_(lags % acf.shape[0], lags % acf.shape[1])]
     overlap = np.outer(np.maximum(h - np.abs(lags), 1), np.maximum(w - np.abs(lags), 1))
     norm = float(np.mean(residual * residual, dtype=np.float64)) + 1e-12
     z: FloatArray = (win / (np.sqrt(overlap) * norm)).astype(np.float32)
     # The mark's lattice peaks are as narrow as a chip; the photo's own structure makes
-    # broad ridges and hills. Keep what stands above its neighbourhood, in robust z units.
+    # broad ridges and hills. Keep what stands above its neighbourhood, in robust z units
+    # (the median of a fixed sample of lags is as good a scale as that of all of them).
     z = z - ndimage.uniform_filter(z, _PROMINENCE_WINDOW)
-    z /= 1.4826 * float(np.median(np.abs(z))) + 1e-12
+    z /= 1.4826 * float(np.median(np.abs(z.ravel()[::7]))) + 1e-12
     return z
 
 
@@ -191,16 +201,17 @@ def _refine_peak(z: FloatArray, iy: int, ix: int) -> tuple[float, float]:
     return float(iy), float(ix)
 
 
-def _axis_peaks(z: FloatArray, max_lag: int, vertical: bool) -> list[tuple[float, float, float]]:
+def _axis_peaks(
+    z: FloatArray, maxima: npt.NDArray[np.bool_], max_lag: int, vertical: bool
+) -> list[tuple[float, float, float]]:
     """Strongest local maxima (vx, vy, z) within ``_SECTOR_DEG`` of one axis."""
     lags = np.arange(-max_lag, max_lag + 1, dtype=np.float64)
-    ly, lx = np.meshgrid(lags, lags, indexing="ij")
+    ly, lx = lags[:, None], lags[None, :]
     along, across = (ly, lx) if vertical else (lx, ly)
     radius = np.hypot(lx, ly)
     sector = (along > 0) & (np.abs(across) <= along * math.tan(math.radians(_SECTOR_DEG)))
     sector &= (radius >= _MIN_PERIOD) & (radius <= _MAX_PERIOD)
-    peaks = (z == ndimage.maximum_filter(z, size=5)) & sector
-    iy, ix = np.nonzero(peaks)
+    iy, ix = np.nonzero(maxima & sector)
     order = np.argsort(-z[iy, ix])[:_PEAKS_PER_AXIS]
     out = []
     for k in order:
@@ -214,12 +225,9 @@ def lattice_candidates(residual: FloatArray, limit: int = 10) -> list[Lattice]:
     h, w = residual.shape
     max_lag = int(min(_MAX_PERIOD + 4, 0.75 * min(h, w)))
     z = _acf_z(residual, max_lag)
-    horiz = _axis_peaks(z, max_lag, vertical=False)
-    vert = _axis_peaks(z, max_lag, vertical=True)
-
-    def score(v1: tuple[float, float], v2: tuple[float, float]) -> float:
-        return float(_comb(z, max_lag, np.array([v1]), np.array([v2]))[0])
-
+    maxima = z == ndimage.maximum_filter(z, size=5)
+    horiz = _axis_peaks(z, maxima, max_lag, vertical=False)
+    vert = _axis_peaks(z, maxima, max_lag, vertical=True)
     pairs = _square_lattices(z, max_lag)
     for hx, hy, _ in horiz:
         pairs.append(((hx, hy), (-hy, hx)))  # square lattice from one axis
@@ -232,7 +240,9 @@ def lattice_candidates(residual: FloatArray, limit: int = 10) -> list[Lattice]:
     for vx, vy, _ in vert:
         pairs.append(((vy, -vx), (vx, vy)))
         pairs.append((NOMINAL.v1, (vx, vy)))
-    found = sorted((Lattice(a, b, score(a, b)) for a, b in pairs), key=lambda c: -c.score)
+    scores = _comb(z, max_lag, np.array([a for a, _ in pairs]), np.array([b for _, b in pairs]))
+    lattices = (Lattice(a, b, float(score)) for (a, b), score in zip(pairs, scores, strict=True))
+    found = sorted(lattices, key=lambda c: -c.score)
     out = [NOMINAL]
     for cand in found:
         if len(out) > limit:
@@ -242,10 +252,17 @@ def lattice_candidates(residual: FloatArray, limit: int = 10) -> list[Lattice]:
     return out
 
 
+#: Added to tile coordinates before truncating to integers, so that negative coordinates
+#: round down like positive ones (a multiple of TILE: the fold is periodic). Large enough
+#: for any analysis image (long side at most _MAX_LONG_SIDE), small enough for float32 to
+#: keep a hundredth of a pixel.
+_COORD_OFFSET = float(64 * TILE)
+
+
 def fold(residual: FloatArray, lattice: Lattice, *, exact: bool = True) -> npt.NDArray[np.float64]:
     """Sum every tile of the residual onto one canonical tile.
 
-    ``exact``: bilinear splatting; otherwise nearest neighbour, four times cheaper and a
+    ``exact``: bilinear splatting; otherwise nearest neighbour, several times cheaper and a
     few percent weaker, which is enough to rank candidate lattices.
     """
     if lattice.close_to(NOMINAL, 1e-6):
@@ -254,33 +271,31 @@ def fold(residual: FloatArray, lattice: Lattice, *, exact: bool = True) -> npt.N
     h, w = residual.shape
     xs = np.arange(w, dtype=np.float32)
     ys = np.arange(h, dtype=np.float32)[:, None]
-    u = inv[0, 0] * xs + inv[0, 1] * ys
-    v = inv[1, 0] * xs + inv[1, 1] * ys
-    if not exact:
-        iu = np.rint(u).astype(np.int32) % TILE
-        iv = np.rint(v).astype(np.int32) % TILE
-        near: npt.NDArray[np.float64] = np.bincount(
-            (iv * TILE + iu).ravel(), residual.ravel(), TILE * TILE
-        ).astype(np.float64)
-        return near.reshape(TILE, TILE)
-    np.mod(u, TILE, out=u)
-    np.mod(v, TILE, out=v)
-    u[u >= TILE] = 0.0  # float32 rounding can give exactly TILE
-    v[v >= TILE] = 0.0
-    iu = u.astype(np.int32)
+    shift = np.float32(_COORD_OFFSET + (0.5 if not exact else 0.0))
+    u = (inv[0, 0] * xs + shift) + inv[0, 1] * ys  # separable: one pass over the image
+    v = (inv[1, 0] * xs + shift) + inv[1, 1] * ys
+    iu = u.astype(np.int32)  # = floor, the coordinates being positive
     iv = v.astype(np.int32)
+    r = residual.ravel()
+    n = TILE * TILE
+    mask = TILE - 1  # TILE is a power of two: the wrap is a bit mask
+    if not exact:
+        iu &= mask
+        iv &= mask
+        iv *= TILE
+        iv += iu
+        near: npt.NDArray[np.float64] = np.bincount(iv.ravel(), r, n).astype(np.float64)
+        return near.reshape(TILE, TILE)
     fu = (u - iu).ravel()
     fv = (v - iv).ravel()
-    r = residual.ravel()
-    iu, iv = iu.ravel(), iv.ravel()
-    iu1 = iu + 1
-    iu1[iu1 == TILE] = 0
+    iu &= mask
+    iv &= mask
+    iu1 = (iu + 1) & mask
     row0 = iv * TILE
-    row1 = row0 + TILE
-    row1[iv == TILE - 1] = 0
+    row1 = ((iv + 1) & mask) * TILE
+    iu, iu1, row0, row1 = iu.ravel(), iu1.ravel(), row0.ravel(), row1.ravel()
     rv = r * fv
     r0 = r - rv
-    n = TILE * TILE
     out: npt.NDArray[np.float64] = np.bincount(row0 + iu, r0 - r0 * fu, n).astype(np.float64)
     out += np.bincount(row0 + iu1, r0 * fu, n)
     out += np.bincount(row1 + iu, rv - rv * fu, n)
