@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import ctypes.util
 import io
 import json
 import os
@@ -38,7 +37,7 @@ DEFAULT_BEFORE = "0e99cf9"
 
 
 def _keep_freed_memory() -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc = ctypes.CDLL(None)
     libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
     libc.mallopt(-1, 128 * 1024 * 1024)  # M_TRIM_THRESHOLD
 
