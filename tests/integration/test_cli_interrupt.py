@@ -11,12 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from fixtures.support import process_group_gone
 
 CLI = Path(sys.executable).with_name("provenance")
 
@@ -56,12 +57,5 @@ def test_ctrl_c_flushes_the_reports_so_far_and_exits_130(
     assert 1 <= len(reports) < 300
     assert {report["verdict"] for report in reports} == {"none"}
     assert stderr.splitlines() == [f"interrupted after {len(reports)} files: {len(reports)} none"]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # no worker process is left behind
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
+    if not process_group_gone(process.pid):
         pytest.fail("worker processes outlived the interrupted batch")

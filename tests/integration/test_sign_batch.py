@@ -24,7 +24,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from fixtures.support import PASSPHRASE, REPO, encode, natural_image
+from fixtures.support import PASSPHRASE, REPO, encode, natural_image, process_group_gone
 from provenance.batch import SignSettings, SignStatus, sign_many
 from provenance.errors import WrongPassphrase
 from provenance.keystore import KeyStore
@@ -331,14 +331,7 @@ def test_ctrl_c_stops_and_reports_every_output_written(
         stderr.splitlines()[-1]
         == f"interrupted after {done} file{'s' * (done != 1)}: {done} signed"
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # no worker process is left behind
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
+    if not process_group_gone(process.pid):
         pytest.fail("worker processes outlived the interrupted batch")
 
 
