@@ -134,10 +134,18 @@ def detect_command(
         typer.echo(
             f"found payload={found.payload} key={found.key} p<={found.p_value:.1e}{geometry}"
         )
+        unknown = [r for r in found.altered_regions if r.state != "altered"]
         for region in found.altered_regions:
+            if region.state == "altered":
+                typer.echo(
+                    f"  altered: x={region.x} y={region.y} {region.width}x{region.height} "
+                    f"({100 * region.share:.1f}% of the image)"
+                )
+        if unknown:
+            share = 100 * sum(r.share for r in unknown)
             typer.echo(
-                f"  {region.state}: x={region.x} y={region.y} {region.width}x{region.height} "
-                f"({100 * region.share:.1f}% of the image)"
+                f"  unknown: {len(unknown)} cells ({share:.0f}% of the image) have too "
+                "little texture to tell (--json lists them)"
             )
     elif found.note:
         typer.echo(f"not checked ({found.note})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from provenance.errors import UsageError
 
@@ -68,6 +68,39 @@ class Repository(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def to_sql(record_id: int) -> int:
+    """A 64-bit unsigned record id as the signed 64-bit integer SQL databases store
+    (two's complement, so the order of ids is kept within each half)."""
+    return record_id - 2**64 if record_id >= 2**63 else record_id
+
+
+def from_sql(value: int) -> int:
+    """The record id back from its stored signed integer."""
+    return value + 2**64 if value < 0 else value
+
+
+class SQLLookups:
+    """The look-ups every SQL repository answers alike: a subclass gives ``_query`` (rows
+    matching a WHERE clause) and ``_MARK``, its driver's parameter placeholder."""
+
+    _MARK: ClassVar[str]
+
+    def _query(self, where: str, args: tuple[object, ...]) -> list[Record]:
+        raise NotImplementedError
+
+    def get(self, record_id: int) -> Record | None:
+        rows = self._query(f"record_id = {self._MARK}", (to_sql(record_id),))
+        return rows[0] if rows else None
+
+    def find_by_binding(self, alg: str, value: str) -> list[Record]:
+        where = f"binding_alg = {self._MARK} AND binding_value = {self._MARK}"
+        return self._query(where, (alg, value))
+
+    def get_by_label(self, manifest_label: str) -> Record | None:
+        rows = self._query(f"manifest_label = {self._MARK}", (manifest_label,))
+        return rows[0] if rows else None
 
 
 def open_repository(location: str | Path) -> Repository:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from provenance.errors import UsageError
-from provenance.repository.base import Record
+from provenance.repository.base import Record, SQLLookups, from_sql, to_sql
 from provenance.repository.sqlite import RepositoryError
 
 try:
@@ -89,27 +89,20 @@ def is_postgres_url(location: str) -> bool:
     return location.startswith(("postgresql://", "postgres://"))
 
 
-def _to_sql(record_id: int) -> int:
-    # bigint is signed 64-bit; store the unsigned id in two's complement (as SQLite does).
-    return record_id - 2**64 if record_id >= 2**63 else record_id
-
-
-def _from_sql(value: int) -> int:
-    return value + 2**64 if value < 0 else value
-
-
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0].strip() if lines else type(exc).__name__
 
 
-class PostgresRepository:
+class PostgresRepository(SQLLookups):
     """A repository in one PostgreSQL database, ``url`` as libpq takes it.
 
     Connects at once, so that a server that cannot be reached is a ``UsageError`` when
     the repository is opened (at the start of ``sign`` or ``verify``), not at the first
     file. A schema newer than this version reads is refused.
     """
+
+    _MARK = "%s"
 
     def __init__(self, url: str) -> None:
         if psycopg is None:  # pragma: no cover - the optional extra is not installed
@@ -240,7 +233,7 @@ class PostgresRepository:
                 cursor = conn.execute(
                     f"INSERT INTO {RECORDS} (record_id) VALUES (%s) "
                     "ON CONFLICT (record_id) DO NOTHING",
-                    (_to_sql(record_id),),
+                    (to_sql(record_id),),
                 )
                 return cursor.rowcount
 
@@ -265,7 +258,7 @@ class PostgresRepository:
                     record.media_type,
                     record.signer,
                     record.created_at,
-                    _to_sql(record.record_id),
+                    to_sql(record.record_id),
                 ),
             )
             return cursor.rowcount
@@ -275,17 +268,6 @@ class PostgresRepository:
             raise RepositoryError(
                 f"record {record.record_hex} was not reserved or is already stored"
             )
-
-    def get(self, record_id: int) -> Record | None:
-        rows = self._query("record_id = %s", (_to_sql(record_id),))
-        return rows[0] if rows else None
-
-    def find_by_binding(self, alg: str, value: str) -> list[Record]:
-        return self._query("binding_alg = %s AND binding_value = %s", (alg, value))
-
-    def get_by_label(self, manifest_label: str) -> Record | None:
-        rows = self._query("manifest_label = %s", (manifest_label,))
-        return rows[0] if rows else None
 
     def _query(self, where: str, args: tuple[object, ...]) -> list[Record]:
         if not self._check_schema():
@@ -301,7 +283,7 @@ class PostgresRepository:
         rows = self._run("reading records", select, retry=True)
         return [
             Record(
-                record_id=_from_sql(row[0]),
+                record_id=from_sql(row[0]),
                 manifest=bytes(row[1]),
                 manifest_label=row[2],
                 binding_alg=row[3],

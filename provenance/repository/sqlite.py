@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from provenance.errors import ProvenanceError, UsageError
-from provenance.repository.base import Record
+from provenance.repository.base import Record, SQLLookups, from_sql, to_sql
 
 __all__ = ["RepositoryError", "SQLiteRepository"]
 
@@ -48,17 +48,10 @@ class RepositoryError(ProvenanceError):
     """The repository could not be read or written."""
 
 
-def _to_sql(record_id: int) -> int:
-    # SQLite integers are signed 64-bit; store the unsigned id in two's complement.
-    return record_id - 2**64 if record_id >= 2**63 else record_id
-
-
-def _from_sql(value: int) -> int:
-    return value + 2**64 if value < 0 else value
-
-
-class SQLiteRepository:
+class SQLiteRepository(SQLLookups):
     """A repository in one SQLite file; one connection per thread."""
+
+    _MARK = "?"
 
     def __init__(self, path: Path, *, busy_timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
@@ -112,7 +105,7 @@ class SQLiteRepository:
             with self._transaction() as db:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO records (record_id, reserved_at) VALUES (?, ?)",
-                    (_to_sql(record_id), now),
+                    (to_sql(record_id), now),
                 )
                 if cursor.rowcount == 1:
                     return record_id
@@ -132,24 +125,13 @@ class SQLiteRepository:
                     record.media_type,
                     record.signer,
                     record.created_at.isoformat(),
-                    _to_sql(record.record_id),
+                    to_sql(record.record_id),
                 ),
             )
             if cursor.rowcount != 1:
                 raise RepositoryError(
                     f"record {record.record_hex} was not reserved or is already stored"
                 )
-
-    def get(self, record_id: int) -> Record | None:
-        rows = self._query("record_id = ?", (_to_sql(record_id),))
-        return rows[0] if rows else None
-
-    def find_by_binding(self, alg: str, value: str) -> list[Record]:
-        return self._query("binding_alg = ? AND binding_value = ?", (alg, value))
-
-    def get_by_label(self, manifest_label: str) -> Record | None:
-        rows = self._query("manifest_label = ?", (manifest_label,))
-        return rows[0] if rows else None
 
     def _query(self, where: str, args: tuple[object, ...]) -> list[Record]:
         try:
@@ -164,7 +146,7 @@ class SQLiteRepository:
             raise RepositoryError(f"{self.path}: {exc}") from None
         return [
             Record(
-                record_id=_from_sql(row[0]),
+                record_id=from_sql(row[0]),
                 manifest=bytes(row[1]),
                 manifest_label=row[2],
                 binding_alg=row[3],

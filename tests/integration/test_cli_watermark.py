@@ -118,3 +118,24 @@ def test_help_documents_exit_status(home: Path) -> None:
     result = run(home, "detect", "--help")
     assert result.exit_code == 0
     assert "Exit status" in result.stdout and "whether or not a mark was found" in result.stdout
+
+
+def test_detect_names_the_altered_cells(home: Path, tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    from fixtures.support import natural_image
+
+    source, marked = tmp_path / "in.png", tmp_path / "marked.png"
+    natural_image(640, 480, seed=2).save(source)
+    assert run(home, "embed", str(source), "-o", str(marked)).exit_code == 0
+    painted = Image.open(marked).convert("RGB")
+    ImageDraw.Draw(painted).rectangle((80, 60, 240, 180), fill=(40, 140, 60))
+    painted.save(marked)
+    result = run(home, "detect", str(marked))
+    assert result.exit_code == 0 and result.stdout.startswith("found payload=")
+    altered = [line for line in result.stdout.splitlines() if line.startswith("  altered: ")]
+    assert altered, result.stdout
+    report = json.loads(run(home, "detect", str(marked), "--json").stdout)
+    cells = [r for r in report["altered_regions"] if r["state"] == "altered"]
+    assert len(cells) == len(altered)
+    assert all(r["x"] < 240 and r["y"] < 180 for r in cells)  # where the paint is
