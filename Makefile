@@ -51,6 +51,7 @@ bench: $(TEST)
 	$(BIN)/pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.c2pa_sign_verify
+	$(BIN)/python -m bench.av
 	$(BIN)/python -m bench.timestamp
 	$(BIN)/python -m bench.batch
 	$(BIN)/python -m bench.sign_batch

@@ -12,6 +12,8 @@ import platform
 import sys
 from pathlib import Path
 
+from filelock import FileLock
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
@@ -44,13 +46,15 @@ def write_section(name: str, title: str, body: str) -> None:
     )
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     section = f"{begin}\n{header}{body.rstrip()}\n{end}"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if begin in text and end in text:
-        before, rest = text.split(begin, 1)
-        _, after = rest.split(end, 1)
-        text = before + section + after
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    # Benchmarks run side by side each rewrite the whole page: one at a time.
+    with FileLock(str(DOC) + ".lock"):
+        text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+        if begin in text and end in text:
+            before, rest = text.split(begin, 1)
+            _, after = rest.split(end, 1)
+            text = before + section + after
+        else:
+            text = text.rstrip() + "\n\n" + section + "\n"
+        DOC.write_text(text)
     print(f"wrote section {name!r} of {DOC}", file=sys.stderr)

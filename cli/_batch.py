@@ -167,6 +167,7 @@ def drive(
     they hold; a further one skips that wait). ``finish`` also runs at the end.
     """
     counts: collections.Counter[E] = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     progress = Progress(counts) if sys.stderr.isatty() else None
     if progress and inputs.countable():
         progress.count_in_background(inputs)
@@ -177,6 +178,7 @@ def drive(
                 show(result)
                 sys.stdout.flush()
                 counts[status(result)] += 1
+                kinds[_kind_of(result)] += 1
                 if progress:
                     progress.update()
                 if stop.requested and stop_feed is None:
@@ -199,7 +201,7 @@ def drive(
         progress.clear()
     if finish:
         finish()
-    typer.echo(tally(counts), err=True)
+    typer.echo(tally(counts, kinds), err=True)
     return counts
 
 
@@ -238,11 +240,30 @@ def _in_order(counts: collections.Counter[E]) -> list[E]:
     return [key for key in type(keys[0]) if counts[key]] if keys else []
 
 
-def tally(counts: collections.Counter[E]) -> str:
-    """``3 files: 2 trusted, 1 error``."""
+def tally(counts: collections.Counter[E], kinds: collections.Counter[str] | None = None) -> str:
+    """``3 files: 2 trusted, 1 error``; with ``kinds``, what kinds of content they were
+    (``; by kind: 1 image, 1 video, 1 unknown``: unknown is what could not be identified)."""
     total = sum(counts.values())
     parts = ", ".join(f"{counts[key]} {key}" for key in _in_order(counts))
-    return f"{total} file{'s' * (total != 1)}: {parts or 'none'}"
+    line = f"{total} file{'s' * (total != 1)}: {parts or 'none'}"
+    if kinds:
+        order = {name: i for i, name in enumerate(_KIND_ORDER)}
+        named = sorted(kinds, key=lambda name: (order.get(name, len(order)), name))
+        line += "; by kind: " + ", ".join(f"{kinds[name]} {name}" for name in named)
+    return line
+
+
+#: The kinds of content in the order tallies list them; "unknown" last.
+_KIND_ORDER = ("image", "text", "audio", "video", "unknown")
+
+
+def _kind_of(result: object) -> str:
+    """The kind of content a report or sign outcome is about, from its media type."""
+    from provenance.kinds import kind_name  # here: the registry loads only once a file is done
+
+    media_type = getattr(result, "media_type", None)
+    name = kind_name(media_type) if isinstance(media_type, str) else None
+    return name or "unknown"
 
 
 def progress_line(

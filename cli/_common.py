@@ -13,7 +13,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 import platformdirs
 import typer
 
-from provenance.errors import PassphraseRequired, ProvenanceError, UsageError
+from provenance.errors import PassphraseRequired, ProvenanceError, Remedy, UsageError
 from provenance.files import safe_text
 
 P = ParamSpec("P")
@@ -82,6 +82,25 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+#: What the library's remedies are called on the command line.
+HINTS: dict[Remedy, str] = {
+    Remedy.REPLACE: "use --force to replace it",
+    Remedy.MARK_ANYWAY: "use --force to mark it anyway",
+    Remedy.RECURSE: "use --recursive",
+    Remedy.NO_WATERMARK: "or use --no-watermark",
+    Remedy.NO_REPOSITORY: "or pass --no-repository",
+    Remedy.OTHER_HOME: "or choose another --home or PROVENANCE_HOME",
+    Remedy.KEEP_INVALID_HISTORY: "--keep-invalid-history records them as an invalid ingredient",
+}
+
+
+def with_hint(message: str, remedy: Remedy | str | None) -> str:
+    """``message`` with the flag that gets past it: the library states facts, the CLI
+    names its own options."""
+    hint = HINTS.get(Remedy(remedy)) if remedy else None
+    return f"{message} ({hint})" if hint else message
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn library errors into one stderr line and their documented exit code."""
 
@@ -90,7 +109,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except ProvenanceError as exc:
-            fail(exc.diagnostics(), exc.exit_code)
+            fail(with_hint(exc.diagnostics(), exc.remedy), exc.exit_code)
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None

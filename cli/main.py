@@ -18,6 +18,7 @@ from cli.watermark import watermark_app
 from provenance._version import __version__
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain help: rich costs a third of the start-up
     name="provenance",
     help="Sign, watermark and verify AI-generated images and text (C2PA Content Credentials).",
     no_args_is_help=True,

@@ -35,7 +35,9 @@ def serve(
     identity: str = typer.Option(
         None, "--identity", "-i", help="Identity /v1/sign signs with (default: the store's)."
     ),
-    max_upload_mb: int = typer.Option(50, "--max-upload-mb", min=1, help="Upload size limit."),
+    max_upload_mb: int = typer.Option(
+        50, "--max-upload-mb", min=1, help="Upload size limit, in MiB."
+    ),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds per request."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, help="Jobs at once."),
     no_access_log: bool = typer.Option(

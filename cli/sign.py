@@ -36,6 +36,7 @@ from cli._common import (
     read_passphrase,
     repository_location,
     shown,
+    with_hint,
 )
 from provenance import AIContent, TrainingMining
 from provenance.errors import UsageError
@@ -108,6 +109,26 @@ def sign(
     force: bool = typer.Option(
         False, "--force", "-f", help="Replace outputs that exist (regular files only)."
     ),
+    parent: Path = typer.Option(
+        None,
+        "--parent",
+        metavar="FILE",
+        help="INPUT is an edit of FILE: record FILE, with its credentials, as the parentOf "
+        "ingredient (actions c2pa.opened and c2pa.edited).",
+    ),
+    ai_edit: bool = typer.Option(
+        False,
+        "--ai-edit",
+        help="An AI model made the edit (digital source type "
+        "compositeWithTrainedAlgorithmicMedia); without it an edit claims no source type "
+        "and keeps its parent's.",
+    ),
+    keep_invalid_history: bool = typer.Option(
+        False,
+        "--keep-invalid-history",
+        help="Sign over a parent (or an INPUT) whose credentials fail validation, recording "
+        "them as an invalid ingredient; without it such input is refused.",
+    ),
     recursive: Recursive = False,
     from_file: FromFile = None,
     workers: Workers = None,
@@ -123,6 +144,10 @@ def sign(
     id, so `verify` can recover it after metadata is stripped. With --out-dir: exit 0 all
     signed, else the first of 1 (signing or writing failed), 2 (an output refused, e.g. it
     exists) and 3 (an input unreadable) that some file met; 130 on Ctrl-C.
+
+    An INPUT that already carries credentials is signed as an edit of itself: its
+    manifest becomes the parentOf ingredient, never dropped; one whose credentials fail
+    validation is refused (exit 1) unless --keep-invalid-history.
     """
     sources = sources or []
     if model_version and not model:
@@ -131,7 +156,12 @@ def sign(
         raise UsageError("choose one of --tsa and --no-timestamp")
     if output is not None and out_dir is not None:
         raise UsageError("choose one of -o OUTPUT (one file) and --out-dir DIR (many)")
-    content = AIContent(model=model, model_version=model_version, training_mining=training_mining)
+    content = AIContent(
+        model=model,
+        model_version=model_version,
+        training_mining=training_mining,
+        ai_edit=ai_edit,
+    )
     options: dict[str, Any] = {
         "identity": identity,
         "watermark": not no_watermark,
@@ -139,6 +169,8 @@ def sign(
         "tsa_url": tsa,
         "time_stamp": not no_timestamp,
         "force": force,
+        "parent": parent,
+        "keep_invalid_history": keep_invalid_history,
     }
     if out_dir is None:
         batch_flags = {
@@ -174,8 +206,9 @@ def sign(
         raise typer.Exit(code)
 
 
-def _warn_without_model(model: str | None) -> None:
-    if model is None:
+def _warn_without_model(content: AIContent, parent: Path | None) -> None:
+    # An edit by a person (--parent without --ai-edit) has no model to name.
+    if content.model is None and (parent is None or content.ai_edit):
         typer.echo("warning: no --model given; the manifest will not name the model", err=True)
 
 
@@ -192,6 +225,8 @@ def _sign_one(
     tsa_url: str | None,
     time_stamp: bool,
     force: bool,
+    parent: Path | None,
+    keep_invalid_history: bool,
 ) -> None:
     # Here, not at the top: the key store, c2pa-rs and the watermark load only to sign.
     from provenance.home import manifest_signer, watermark_secret
@@ -202,16 +237,26 @@ def _sign_one(
     check_paths(source, output, force=force)
     store = KeyStore.open(home_of(ctx))
     asset = read_asset(source)  # a bad input fails before the passphrase is asked for
+    original = read_asset(parent) if parent is not None else None
     watermarking = None
     if watermark:
         secret = watermark_secret(store, watermark_key)
         watermarking = Watermarking(secret, open_repository(repository_location(ctx, repository)))
     passphrase = read_passphrase(purpose="signing key")
-    _warn_without_model(content.model)
+    _warn_without_model(content, parent)
     with manifest_signer(
         store, identity, passphrase, tsa_url=tsa_url, time_stamp=time_stamp
     ) as signer:
-        result = sign_asset(asset, output, signer, content, watermarking=watermarking, force=force)
+        result = sign_asset(
+            asset,
+            output,
+            signer,
+            content,
+            watermarking=watermarking,
+            force=force,
+            parent=original,
+            keep_invalid_history=keep_invalid_history,
+        )
         stamped = signer.time_stamps.name if signer.time_stamps else ""
     record = f"{result.record_id:016x}" if result.record_id is not None else ""
     store.audit_event(
@@ -258,13 +303,14 @@ def _sign_many(
         model=content.model,
         model_version=content.model_version,
         training_mining=content.training_mining,
+        ai_edit=content.ai_edit,
         repository=repository_location(ctx, repository),
         **options,
     )
 
     def passphrase() -> str:  # asked once, after the checks, as for one file
         secret = read_passphrase(purpose="signing key")
-        _warn_without_model(content.model)
+        _warn_without_model(content, settings.parent)
         return secret
 
     stop = threading.Event()
@@ -283,6 +329,8 @@ def _sign_many(
     colour = not batch.jsonl and sys.stdout.isatty()
 
     def show(outcome: SignOutcome) -> None:
+        if outcome.error is not None:
+            outcome = dataclasses.replace(outcome, error=with_hint(outcome.error, outcome.remedy))
         if batch.jsonl:
             typer.echo(json.dumps(outcome.to_json()))
             return

@@ -25,7 +25,7 @@ from cli._batch import (
     default_workers,
     drive,
 )
-from cli._common import handle_errors, home_of, repository_location
+from cli._common import handle_errors, home_of, repository_location, with_hint
 from provenance.errors import InputError, UsageError
 from provenance.files import read_input, read_stdin, safe_text
 from provenance.report import Report, Verdict
@@ -67,7 +67,10 @@ def verify(
         "(also in Dask worker threads); a native call only once it returns.",
     ),
     max_size_mb: float = typer.Option(
-        None, "--max-size", min=0.001, help="Largest file to read, in MB (default: 512)."
+        None,
+        "--max-size",
+        min=0.001,
+        help="Largest file to read, in MiB (default: 512; audio and video, streamed: 65,536).",
     ),
     recursive: Recursive = False,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
@@ -105,6 +108,15 @@ def verify(
     repository: str = typer.Option(
         None, "--repository", help="Manifest repository (default: HOME/repository.sqlite)."
     ),
+    tokenizer: str = typer.Option(
+        None,
+        "--tokenizer",
+        metavar="PATH_OR_NAME",
+        envvar="PROVENANCE_TOKENIZER",
+        help="Also test text for the LLM watermark of the store's keys, tokenised as the "
+        "generating model does: tokenizer.json, a folder of tokenizer files or a known name "
+        "(gpt2). Never downloads.",
+    ),
 ) -> None:
     """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
     from provenance.batch import iter_files, verify_many
@@ -122,13 +134,19 @@ def verify(
     )
     limits = config.limits
     if max_size_mb is not None:
-        limits = dataclasses.replace(limits, max_file_bytes=int(max_size_mb * 1_000_000))
+        cap = int(max_size_mb * 2**20)  # every kind: read whole or streamed
+        limits = dataclasses.replace(limits, max_file_bytes=cap, max_stream_bytes=cap)
     config = dataclasses.replace(
         config,
         limits=limits,
         check_watermark=not no_watermark,
         repository=_existing_repository(repository_location(ctx, repository), repository),
+        llm_tokenizer=tokenizer,
     )
+    if tokenizer is not None and not no_watermark:
+        from provenance.watermark.llm import load_tokenizer
+
+        load_tokenizer(tokenizer)  # a tokenizer that cannot be had is one error, not one a file
     if config.repository is not None:
         check_repository(config.repository)
     inputs = Inputs(paths, from_file, recursive)
@@ -181,8 +199,12 @@ def inspect(
     allowed_list: list[Path] = typer.Option(
         None, "--allowed-list", help="PEM file of signing certificates trusted alone."
     ),
+    tree: bool = typer.Option(
+        False, "--tree", help="Print what FILE was made from, as a tree of ingredients."
+    ),
 ) -> None:
-    """Print the full C2PA manifest store of an image or text FILE as JSON (exit 1: none)."""
+    """Print the full C2PA manifest store of FILE as JSON (exit 1: none)."""
+    from provenance.credentials.tree import manifest_tree, render
     from provenance.verify import Verifier
 
     config = _config(home_of(ctx), trust_anchors or [], trust_config, allowed_list or [])
@@ -193,6 +215,12 @@ def inspect(
     if store is None:
         typer.echo(f"{safe_text(file, 4096)}: no C2PA manifest", err=True)
         raise typer.Exit(1)
+    if tree:
+        root = manifest_tree(store.store)
+        if root is None:
+            raise InputError(f"{file}: the manifest store has no active manifest")
+        typer.echo("\n".join(render(root)))
+        return
     typer.echo(json.dumps(store.store or {"validation_state": store.state}, indent=2))
 
 
@@ -310,7 +338,8 @@ def _printer(
             verdict = f"{report.verdict!s:<11}"
             if colour:
                 verdict = typer.style(verdict, fg=_COLOURS[report.verdict], bold=True)
-            path, summary = safe_text(report.path, 4096), safe_text(report.summary, 2000)
+            summary = with_hint(report.summary, report.remedy)
+            path, summary = safe_text(report.path, 4096), safe_text(summary, 2000)
             typer.echo(f"{verdict} {path}  {summary}")
         first = False
 

@@ -16,6 +16,7 @@ from provenance.watermark.image import PAYLOAD_BITS
 __all__ = ["watermark_app"]
 
 watermark_app = typer.Typer(
+    rich_markup_mode=None,  # plain help: rich costs a third of the start-up
     help="Embed and detect the invisible, keyed image watermark (64-bit payload).",
     no_args_is_help=True,
 )

@@ -23,6 +23,7 @@ from provenance._internal.batch.job import FileJob
 from provenance._internal.batch.local import WORKERS_PER_CPU, max_workers, run_locally
 from provenance._internal.batch.task import VerifyJob
 from provenance.credentials.manifest import TrainingMining
+from provenance.errors import Remedy
 from provenance.media import Limits
 from provenance.report import path_fields
 from provenance.verify import Report, VerifyConfig
@@ -56,6 +57,7 @@ class Unwalkable:
 
     path: Path
     message: str
+    remedy: Remedy | None = None
 
 
 def iter_files(
@@ -69,7 +71,10 @@ def iter_files(
     neither is a directory of ``skip`` (an output folder inside the input tree).
     """
     for item in walk(inputs, recursive=recursive, skip=skip):
-        yield Report.failed(item.path, item.message) if isinstance(item, Unwalkable) else item
+        if isinstance(item, Unwalkable):
+            yield Report.failed(item.path, item.message, remedy=item.remedy)
+        else:
+            yield item
 
 
 def walk(
@@ -82,7 +87,7 @@ def walk(
         if recursive and path.is_dir():
             yield from _walk(path, skipped)
         elif path.is_dir():
-            yield Unwalkable(path, "is a directory (use --recursive)")
+            yield Unwalkable(path, "is a directory", Remedy.RECURSE)
         else:
             yield path
 
@@ -205,7 +210,10 @@ class SignSettings:
     ``repository``: a path or URL). The defaults are the store's default identity and
     watermark key and a time-stamp from its authority (``tsa_url``: an external one;
     ``time_stamp=False``: none). ``watermark=False`` signs without a watermark and stores
-    nothing. ``force`` replaces existing outputs (regular files only).
+    nothing. ``force`` replaces existing outputs (regular files only). ``parent``: every
+    file is an edit of it (``sign --parent``); ``ai_edit``: an AI model made the edits;
+    ``keep_invalid_history``: record credentials that fail validation as an invalid
+    ingredient instead of refusing the file.
     """
 
     home: Path
@@ -220,6 +228,9 @@ class SignSettings:
     time_stamp: bool = True
     force: bool = False
     limits: Limits = dataclasses.field(default_factory=Limits)
+    parent: Path | None = None
+    ai_edit: bool = False
+    keep_invalid_history: bool = False
 
 
 def _omitted() -> Any:
@@ -232,7 +243,8 @@ class SignOutcome:
 
     ``input`` is the name as given; ``output`` where the signed copy is (or would have
     been) written; ``record`` the watermark's repository record id (16 hex digits; None
-    without a watermark); ``error`` one line, None once signed. Names that are not UTF-8
+    without a watermark); ``error`` one line, None once signed, and ``remedy`` what the
+    caller could change to get past it. Names that are not UTF-8
     also come as base64 bytes (``input_bytes``, ``output_bytes``), as in reports.
     """
 
@@ -245,6 +257,8 @@ class SignOutcome:
     time_stamp: str | None = None
     size: int | None = None
     error: str | None = None
+    # What would get past the error (``provenance.errors.Remedy``), when something would.
+    remedy: str | None = _omitted()
     input_bytes: str | None = _omitted()
     output_bytes: str | None = _omitted()
 
@@ -312,7 +326,13 @@ def sign_many(
     job.check()
     try:
         items: Iterator[Path | SignOutcome] = (
-            SignOutcome.make(item.path, None, status=SignStatus.UNREADABLE, error=item.message)
+            SignOutcome.make(
+                item.path,
+                None,
+                status=SignStatus.UNREADABLE,
+                error=item.message,
+                remedy=item.remedy,
+            )
             if isinstance(item, Unwalkable)
             else item
             for item in _until(stop, walk(inputs, recursive=recursive, skip=[out_dir]))

@@ -11,9 +11,15 @@ Every error carries the exit code the CLI uses for it, so the CLI catches
   (no such folder, read-only, not a regular file, name too long, /proc or /sys).
 * everything else (exit 1): the operation was refused on its merits
   (wrong passphrase, revoked identity, corrupt store, signing failed).
+
+Messages state facts. What the caller could change to get past a refusal is its
+``remedy``, which each front end names in its own terms: the CLI as a flag ("use --force
+to replace it"), the HTTP API as a request field.
 """
 
 from __future__ import annotations
+
+import enum
 
 __all__ = [
     "CredentialsError",
@@ -29,6 +35,7 @@ __all__ = [
     "OutputRefused",
     "PassphraseRequired",
     "ProvenanceError",
+    "Remedy",
     "SigningError",
     "TimeStampAuthorityMissing",
     "TimeStampError",
@@ -39,10 +46,30 @@ __all__ = [
 ]
 
 
+class Remedy(enum.StrEnum):
+    """What the caller can change so that a refused request goes through."""
+
+    REPLACE = "replace"  # replace what exists (an output, a key store, a repository)
+    MARK_ANYWAY = "mark-anyway"  # watermark content although its manifest is lost
+    RECURSE = "recurse"  # descend into a directory
+    NO_WATERMARK = "no-watermark"  # sign (or verify) without the watermark
+    NO_REPOSITORY = "no-repository"  # back up without the repository
+    OTHER_HOME = "other-home"  # name another key store location
+    KEEP_INVALID_HISTORY = "keep-invalid-history"  # record failing credentials as such
+
+
 class ProvenanceError(Exception):
     """Root of every error raised by the library on bad data or environment."""
 
     exit_code: int = 1
+
+    def __init__(self, *args: object, remedy: Remedy | None = None) -> None:
+        super().__init__(*args)
+        self.remedy = remedy
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (batch workers): keep the remedy.
+        return (_rebuild, (type(self), self.args, self.remedy))
 
     def diagnostics(self) -> str:
         """One line a person can act on."""
@@ -67,6 +94,9 @@ class OutputRefused(OutputError, UsageError):
 
 class OutputExists(OutputRefused):
     """The output path exists and overwriting was not requested."""
+
+    def __init__(self, *args: object, remedy: Remedy | None = Remedy.REPLACE) -> None:
+        super().__init__(*args, remedy=remedy)
 
 
 class InputError(ProvenanceError):
@@ -139,3 +169,12 @@ class TimeStampError(SigningError):
 
 class CredentialsError(ProvenanceError):
     """Reading a manifest store failed for a reason other than the file itself."""
+
+
+def _rebuild(
+    cls: type[ProvenanceError], args: tuple[object, ...], remedy: Remedy | None
+) -> ProvenanceError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.remedy = remedy
+    return error

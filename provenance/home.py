@@ -18,6 +18,7 @@ from provenance.watermark.image import WatermarkSecret
 # responder) nor CRL parsing unless there are CRLs: each loads in the function using it.
 if TYPE_CHECKING:
     from provenance.credentials.sign import ManifestSigner
+    from provenance.keystore.records import WatermarkKey
     from provenance.timestamp import Authority
     from provenance.verify import VerifyConfig
 
@@ -52,6 +53,7 @@ def verify_config_for_home(
     allowed: list[str] = []
     revocations = Revocations()
     secrets: list[WatermarkSecret] = []
+    llm_keys: list[WatermarkKey] = []
     if KeyStore.exists(home):
         store = KeyStore.open(home)
         pems.append(store.trust_anchors_pem())
@@ -59,6 +61,7 @@ def verify_config_for_home(
         revocations = revocations_of(store)
         crls.extend(store.crls_pem())
         secrets = watermark_secrets(store)
+        llm_keys = store.watermark_keys()
     pems.extend(extra_anchors_pem)
     crls.extend(extra_crls_pem)
     if crls:
@@ -69,7 +72,12 @@ def verify_config_for_home(
         trust_config=trust_config,
         allowed_list="\n".join(p for p in allowed if p.strip()),
     )
-    return VerifyConfig(trust=trust, revocations=revocations, watermark_secrets=tuple(secrets))
+    return VerifyConfig(
+        trust=trust,
+        revocations=revocations,
+        watermark_secrets=tuple(secrets),
+        llm_keys=tuple(llm_keys),
+    )
 
 
 def revocations_of(store: KeyStore) -> Revocations:

@@ -33,7 +33,7 @@ from PIL import (
 from provenance._internal.fs import read_input, write_output
 from provenance._internal.text import safe_text
 from provenance.errors import InputError, UnsupportedMedia
-from provenance.media import Limits
+from provenance.media import HEIF_TYPES, Limits, heif_decoder, sniff
 
 __all__ = [
     "WRITABLE_FORMATS",
@@ -144,6 +144,10 @@ def read_image(path: Path, limits: Limits | None = None) -> SourceImage:
 def decode_image(data: bytes, name: str, limits: Limits | None = None) -> SourceImage:
     """Decode image bytes; ``name`` is only used in messages."""
     limits = limits or Limits()
+    if sniff(data[:512]) in HEIF_TYPES and not heif_decoder():
+        raise InputError(
+            f"{name} is HEIC/HEIF, whose pixels need pillow-heif here (pip install pillow-heif)"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

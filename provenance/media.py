@@ -8,6 +8,7 @@ c2pa-rs handle get a media type; everything else is ``None`` (unsupported).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import warnings
 from pathlib import Path
@@ -16,13 +17,19 @@ from struct import error as struct_error
 from provenance.errors import InputError, UnsupportedMedia
 
 __all__ = [
+    "AUDIO_TYPES",
+    "HEIF_TYPES",
     "IMAGE_TYPES",
     "TEXT_TYPES",
+    "VIDEO_TYPES",
     "Limits",
     "check_image_header",
     "decode_text",
     "extension_mismatch",
+    "heif_decoder",
+    "id3_tag_end",
     "sniff",
+    "sniff_behind_id3",
 ]
 
 IMAGE_TYPES = frozenset(
@@ -40,8 +47,10 @@ IMAGE_TYPES = frozenset(
     }
 )
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
+AUDIO_TYPES = frozenset({"audio/wav", "audio/mpeg", "audio/flac", "audio/mp4"})
+VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/x-msvideo"})
 
-# ISO-BMFF major/compatible brands, most specific first.
+# ISO-BMFF brands of still images: any of them, major or compatible, makes a still.
 _FTYP_BRANDS = {
     b"avif": "image/avif",
     b"avis": "image/avif",
@@ -52,6 +61,35 @@ _FTYP_BRANDS = {
     b"mif1": "image/heif",
     b"msf1": "image/heif",
 }
+# Brands of timed media, decided by the major brand (else the first compatible one that
+# is known): an MP4 lists "isom" or "mp41" among its compatible brands, an M4A too.
+_FTYP_AV_BRANDS = {
+    b"qt  ": "video/quicktime",
+    b"M4A ": "audio/mp4",
+    b"M4B ": "audio/mp4",
+    b"M4P ": "audio/mp4",
+    b"F4A ": "audio/mp4",
+    b"M4V ": "video/mp4",
+    b"M4VH": "video/mp4",
+    b"M4VP": "video/mp4",
+    b"F4V ": "video/mp4",
+    b"isom": "video/mp4",
+    b"iso2": "video/mp4",
+    b"iso3": "video/mp4",
+    b"iso4": "video/mp4",
+    b"iso5": "video/mp4",
+    b"iso6": "video/mp4",
+    b"mp41": "video/mp4",
+    b"mp42": "video/mp4",
+    b"avc1": "video/mp4",
+    b"dash": "video/mp4",
+    b"3gp4": "video/mp4",
+    b"3gp5": "video/mp4",
+    b"3gp6": "video/mp4",
+    b"mmp4": "video/mp4",
+}
+# MPEG audio frame header: sampling-rate index 3 and bitrate index 15 are invalid.
+_MPEG_LAYERS = frozenset({1, 2, 3})  # the two layer bits: 00 is reserved
 
 _EXTENSIONS = {
     "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
@@ -64,6 +102,13 @@ _EXTENSIONS = {
     "image/heif": {".heif", ".heic"},
     "image/jxl": {".jxl"},
     "image/svg+xml": {".svg"},
+    "audio/wav": {".wav", ".wave"},
+    "audio/mpeg": {".mp3", ".mpga"},
+    "audio/flac": {".flac"},
+    "audio/mp4": {".m4a", ".m4b", ".mp4"},
+    "video/mp4": {".mp4", ".m4v", ".m4a", ".mov"},
+    "video/quicktime": {".mov", ".qt"},
+    "video/x-msvideo": {".avi"},
     "text/plain": {".txt", ".text", ""},
     "text/markdown": {".md", ".markdown"},
 }
@@ -76,9 +121,19 @@ class Limits:
     The defaults let through real photographs (Pillow's own safety limit, about
     89 MP, e.g. 11600 x 7700) while refusing decompression bombs before a decoder
     allocates memory for them.
+
+    Size limits are per kind (docs/design.md, "Reading"): images and text are read whole
+    (``max_file_bytes``); audio and video are read as streams, never whole, up to
+    ``max_stream_bytes``.
     """
 
     max_file_bytes: int = 512 * 1024 * 1024
+    # A 4K film of two hours is about 20 GB; what c2pa-rs holds while it hashes one does not
+    # grow with it (docs/benchmarks.md, "Audio and video").
+    max_stream_bytes: int = 64 * 1024 * 1024 * 1024
+    # The top-level boxes or chunks of one audio or video file that are walked (a real
+    # file has tens; a chunk bomb has tens of thousands).
+    max_container_entries: int = 10_000
     max_pixels: int = 89_478_485
     # Text is decoded, normalised and scanned whole (several copies in memory): 32 MiB is
     # far beyond any document (a long novel is about 1 MB) and still checks in about 2 s.
@@ -91,6 +146,10 @@ class Limits:
             raise ValueError("max_pixels must be positive")
         if self.max_text_bytes <= 0:
             raise ValueError("max_text_bytes must be positive")
+        if self.max_stream_bytes <= 0:
+            raise ValueError("max_stream_bytes must be positive")
+        if self.max_container_entries <= 0:
+            raise ValueError("max_container_entries must be positive")
 
 
 def sniff(head: bytes) -> str | None:
@@ -99,8 +158,14 @@ def sniff(head: bytes) -> str | None:
         return "image/jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}.get(
+            head[8:12]
+        )
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"ID3") or _mpeg_audio_frame(head):
+        return "audio/mpeg"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
@@ -119,7 +184,42 @@ def _sniff_ftyp(head: bytes) -> str | None:
     for brand in brands:
         if brand in _FTYP_BRANDS:
             return _FTYP_BRANDS[brand]
+    for brand in brands:
+        if brand in _FTYP_AV_BRANDS:
+            return _FTYP_AV_BRANDS[brand]
     return None
+
+
+def id3_tag_end(head: bytes) -> int | None:
+    """Where the ID3v2 tag at the start of ``head`` ends (None: there is none).
+
+    c2pa-rs puts a FLAC file's manifest store in an ID3 tag in front of it, as it does for
+    MP3: what follows the tag (``fLaC`` or an MPEG frame) says which one the file is.
+    """
+    if len(head) < 10 or not head.startswith(b"ID3") or any(b & 0x80 for b in head[6:10]):
+        return None
+    length = 0
+    for byte in head[6:10]:  # a "synchsafe" integer: 7 bits a byte
+        length = (length << 7) | byte
+    return 10 + length + (10 if head[5] & 0x10 else 0)
+
+
+def sniff_behind_id3(media_type: str | None, after_tag: bytes) -> str | None:
+    """``media_type`` corrected by the bytes that follow a leading ID3 tag: a FLAC stream
+    behind one is FLAC (c2pa-rs signs FLAC so)."""
+    if media_type == "audio/mpeg" and after_tag.startswith(b"fLaC"):
+        return "audio/flac"
+    return media_type
+
+
+def _mpeg_audio_frame(head: bytes) -> bool:
+    """Whether ``head`` starts with an MPEG audio frame header (an MP3 without ID3 tag):
+    11 sync bits, then a version, layer, bitrate and sampling rate that exist."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (head[1] >> 3) & 0x03, (head[1] >> 1) & 0x03
+    bitrate, rate = head[2] >> 4, (head[2] >> 2) & 0x03
+    return version != 1 and layer in _MPEG_LAYERS and bitrate not in (0, 15) and rate != 3
 
 
 def _sniff_text(head: bytes) -> str | None:
@@ -141,6 +241,19 @@ def _sniff_text(head: bytes) -> str | None:
 _PILLOW_HEADERS = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/avif"}
 )
+HEIF_TYPES = frozenset({"image/heic", "image/heif"})
+
+
+@functools.cache
+def heif_decoder() -> bool:
+    """Whether HEIC/HEIF pixels can be decoded here: pillow-heif installed (its opener is
+    then registered with Pillow, once). Pillow reads AVIF itself (from 11.3)."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 def check_image_header(data: bytes, media_type: str, limits: Limits) -> None:
@@ -149,7 +262,7 @@ def check_image_header(data: bytes, media_type: str, limits: Limits) -> None:
     Raises ``InputError``. Pillow's own bomb check errors only above twice its limit, so
     ``limits.max_pixels`` decides here, before anything allocates pixel memory.
     """
-    if media_type not in _PILLOW_HEADERS:
+    if media_type not in _PILLOW_HEADERS and not (media_type in HEIF_TYPES and heif_decoder()):
         return
     from PIL import Image, UnidentifiedImageError  # here: sniffing and text need no Pillow
 
@@ -194,6 +307,9 @@ def _jpeg_complete(data: bytes) -> bool:
             continue
         end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == 0xDA:
+            # Most files end on their EOI: no need to scan the entropy-coded data for it.
+            if len(data) - 2 >= end and data.endswith(b"\xff\xd9"):
+                return True
             return data.find(b"\xff\xd9", end) != -1
         position = end
     return False

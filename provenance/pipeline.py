@@ -31,12 +31,14 @@ from provenance.keystore import KeyStore
 from provenance.kinds import load_asset
 from provenance.media import Limits
 from provenance.repository import open_repository
-from provenance.sign import Signed, Watermarking, sign_loaded
+from provenance.sign import Signed, Watermarking, read_asset, sign_loaded
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from PIL import Image
+
+    from provenance.kinds import Asset
 
 __all__ = ["IMAGE_FORMATS", "ContentSigner", "encode_image"]
 
@@ -59,6 +61,9 @@ class ContentSigner:
     nothing. ``model``, ``model_version``, ``training_mining`` and
     ``digital_source_type`` go into every manifest; each call may name another model.
     ``audit``: record every signature in the key store's audit log, as the CLI does.
+    ``parent`` (a file, or content as bytes): every output is an edit of it, recorded as
+    the ``parentOf`` ingredient (each call may name its own); ``ai_edit``: an AI model
+    made the edit; ``keep_invalid_history``: see ``provenance.sign.sign_loaded``.
 
     Thread-safe: calls are serialised by a lock (the c2pa signer is not re-entrant). To
     sign on several threads at once, give each thread its own ``ContentSigner``.
@@ -81,6 +86,9 @@ class ContentSigner:
         time_stamp: bool = True,
         limits: Limits = Limits(),
         audit: bool = True,
+        parent: str | Path | bytes | None = None,
+        ai_edit: bool = False,
+        keep_invalid_history: bool = False,
     ) -> None:
         if tsa_url and not time_stamp:
             raise UsageError("choose one of tsa_url and time_stamp=False")
@@ -90,8 +98,11 @@ class ContentSigner:
             model_version=model_version,
             training_mining=training_mining,
             digital_source_type=digital_source_type,
+            ai_edit=ai_edit,
         )
         self.limits = limits
+        self.keep_invalid_history = keep_invalid_history
+        self._parent = self._load_parent(parent)
         self._audit = audit
         self._lock = threading.Lock()
         self._closed = False
@@ -187,14 +198,17 @@ class ContentSigner:
         model_version: str | None = None,
         title: str | None = None,
         parameters: Mapping[str, Any] | None = None,
+        parent: str | Path | bytes | None = None,
     ) -> Signed:
         """Sign content of any kind given as bytes; the result carries the signed bytes,
         the manifest store alone and the record id (None without a watermark).
 
         ``expect`` ("image", "text") refuses content of another kind: text that begins
         like an SVG document is an image to every verifier. ``model`` replaces the
-        signer's model for this call (with ``model_version``, or none)."""
+        signer's model for this call (with ``model_version``, or none). ``parent``
+        replaces the signer's parent for this call."""
         asset = load_asset(data, limits=self.limits)
+        original = self._load_parent(parent) if parent is not None else self._parent
         if expect is not None and asset.kind.name != expect:
             raise UnsupportedMedia(
                 f"expected {expect} content, but these bytes are {asset.media_type}"
@@ -203,7 +217,14 @@ class ContentSigner:
         with self._lock:
             if self._closed:
                 raise UsageError("this ContentSigner is closed")
-            signed = sign_loaded(asset, self._signer, content, self._watermarking)
+            signed = sign_loaded(
+                asset,
+                self._signer,
+                content,
+                self._watermarking,
+                original,
+                keep_invalid_history=self.keep_invalid_history,
+            )
             if self._audit:
                 self.store.audit_event(
                     "sign",
@@ -214,6 +235,13 @@ class ContentSigner:
                     time_stamp=self.time_stamp_authority or "",
                 )
         return signed
+
+    def _load_parent(self, parent: str | Path | bytes | None) -> Asset | None:
+        if parent is None:
+            return None
+        if isinstance(parent, bytes | bytearray | memoryview):
+            return load_asset(bytes(parent), limits=self.limits)
+        return read_asset(Path(parent), limits=self.limits)
 
     def _content_for(
         self,

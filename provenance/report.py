@@ -18,6 +18,8 @@ from provenance.credentials.status import ValidationState
 
 __all__ = [
     "Credentials",
+    "Ingredient",
+    "LLMWatermark",
     "MarkStatus",
     "Region",
     "Report",
@@ -102,6 +104,45 @@ class Watermark:
 
 
 @dataclasses.dataclass(frozen=True)
+class LLMWatermark:
+    """The statistical watermark a language model wrote into text under a key of this
+    store (docs/llm-watermark.md), tested with every such key in the mode it records.
+
+    ``p_value`` is the best key's exact p-value times the keys tried (Bonferroni), so it
+    holds for the whole test; ``verdict`` is ``watermarked`` (p <= 1e-6), ``inconclusive``
+    (p <= 1e-2), ``not watermarked`` or ``too short`` (under 30 scored tokens).
+    """
+
+    key: str
+    mode: str
+    p_value: float
+    scored_tokens: int
+    verdict: str
+    keys_tried: int = 1
+
+    @property
+    def found(self) -> bool:
+        return self.verdict == "watermarked"
+
+
+@dataclasses.dataclass(frozen=True)
+class Ingredient:
+    """An ingredient of the manifest: what the content was made from.
+
+    ``relationship`` is C2PA's (``parentOf``: edited from it; ``componentOf``: placed in
+    it). ``state`` is how its own credentials validated (None: it carries none);
+    ``ai_generated`` what they say across their own chain (None: unknown, or they failed);
+    ``failures`` their codes (plain words in the credentials' ``explanations``).
+    """
+
+    title: str | None
+    relationship: str | None
+    state: ValidationState | None
+    ai_generated: bool | None
+    failures: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Credentials:
     """The report's view of a manifest: who, what, when, and what failed.
 
@@ -124,6 +165,7 @@ class Credentials:
     # Where the verifier looked for revocations: "this key store", and a line per CRL
     # consulted (used, stale, or ignored and why).
     revocation_sources: tuple[str, ...] = ()
+    ingredients: tuple[Ingredient, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,12 +186,26 @@ class Report:
     watermark: Watermark | None = None
     error: str | None = None
     path_bytes: str | None = dataclasses.field(default=None, metadata={"omit_if_none": True})
+    # What would let an ``error`` be checked after all (``provenance.errors.Remedy``).
+    remedy: str | None = dataclasses.field(default=None, metadata={"omit_if_none": True})
+    # Text tested for an LLM watermark (``verify --tokenizer``): the finding.
+    llm_watermark: LLMWatermark | None = dataclasses.field(
+        default=None, metadata={"omit_if_none": True}
+    )
 
     @classmethod
-    def failed(cls, name: str | Path, message: str, media_type: str | None = None) -> Report:
+    def failed(
+        cls,
+        name: str | Path,
+        message: str,
+        media_type: str | None = None,
+        remedy: str | None = None,
+    ) -> Report:
         """An ``error`` report: the input could not be checked."""
         path, raw = path_fields(name)
-        return cls(path, Verdict.ERROR, message, media_type, error=message, path_bytes=raw)
+        return cls(
+            path, Verdict.ERROR, message, media_type, error=message, path_bytes=raw, remedy=remedy
+        )
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = to_json(self)

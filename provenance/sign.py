@@ -5,21 +5,30 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO, cast
 
-from provenance._internal.fs import check_output, check_paths, read_input, write_output
+from provenance._internal.fs import (
+    check_output,
+    check_paths,
+    open_input,
+    read_opened,
+    write_output,
+    write_output_from,
+)
 from provenance._internal.text import safe_text
-from provenance.credentials.manifest import AIContent, manifest_definition
-from provenance.credentials.sign import ManifestSigner
+from provenance.credentials.manifest import AIContent, Parent, manifest_definition
+from provenance.credentials.sign import ManifestSigner, edit_parent
 from provenance.credentials.softbinding import (
     SoftBinding,
     soft_binding_assertion,
     watermarked_action,
 )
 from provenance.errors import InputError, UnsupportedMedia
-from provenance.kinds import Asset, load_asset
+from provenance.kinds import Asset, identify_stream, load_asset, size_limit, streamed
+from provenance.kinds.containers import stream_size
 from provenance.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
 from provenance.watermark.image import WatermarkSecret
@@ -53,10 +62,23 @@ class SignResult:
 
 
 def read_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
-    """Read and check a file (a regular file, within the limits); errors name the file."""
+    """Read and check a file (a regular file, within its kind's limit); errors name it.
+
+    Audio and video are checked on disk and not read (``Asset.on_disk``): they are signed
+    from a stream. Other kinds are read whole.
+    """
     try:
-        data = read_input(source, limits.max_file_bytes)
-        return load_asset(data, limits=limits, path=source)
+        with open_input(source, max(limits.max_file_bytes, limits.max_stream_bytes)) as handle:
+            kind, media_type = identify_stream(handle)
+            stream_kind = streamed(kind)
+            if stream_kind is None:
+                data = read_opened(handle, limits.max_file_bytes)
+                return load_asset(data, limits=limits, path=source)
+            limit = size_limit(kind, limits)
+            if stream_size(handle) > limit:
+                raise InputError(f"larger than the {limit:,}-byte limit for {kind.name} files")
+            stream_kind.check_stream(handle, media_type, limits)
+            return Asset(None, media_type, kind, source, limits)
     except InputError as exc:
         raise type(exc)(f"{source}: {exc}") from exc
 
@@ -96,16 +118,26 @@ def sign_loaded(
     signer: ManifestSigner,
     content: AIContent,
     watermarking: Watermarking | None = None,
+    parent: Asset | None = None,
+    *,
+    keep_invalid_history: bool = False,
 ) -> Signed:
     """Sign a checked asset, whatever its kind.
 
     With ``watermarking``: reserve a record id, embed it as the watermark payload, then
     sign, so the hard binding covers the marked content; the manifest records the
     watermark (``c2pa.watermarked``, ``c2pa.soft-binding``) and is stored under the id.
+
+    An edit records what it was made from as its ``parentOf`` ingredient: ``parent``, or
+    else the asset itself when it already carries credentials (nothing is dropped). A
+    parent whose manifest fails validation is refused (``InvalidParent``) unless
+    ``keep_invalid_history`` records it as an invalid ingredient.
     """
     kind = asset.kind
+    watermarking = _mark_for(asset, watermarking)
+    edit = edit_parent(asset, signer, parent, keep_invalid=keep_invalid_history)
     if watermarking is None:
-        definition = manifest_definition(content, asset.media_type)
+        definition = manifest_definition(content, asset.media_type, parent=edit)
         signed, manifest = kind.embed_credentials(asset.data, asset.media_type, definition, signer)
         return Signed(signed, asset.media_type, manifest, None)
     alg = kind.mark_alg
@@ -116,14 +148,31 @@ def sign_loaded(
     payload = record_id.to_bytes(8, "big")
     marked = mark(payload)
     binding = SoftBinding.for_payload(alg, payload)
-    definition = _watermarked_definition(content, asset.media_type, binding)
+    definition = _watermarked_definition(content, asset.media_type, binding, edit)
     signed, manifest = kind.embed_credentials(marked, asset.media_type, definition, signer)
     _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed, asset.media_type, manifest, record_id)
 
 
+def _mark_for(
+    asset: Asset, watermarking: Watermarking | None, output: Path | None = None
+) -> Watermarking | None:
+    """``watermarking``, or None for a kind without a watermark (audio, video): what a user
+    asking for the default expects of a song or a film is its credentials, and to be told
+    there is no mark (docs/design.md, "Media kinds")."""
+    if watermarking is None or asset.kind.mark_alg is not None:
+        return watermarking
+    name = safe_text(asset.path or output or "the input", 4096)
+    log.warning(
+        "%s: %s content has no watermark in this toolkit; signed with C2PA alone",
+        name,
+        asset.kind.name,
+    )
+    return None
+
+
 def _watermarked_definition(
-    content: AIContent, media_type: str, binding: SoftBinding
+    content: AIContent, media_type: str, binding: SoftBinding, parent: Parent | None = None
 ) -> dict[str, Any]:
     """The AI manifest plus the watermark's record, under a label we choose (for storage)."""
     definition = manifest_definition(
@@ -131,6 +180,7 @@ def _watermarked_definition(
         media_type,
         extra_assertions=[soft_binding_assertion(binding)],
         extra_actions=[watermarked_action(binding.alg)],
+        parent=parent,
     )
     definition["label"] = f"urn:c2pa:{uuid.uuid4()}"
     return definition
@@ -167,17 +217,26 @@ def sign_asset(
     *,
     watermarking: Watermarking | None = None,
     force: bool = False,
+    parent: Asset | None = None,
+    keep_invalid_history: bool = False,
 ) -> SignResult:
     """Sign a checked asset into ``output``; the output appears whole or not at all.
 
     Without ``force`` an existing ``output`` is never replaced, even one that appears while
     signing (``OutputExists``); with it only a regular file is. Output errors are
-    ``OutputError`` lines.
+    ``OutputError`` lines. ``parent`` and ``keep_invalid_history``: see ``sign_loaded``.
     """
     check_output(output, force=force)
     if content.title is None:
         content = dataclasses.replace(content, title=output.name)
-    signed = sign_loaded(asset, signer, content, watermarking)
+    watermarking = _mark_for(asset, watermarking, output)
+    if asset.on_disk and parent is None:
+        streamed_result = _sign_streamed(asset, output, signer, content, force=force)
+        if streamed_result is not None:
+            return streamed_result
+    signed = sign_loaded(
+        asset, signer, content, watermarking, parent, keep_invalid_history=keep_invalid_history
+    )
     if extension_mismatch(output, asset.media_type):
         log.warning(
             "%s: output name does not match its content type %s",
@@ -188,6 +247,39 @@ def sign_asset(
     return SignResult(
         output, asset.media_type, len(signed.data), signer.signer.identity, signed.record_id
     )
+
+
+def _sign_streamed(
+    asset: Asset, output: Path, signer: ManifestSigner, content: AIContent, *, force: bool
+) -> SignResult | None:
+    """Sign an asset on disk from a stream into ``output``, never reading it whole; None
+    when it already carries credentials (an edit: ``sign_loaded`` keeps them)."""
+    stream_kind = streamed(asset.kind)
+    if stream_kind is None or asset.path is None:
+        raise TypeError("only an asset of a streamed kind stays on disk")
+    with open_input(asset.path, size_limit(asset.kind, asset.limits)) as source:
+        own = stream_kind.read_stream_credentials(
+            source, asset.media_type, signer.reader, asset.limits
+        )
+        if own is not None:
+            return None
+        definition = manifest_definition(content, asset.media_type)
+        if extension_mismatch(output, asset.media_type):
+            log.warning(
+                "%s: output name does not match its content type %s",
+                safe_text(output, 4096),
+                asset.media_type,
+            )
+
+        def write(handle: IO[bytes]) -> int:
+            stream_kind.embed_stream_credentials(
+                source, asset.media_type, definition, signer, cast(BinaryIO, handle)
+            )
+            handle.flush()
+            return os.fstat(handle.fileno()).st_size
+
+        size = write_output_from(output, write, force=force)
+    return SignResult(output, asset.media_type, size, signer.signer.identity, None)
 
 
 def sign_file(

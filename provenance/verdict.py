@@ -20,13 +20,14 @@ from provenance.credentials.status import (
     UNTRUSTED,
     ValidationState,
 )
-from provenance.report import MarkStatus, Verdict, Watermark
+from provenance.report import LLMWatermark, MarkStatus, Verdict, Watermark
 
 __all__ = [
     "AI_SOURCE_TYPES",
     "Assessment",
     "Claims",
     "Decision",
+    "IngredientFacts",
     "ManifestFacts",
     "Observations",
     "RecordFacts",
@@ -35,6 +36,7 @@ __all__ = [
     "decide",
     "meets",
     "needs_mark",
+    "origin",
 ]
 
 _IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -46,6 +48,8 @@ AI_SOURCE_TYPES = frozenset(
         "algorithmicMedia",
     )
 )
+_COMPOSITE = _IPTC + "compositeWithTrainedAlgorithmicMedia"
+PARENT_OF = "parentOf"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +70,51 @@ class Claims:
 
 
 @dataclasses.dataclass(frozen=True)
+class IngredientFacts:
+    """An ingredient of a manifest (docs/design.md, "Edits").
+
+    ``state`` is None when it carries no credentials; ``failures`` are its codes;
+    ``claims`` what its own manifest says; ``ingredients`` its own, as recorded.
+    """
+
+    title: str | None
+    relationship: str | None
+    state: ValidationState | None
+    claims: Claims = Claims()
+    failures: tuple[str, ...] = ()
+    ingredients: tuple[IngredientFacts, ...] = ()
+
+    @property
+    def parent(self) -> IngredientFacts | None:
+        return _parent(self.ingredients)
+
+    @property
+    def ai_generated(self) -> bool | None:
+        """Across its own chain; None when its credentials are missing or failed."""
+        if self.state is None or self.state is ValidationState.INVALID:
+            return None
+        found = origin(self.claims, self.parent)
+        return found.ai_generated if found is not None else None
+
+
+def _parent(ingredients: tuple[IngredientFacts, ...]) -> IngredientFacts | None:
+    return next((i for i in ingredients if i.relationship == PARENT_OF), None)
+
+
+def origin(claims: Claims, parent: IngredientFacts | None) -> Claims | None:
+    """The claims that say how content was made, across its chain of edits: its own when
+    they say, else its parent's (when the parent's credentials hold), and so on. None:
+    nothing intact says."""
+    for _ in range(16):  # ingredients nest at most 8 deep as read
+        if claims.ai_generated is not None:
+            return claims
+        if parent is None or parent.state in (None, ValidationState.INVALID):
+            return None
+        claims, parent = parent.claims, parent.parent
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
 class ManifestFacts:
     """A manifest store as validated: c2pa-rs's state and codes, plus the toolkit's own.
 
@@ -83,6 +132,18 @@ class ManifestFacts:
     ingredient_failures: tuple[str, ...] = ()
     stamped_at: dt.datetime | None = None
     stamped_by: str | None = None
+    ingredients: tuple[IngredientFacts, ...] = ()
+
+    @property
+    def parent(self) -> IngredientFacts | None:
+        """The ``parentOf`` ingredient: what this content was edited from."""
+        return _parent(self.ingredients)
+
+    @property
+    def ai_generated(self) -> bool | None:
+        """As the manifest says, or as its chain of intact parents says when it is silent."""
+        found = origin(self.claims, self.parent)
+        return found.ai_generated if found is not None else None
 
     @property
     def revoked(self) -> bool:
@@ -112,12 +173,14 @@ class Observations:
     ``mark``: the watermark finding (``not_checked`` with a note when nothing looked).
     ``record``: the looked-up record, or None when there was nothing to look up.
     ``repository``: whether a repository was configured to look records up in.
+    ``llm``: text tested for an LLM watermark, or None when it was not.
     """
 
     manifest: ManifestFacts | None
     mark: Watermark
     record: RecordFacts | None = None
     repository: bool = False
+    llm: LLMWatermark | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,12 +295,12 @@ def _with_manifest(manifest: ManifestFacts, seen: Observations) -> Decision:
         verdict = Verdict.TRUSTED if judged.trusted else Verdict.VALID
         parts = [explain_code(code) for code in judged.notes]
         parts += [] if judged.trusted else [explain_code(UNTRUSTED)]
-        parts += [*_claims(manifest.claims), _signed_by(manifest.claims), *_time(manifest)]
+        parts += [*_made(manifest), _signed_by(manifest.claims), *_time(manifest)]
         parts += _ingredients(manifest)
         parts.append(_agreement(mark, manifest.declared))
         return Decision(
             verdict,
-            manifest.claims.ai_generated,
+            manifest.ai_generated,
             tuple(parts),
             agrees,
             "embedded",
@@ -274,11 +337,11 @@ def _changed_after_signing(
     signer = _signed_by(manifest.claims)
     if agrees:
         link = f"its watermark links it to record {mark.payload}"
-        claims = ", ".join(_claims(manifest.claims))
+        claims = ", ".join(_made(manifest))
         parts = [*head, f"{link}: {claims}" if claims else link, signer, *trust]
         return Decision(
             Verdict.INVALID,
-            manifest.claims.ai_generated,
+            manifest.ai_generated,
             tuple(parts),
             True,
             "embedded",
@@ -328,7 +391,15 @@ def _without_manifest(seen: Observations) -> Decision:
             Verdict.NONE, None, (head, f"watermark not checked ({mark.note or 'not looked for'})")
         )
     if mark.status is MarkStatus.NOT_FOUND:
-        return Decision(Verdict.NONE, None, (head, "no watermark found"))
+        llm = seen.llm
+        if llm is None:
+            return Decision(Verdict.NONE, None, (head, "no watermark found"))
+        tested = f"key {llm.key}, p = {llm.p_value:.2g}, {llm.scored_tokens} tokens"
+        if llm.found:
+            found_llm = f"LLM watermark found ({tested})"
+            return Decision(Verdict.WATERMARKED, None, (head, "no invisible payload", found_llm))
+        missing = f"no LLM watermark found ({llm.verdict}: {tested})"
+        return Decision(Verdict.NONE, None, (head, "no invisible payload", missing))
     found = f"invisible watermark found (key {mark.key}, record {mark.payload})"
     record = seen.record
     if record is None or record.manifest is None:
@@ -352,7 +423,7 @@ def _without_manifest(seen: Observations) -> Decision:
         return Decision(
             Verdict.INVALID, None, parts, None, "record", state, record.manifest.revoked
         )
-    claims = ", ".join(_claims(record.manifest.claims))
+    claims = ", ".join(_made(record.manifest))
     recovered = f"credentials recovered through the watermark (record {record.record})"
     found_parts = [head, f"{recovered}: {claims}" if claims else recovered]
     found_parts += [_signed_by(record.manifest.claims), *_time(record.manifest)]
@@ -360,7 +431,7 @@ def _without_manifest(seen: Observations) -> Decision:
         found_parts.append(explain_code(UNTRUSTED))
     return Decision(
         Verdict.RECOVERED,
-        record.manifest.claims.ai_generated,
+        record.manifest.ai_generated,
         tuple(found_parts),
         None,
         "record",
@@ -376,11 +447,48 @@ def _claims(claims: Claims, *, claimed: bool = False) -> list[str]:
     says = "claims " if claimed else ""
     if claims.ai_generated:
         model = f" by {claims.model}" if claims.model else ""
-        return [f"{says}AI-generated{model}"]
+        made = "AI-edited" if claims.digital_source_type == _COMPOSITE else "AI-generated"
+        return [f"{says}{made}{model}"]
     if claims.ai_generated is False:
         source = (claims.digital_source_type or "").removeprefix(_IPTC)
         return [f"{says}not AI-generated (digital source type {source})"]
     return [] if claimed else ["does not say how it was made"]
+
+
+def _made(manifest: ManifestFacts) -> list[str]:
+    """How intact content was made: its manifest's word, and for an edit what it was
+    edited from (a silent edit takes its origin from its parent)."""
+    parent = manifest.parent
+    if parent is None:
+        return _claims(manifest.claims)
+    silent = manifest.claims.ai_generated is None
+    said = not silent or origin(manifest.claims, parent) is None  # else the parent says
+    return [*(_claims(manifest.claims) if said else []), _edited_from(parent)]
+
+
+def _edited_from(parent: IngredientFacts) -> str:
+    if parent.state is None:
+        return "edited from an original without credentials"
+    if parent.state is ValidationState.INVALID:
+        reasons = ", ".join(
+            dict.fromkeys(
+                explain_code(code)
+                for code in parent.failures
+                if code != UNTRUSTED and not code.startswith("timeStamp.")
+            )
+        )
+        return "edited from an original whose credentials failed validation" + (
+            f" ({reasons})" if reasons else ""
+        )
+    found = origin(parent.claims, parent.parent)
+    if found is None:
+        return "edited from an original that does not say how it was made"
+    if found.ai_generated:
+        made = "AI-edited" if found.digital_source_type == _COMPOSITE else "AI-generated"
+        model = f" by {found.model}" if found.model else ""
+        return f"edited from an {made} original{model}"
+    source = (found.digital_source_type or "").removeprefix(_IPTC)
+    return f"edited from an original that is not AI-generated (digital source type {source})"
 
 
 def _signed_by(claims: Claims) -> str:

@@ -7,27 +7,45 @@ differs between images and text lives in the media-kind registry (``provenance.k
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from provenance._internal.fs import read_input
+from provenance._internal.fs import open_input, read_opened
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
-from provenance.credentials.read import CredentialReader, ManifestStore, TrustSettings
+from provenance.credentials.read import (
+    CredentialReader,
+    Ingredient,
+    ManifestStore,
+    TrustSettings,
+    manifest_assertion,
+)
 from provenance.credentials.revocation import Revocation, Revocations
 from provenance.credentials.softbinding import soft_bindings
 from provenance.credentials.status import REVOKED, ValidationState
 from provenance.errors import InputError
-from provenance.kinds import MediaKind, identify
+from provenance.kinds import (
+    MediaKind,
+    StreamedKind,
+    identify,
+    identify_stream,
+    size_limit,
+    streamed,
+)
+from provenance.kinds.containers import stream_size
 from provenance.media import Limits, extension_mismatch
 from provenance.recovery import RecordLookup
-from provenance.report import Credentials, Report, Verdict, Watermark, path_fields
+from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
+from provenance.report import Ingredient as ReportedIngredient
 from provenance.verdict import (
     AI_SOURCE_TYPES,
     Claims,
     Decision,
+    IngredientFacts,
     ManifestFacts,
     Observations,
     RecordFacts,
@@ -36,6 +54,10 @@ from provenance.verdict import (
     needs_mark,
 )
 from provenance.watermark.image import WatermarkSecret
+
+if TYPE_CHECKING:
+    from provenance.keystore.records import WatermarkKey
+    from provenance.watermark.llm.detector import Encoder
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -62,6 +84,10 @@ class VerifyConfig:
     repository: str | None = None
     # Look for the watermark at all (it costs a decode and a detection per file).
     check_watermark: bool = True
+    # Test text for the LLM watermark of these keys (each in the mode it records) with
+    # this tokenizer (a path or known name, ``load_tokenizer``); off without one.
+    llm_keys: tuple[WatermarkKey, ...] = ()
+    llm_tokenizer: str | None = None
 
 
 class Verifier:
@@ -71,14 +97,25 @@ class Verifier:
         self.config = config
         self._reader = CredentialReader(config.trust)
         self._records = RecordLookup(config.repository, self._reader)
+        self._tokenizer: Encoder | None = None
 
     def verify_path(self, path: Path) -> Report:
-        """Verify one file; never raises for bad input, reports ``error`` instead."""
+        """Verify one file; never raises for bad input, reports ``error`` instead.
+
+        Audio and video are read as streams (never whole, up to their own size limit);
+        the other kinds are read whole (docs/design.md, "Reading").
+        """
+        media_type: str | None = None
         try:
-            data = read_input(path, self.config.limits.max_file_bytes)
+            with self._open(path) as (kind, media_type, handle):
+                stream_kind = streamed(kind)
+                if stream_kind is None:
+                    data = read_opened(handle, self.config.limits.max_file_bytes)
+                    report = self._verify(kind, media_type, data, path)
+                else:
+                    report = self._verify(stream_kind, media_type, handle, path)
         except InputError as exc:
-            return Report.failed(path, exc.diagnostics())
-        report = self.verify_bytes(data, path)
+            return Report.failed(path, exc.diagnostics(), media_type)
         if report.media_type and extension_mismatch(Path(path), report.media_type):
             note = f"file name suggests another type; content is {report.media_type}"
             report = dataclasses.replace(report, summary=f"{report.summary} ({note})")
@@ -98,9 +135,12 @@ class Verifier:
 
         Raises ``InputError`` when the file cannot be read or is not a supported type.
         """
-        data = read_input(path, self.config.limits.max_file_bytes)
-        kind, media_type = identify(data)
-        return kind.read_credentials(data, media_type, self._reader, self.config.limits)
+        with self._open(path) as (kind, media_type, handle):
+            stream_kind = streamed(kind)
+            if stream_kind is not None:
+                return self._read(stream_kind, media_type, handle)
+            data = read_opened(handle, self.config.limits.max_file_bytes)
+            return self._read(kind, media_type, data)
 
     def find_mark(self, data: bytes) -> Watermark:
         """The watermark in ``data`` under the configured keys (the soft-binding API's
@@ -110,15 +150,44 @@ class Verifier:
 
     # --- the wiring ------------------------------------------------------------------
 
-    def _verify(self, kind: MediaKind, media_type: str, data: bytes, name: str | Path) -> Report:
+    @contextlib.contextmanager
+    def _open(self, path: Path) -> Iterator[tuple[MediaKind, str, BinaryIO]]:
+        """The file opened, its kind and media type from its first bytes, and its size
+        checked against that kind's limit; ``InputError`` (no path in the message)."""
         limits = self.config.limits
-        store = kind.read_credentials(data, media_type, self._reader, limits)
+        with open_input(path, max(limits.max_file_bytes, limits.max_stream_bytes)) as handle:
+            kind, media_type = identify_stream(handle)
+            limit = size_limit(kind, limits)
+            if stream_size(handle) > limit:
+                raise InputError(f"larger than the {limit:,}-byte limit for {kind.name} files")
+            yield kind, media_type, handle
+
+    def _read(
+        self, kind: MediaKind, media_type: str, content: bytes | BinaryIO
+    ) -> ManifestStore | None:
+        if isinstance(content, bytes):
+            return kind.read_credentials(content, media_type, self._reader, self.config.limits)
+        return _as_streamed(kind).read_stream_credentials(
+            content, media_type, self._reader, self.config.limits
+        )
+
+    def _check(self, kind: MediaKind, media_type: str, content: bytes | BinaryIO) -> None:
+        if isinstance(content, bytes):
+            kind.check(content, media_type, self.config.limits)
+        else:
+            _as_streamed(kind).check_stream(content, media_type, self.config.limits)
+
+    def _verify(
+        self, kind: MediaKind, media_type: str, data: bytes | BinaryIO, name: str | Path
+    ) -> Report:
+        store = self._read(kind, media_type, data)
         if store is None:
             # Without a manifest the content is all there is: a bomb or a broken file is
             # an error, never "none" (which would claim it was checked and found clean).
-            kind.check(data, media_type, limits)
+            self._check(kind, media_type, data)
         facts = self._facts(store, kind) if store is not None else None
-        looked = needs_mark(facts)
+        # A kind without a watermark says so in every report, manifest or not.
+        looked = needs_mark(facts) or not kind.mark_algs
         if looked:
             # Where the content was edited is worth working out only when it may have been:
             # an intact hard binding says it was not.
@@ -137,7 +206,8 @@ class Verifier:
                 )
         else:
             record = None
-        decision = decide(Observations(facts, mark, record, self._records.available))
+        llm = self._llm(kind, media_type, data)
+        decision = decide(Observations(facts, mark, record, self._records.available, llm))
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
         return Report(
@@ -149,13 +219,35 @@ class Verifier:
             credentials=credentials,
             watermark=_reported_mark(mark, decision, looked),
             path_bytes=raw,
+            llm_watermark=llm,
         )
 
+    def _llm(self, kind: MediaKind, media_type: str, data: bytes | BinaryIO) -> LLMWatermark | None:
+        """The LLM watermark test, when configured and the kind has one."""
+        config = self.config
+        if not (config.check_watermark and config.llm_keys and config.llm_tokenizer):
+            return None
+        if not isinstance(data, bytes):  # streamed kinds (audio, video) have none
+            return None
+        if self._tokenizer is None:
+            from provenance.watermark.llm import load_tokenizer
+
+            self._tokenizer = load_tokenizer(config.llm_tokenizer)
+        return kind.detect_llm(data, media_type, config.llm_keys, self._tokenizer)
+
     def _detect(
-        self, kind: MediaKind, media_type: str, data: bytes, *, strict: bool, localise: bool
+        self,
+        kind: MediaKind,
+        media_type: str,
+        data: bytes | BinaryIO,
+        *,
+        strict: bool,
+        localise: bool,
     ) -> Watermark:
         if not kind.mark_algs:
             return Watermark.not_checked(f"no watermark check for {kind.name} content")
+        if not isinstance(data, bytes):  # a StreamedKind has no watermark
+            raise TypeError(f"{kind.name} content with a watermark must be read whole")
         if not self.config.check_watermark:
             return Watermark.not_checked("watermark detection is off")
         secrets = self.config.watermark_secrets
@@ -180,6 +272,7 @@ class Verifier:
             declared=declared,
             claims=_claims(store),
             ingredient_failures=tuple(status.code for status in store.ingredient_failures),
+            ingredients=tuple(map(_ingredient_facts, store.ingredients)),
         )
 
     def _revocation(self, store: ManifestStore) -> Revocation | None:
@@ -202,6 +295,13 @@ class Verifier:
         explanations.update(
             {s.code: explain_code(s.code, s.explanation) for s in source.ingredient_failures}
         )
+        explanations.update(
+            {
+                s.code: explain_code(s.code, s.explanation)
+                for ingredient in source.ingredients
+                for s in ingredient.failures
+            }
+        )
         if REVOKED in failures:
             explanations[REVOKED] = explain_code(REVOKED)
         created = _created_action(source)
@@ -219,7 +319,24 @@ class Verifier:
             ingredient_failures=tuple(status.code for status in source.ingredient_failures),
             explanations=explanations,
             revocation_sources=self.config.revocations.sources,
+            ingredients=tuple(
+                ReportedIngredient(
+                    title=facts.title,
+                    relationship=facts.relationship,
+                    state=facts.state,
+                    ai_generated=facts.ai_generated,
+                    failures=facts.failures,
+                )
+                for facts in map(_ingredient_facts, source.ingredients)
+            ),
         )
+
+
+def _as_streamed(kind: MediaKind) -> StreamedKind:
+    found = streamed(kind)
+    if found is None:
+        raise TypeError(f"{kind.name} content is read whole, not as a stream")
+    return found
 
 
 def _reported_mark(mark: Watermark, decision: Decision, looked: bool) -> Watermark | None:
@@ -231,13 +348,41 @@ def _reported_mark(mark: Watermark, decision: Decision, looked: bool) -> Waterma
 
 
 def _claims(store: ManifestStore) -> Claims:
-    info = store.active.get("signature_info") or {}
-    created = _created_action(store)
+    return _claims_of(store.active)
+
+
+def _claims_of(manifest: dict[str, Any]) -> Claims:
+    """What a manifest says: the digital source type of its inception action, else of
+    an edit that declares one (``--ai-edit``); the model of that action."""
+    info = manifest.get("signature_info") or {}
+    actions = [a for a in _actions(manifest) if isinstance(a, dict)]
+    made = next((a for a in actions if a.get("action") in _INCEPTION), None)
+    if made is None or not made.get("digitalSourceType"):
+        edit = next(
+            (
+                a
+                for a in actions
+                if str(a.get("action", "")).startswith("c2pa.edited") and a.get("digitalSourceType")
+            ),
+            None,
+        )
+        made = edit or made
     return Claims(
-        model=_agent(created.get("softwareAgent")) if created else None,
+        model=_agent(made.get("softwareAgent")) if made else None,
         signer=_field(info.get("common_name")),
         issuer=_field(info.get("issuer")),
-        digital_source_type=_field(created.get("digitalSourceType")) if created else None,
+        digital_source_type=_field(made.get("digitalSourceType")) if made else None,
+    )
+
+
+def _ingredient_facts(ingredient: Ingredient) -> IngredientFacts:
+    return IngredientFacts(
+        title=_field(ingredient.title),
+        relationship=_field(ingredient.relationship),
+        state=ingredient.state,
+        claims=_claims_of(ingredient.manifest) if ingredient.manifest else Claims(),
+        failures=tuple(status.code for status in ingredient.failures),
+        ingredients=tuple(map(_ingredient_facts, ingredient.ingredients)),
     )
 
 
@@ -245,10 +390,23 @@ def _field(value: object) -> str | None:
     return safe_text(value) if value not in (None, "") else None
 
 
+_INCEPTION = ("c2pa.created", "c2pa.opened")
+
+
+def _actions(manifest: dict[str, Any]) -> list[Any]:
+    actions = (manifest_assertion(manifest, "c2pa.actions") or {}).get("actions")
+    return actions if isinstance(actions, list) else []
+
+
 def _created_action(store: ManifestStore) -> dict[str, Any] | None:
-    actions = (store.assertion("c2pa.actions") or {}).get("actions") or ()
+    """The action that says when the content was made: ``c2pa.created``, or for an edit
+    the ``c2pa.edited`` after its ``c2pa.opened`` (which carries no time)."""
+    actions = [a for a in _actions(store.active) if isinstance(a, dict)]
     for action in actions:
-        if isinstance(action, dict) and action.get("action") in ("c2pa.created", "c2pa.opened"):
+        if action.get("action") == "c2pa.opened" and not action.get("when"):
+            edited = next((a for a in actions if a.get("action") == "c2pa.edited"), None)
+            return edited or action
+        if action.get("action") in _INCEPTION:
             return action
     return None
 

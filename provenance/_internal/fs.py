@@ -1,7 +1,8 @@
 """Bounded reading of user-given inputs, and atomic file writes.
 
-Every input a command reads goes through ``read_input`` (a path) or ``read_stdin`` (``-``):
-only regular files are read, never more than the limit, and opening a FIFO never blocks.
+Every input a command reads goes through ``read_input`` (a path) or ``read_stdin`` (``-``),
+or ``open_input`` for content read as a stream (audio, video): only regular files are
+read, never more than the limit, and opening a FIFO never blocks.
 
 Every output goes through ``write_output`` (``check_output`` first, before expensive work):
 a temporary file with a short name of its own in the output's folder, fsynced, then put in
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO, TypeVar
 
 from provenance.errors import InputError, OutputError, OutputExists, OutputRefused, UsageError
 
@@ -32,11 +34,16 @@ __all__ = [
     "check_input",
     "check_output",
     "check_paths",
+    "open_input",
     "output_error",
     "read_input",
+    "read_opened",
     "read_stdin",
     "write_output",
+    "write_output_from",
 ]
+
+T = TypeVar("T")
 
 #: Bytes asked for per read once the expected size has been read (growth, /proc files).
 _CHUNK = 1024 * 1024
@@ -94,6 +101,29 @@ def read_input(path: Path, limit: int) -> bytes:
     socket (named in the message), and a file over ``limit`` bytes, including one that
     grows past it while being read. Messages do not name the path: callers prefix it.
     """
+    with open_input(path, limit) as handle:
+        return read_opened(handle, limit)
+
+
+def read_opened(handle: BinaryIO, limit: int) -> bytes:
+    """The whole of a file ``open_input`` opened, from its start, at most ``limit`` bytes
+    (``InputError`` beyond them, also for a file that grows while it is read)."""
+    try:
+        handle.seek(0)
+        size = os.fstat(handle.fileno()).st_size
+        return _read_bounded(handle.read, limit, first=size + 1)
+    except OSError as exc:
+        raise _os_error(exc) from None
+
+
+@contextlib.contextmanager
+def open_input(path: Path, limit: int) -> Iterator[io.BufferedReader]:
+    """The regular file ``path`` (symlinks followed) opened for reading as a seekable
+    binary stream, for content read in pieces, never whole (audio, video).
+
+    The same refusals as ``read_input`` (one line, no path), checked on the file that was
+    opened: not a regular file, or over ``limit`` bytes. The stream is closed on exit.
+    """
     if limit < 0:
         raise ValueError("limit must not be negative")
     try:
@@ -105,16 +135,20 @@ def read_input(path: Path, limit: int) -> bytes:
     except OSError as exc:
         raise _os_error(exc) from None
     try:
-        with os.fdopen(fd, "rb", buffering=0) as handle:
-            info = os.fstat(handle.fileno())  # the file opened, whatever the path is now
-            problem = _not_regular(info.st_mode)
-            if problem is not None:
-                raise InputError(problem)
-            if info.st_size > limit:
-                raise _too_large(limit)
-            return _read_bounded(handle.read, limit, first=info.st_size + 1)
+        info = os.fstat(fd)  # the file opened, whatever the path is now
+        problem = _not_regular(info.st_mode)
+        if problem is None:
+            os.set_blocking(fd, True)  # a regular file: O_NONBLOCK served the open only
+        handle = os.fdopen(fd, "rb")
     except OSError as exc:
+        os.close(fd)
         raise _os_error(exc) from None
+    with handle:
+        if problem is not None:
+            raise InputError(problem)
+        if info.st_size > limit:
+            raise _too_large(limit)
+        yield handle
 
 
 def read_stdin(limit: int) -> bytes:
@@ -163,7 +197,7 @@ _KERNEL_FS = ("/proc", "/sys")
 
 
 def _exists_message(path: Path) -> str:
-    return f"{path}: output already exists (use --force to replace it)"
+    return f"{path}: output already exists"
 
 
 def _check_replaceable(path: Path) -> None:
@@ -238,7 +272,9 @@ def output_error(path: Path, exc: OSError) -> OutputError:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path, mode: int = 0o644, *, replace: bool) -> Iterator[IO[bytes]]:
+def atomic_write(
+    path: Path, mode: int = 0o644, *, replace: bool, readable: bool = False
+) -> Iterator[IO[bytes]]:
     """Yield a binary file that becomes ``path`` whole, and only if the block completes.
 
     ``replace=False``: the finished file is hard-linked to ``path``, which fails with
@@ -246,6 +282,9 @@ def atomic_write(path: Path, mode: int = 0o644, *, replace: bool) -> Iterator[IO
     hard links: the name is claimed with O_EXCL, then the file renamed over the claim).
     ``replace=True``: renamed over ``path``, which must be absent or a regular file (or a
     symbolic link to one, which is replaced itself), else ``OutputRefused``.
+
+    ``readable``: the file is opened for reading too (a writer that goes back over what
+    it wrote, as c2pa-rs does to patch a manifest into a stream).
 
     On any exception the temporary file is removed and ``path`` is untouched. Other
     failures are the OSError itself (``write_output`` turns them into one line).
@@ -258,7 +297,7 @@ def atomic_write(path: Path, mode: int = 0o644, *, replace: bool) -> Iterator[IO
     try:
         try:
             os.fchmod(fd, mode)
-            handle = os.fdopen(fd, "wb")
+            handle = os.fdopen(fd, "w+b" if readable else "wb")
         except BaseException:
             os.close(fd)
             raise
@@ -332,6 +371,18 @@ def write_output(path: Path, data: bytes, *, force: bool, mode: int = 0o644) -> 
     try:
         with atomic_write(path, mode, replace=force) as handle:
             handle.write(data)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+
+
+def write_output_from(path: Path, write: Callable[[IO[bytes]], T], *, force: bool) -> T:
+    """``write_output`` for content made straight into the file: ``write`` gets the
+    temporary file (readable and seekable too) and what it returns is returned. The same
+    guarantees: the output appears whole or not at all; OSErrors are one error line."""
+    path = Path(path)
+    try:
+        with atomic_write(path, replace=force, readable=True) as handle:
+            return write(handle)
     except OSError as exc:
         raise output_error(path, exc) from None
 

@@ -4,6 +4,13 @@ The vocabulary is the one C2PA readers understand (Content Credentials displays,
 c2pa-js): a ``c2pa.created`` action with an IPTC digital source type and a
 ``softwareAgent``, and a CAWG training-and-mining preference. Later layers (the watermark)
 add their assertions through ``extra_assertions``.
+
+An edit (``parent``: what it was made from, docs/design.md "Edits") opens its parent
+instead of creating: ``c2pa.opened`` names the ``parentOf`` ingredient, then
+``c2pa.edited`` says how, with ``compositeWithTrainedAlgorithmicMedia`` when an AI model
+made the edit (``AIContent.ai_edit``). The parent's bytes travel with the definition
+(``PARENT_KEY``) to the signer, which records the parent and its manifest store as the
+ingredient; they never reach c2pa-rs's definition JSON.
 """
 
 from __future__ import annotations
@@ -17,10 +24,14 @@ from typing import Any
 from provenance._version import __version__
 
 __all__ = [
+    "PARENT_KEY",
+    "PARENT_LABEL",
     "AIContent",
     "DigitalSourceType",
+    "Parent",
     "TrainingMining",
     "manifest_definition",
+    "parent_of",
 ]
 
 CLAIM_GENERATOR = "provenance-toolkit"
@@ -31,6 +42,11 @@ _TRAINING_MINING_USES = (
     "cawg.ai_inference",
     "cawg.data_mining",
 )
+#: Where a definition carries its ``Parent`` (taken out by the signer before c2pa-rs).
+PARENT_KEY = "provenance-toolkit:parent"
+#: The ingredient label ``c2pa.opened`` refers to (c2pa-rs's ``ingredientIds``).
+PARENT_LABEL = "parent"
+PARENT_OF = "parentOf"
 
 
 class DigitalSourceType(enum.StrEnum):
@@ -60,6 +76,10 @@ class AIContent:
     title: str | None = None
     created_at: dt.datetime | None = None
     parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # An AI model edited other content into this (``--ai-edit``): the digital source type
+    # is compositeWithTrainedAlgorithmicMedia. Without it an edit claims no source type
+    # of its own and its AI origin, if any, is its parent's.
+    ai_edit: bool = False
 
     def __post_init__(self) -> None:
         if self.model_version is not None and self.model is None:
@@ -68,34 +88,77 @@ class AIContent:
             raise ValueError("created_at must be timezone-aware")
 
 
+@dataclasses.dataclass(frozen=True)
+class Parent:
+    """The content an edit was made from, as it was read: its bytes (with its manifest
+    store, if it carries one), its media type and the title its ingredient gets.
+
+    ``keep_invalid``: record a manifest that fails validation as an invalid ingredient
+    instead of refusing to sign (``sign --keep-invalid-history``).
+    """
+
+    data: bytes = dataclasses.field(repr=False)
+    media_type: str
+    title: str
+    keep_invalid: bool = False
+    # How its manifest store validated when it was read (c2pa-rs's validation results:
+    # ``activeManifest``, ``ingredientDeltas``); the in-house text signer records them.
+    validation_results: Mapping[str, Any] | None = dataclasses.field(default=None, repr=False)
+
+    def ingredient(self) -> dict[str, Any]:
+        """The ingredient definition c2pa-rs's Builder takes (with the parent's stream)."""
+        return {"title": self.title, "relationship": PARENT_OF, "label": PARENT_LABEL}
+
+
+def parent_of(definition: Mapping[str, Any]) -> tuple[dict[str, Any], Parent | None]:
+    """The definition as c2pa-rs takes it, and the parent it carries (None: not an edit)."""
+    plain = {key: value for key, value in definition.items() if key != PARENT_KEY}
+    parent = definition.get(PARENT_KEY)
+    if parent is not None and not isinstance(parent, Parent):
+        raise TypeError(f"definition[{PARENT_KEY!r}] must be a Parent")
+    return plain, parent
+
+
 def manifest_definition(
     content: AIContent,
     media_type: str,
     *,
     extra_assertions: Sequence[Mapping[str, Any]] = (),
     extra_actions: Sequence[Mapping[str, Any]] = (),
+    parent: Parent | None = None,
 ) -> dict[str, Any]:
-    """The c2pa-rs manifest definition (JSON-able) for generated content."""
+    """The c2pa-rs manifest definition (JSON-able but for ``PARENT_KEY``) for generated
+    content, or for an edit of ``parent``."""
     when = (content.created_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    created: dict[str, Any] = {
-        "action": "c2pa.created",
-        "digitalSourceType": str(content.digital_source_type),
-        "when": when,
-    }
+    source = (
+        DigitalSourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
+        if content.ai_edit
+        else content.digital_source_type
+    )
+    made: dict[str, Any]
+    if parent is None:
+        made = {"action": "c2pa.created", "digitalSourceType": str(source), "when": when}
+        inception = [made]
+    else:
+        opened = {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}}
+        made = {"action": "c2pa.edited", "when": when}
+        if content.ai_edit:
+            made["digitalSourceType"] = str(source)
+        inception = [opened, made]
     if content.model is not None:
         agent = {"name": content.model}
         if content.model_version is not None:
             agent["version"] = content.model_version
-        created["softwareAgent"] = agent
+        made["softwareAgent"] = agent
     if content.parameters:
-        created["parameters"] = dict(content.parameters)
+        made.setdefault("parameters", {}).update(dict(content.parameters))
     definition: dict[str, Any] = {
         "claim_generator_info": [{"name": CLAIM_GENERATOR, "version": __version__}],
         "format": media_type,
         "assertions": [
             {
                 "label": "c2pa.actions.v2",
-                "data": {"actions": [created, *map(dict, extra_actions)]},
+                "data": {"actions": [*inception, *map(dict, extra_actions)]},
             },
             {
                 "label": "cawg.training-mining",
@@ -110,4 +173,6 @@ def manifest_definition(
     }
     if content.title:
         definition["title"] = content.title
+    if parent is not None:
+        definition[PARENT_KEY] = parent
     return definition

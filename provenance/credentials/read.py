@@ -12,20 +12,29 @@ import datetime as dt
 import io
 import json
 import logging
-from typing import Any
+from typing import Any, BinaryIO
 
 import c2pa
 
 from provenance.credentials.explain import explain_code
-from provenance.credentials.status import MALFORMED, TST_PROBLEMS, TST_TRUSTED, ValidationState
+from provenance.credentials.status import (
+    HARD_BINDING_MISMATCHES,
+    MALFORMED,
+    TST_PROBLEMS,
+    TST_TRUSTED,
+    UNTRUSTED,
+    ValidationState,
+)
 from provenance.errors import InputError
 
 __all__ = [
     "CredentialReader",
+    "Ingredient",
     "ManifestStore",
     "RemoteManifest",
     "Status",
     "TrustSettings",
+    "breaks",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,6 +95,26 @@ class Status:
 
 
 @dataclasses.dataclass(frozen=True)
+class Ingredient:
+    """An ingredient of a manifest: what it says it is and how its credentials validated.
+
+    ``manifest`` is the reader JSON of the ingredient's own active manifest (empty: the
+    ingredient carries no credentials, and ``state`` is None). ``failures`` are what
+    c2pa-rs recorded when the ingredient was added (its hard binding was checked then,
+    against the ingredient's own content), what it finds wrong now (its deltas), and the
+    ingredient's signature and chain judged again under this reader's trust settings.
+    ``ingredients`` are the ingredient's own, from its manifest (as they were recorded).
+    """
+
+    title: str | None
+    relationship: str | None
+    state: ValidationState | None
+    failures: tuple[Status, ...] = ()
+    manifest: dict[str, Any] = dataclasses.field(default_factory=dict)
+    ingredients: tuple[Ingredient, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class ManifestStore:
     """What a manifest store says and how it validated."""
 
@@ -93,6 +122,7 @@ class ManifestStore:
     failures: tuple[Status, ...]
     ingredient_failures: tuple[Status, ...]
     store: dict[str, Any]  # the full store as c2pa-rs reports it (reader JSON)
+    ingredients: tuple[Ingredient, ...] = ()  # of the active manifest, in its order
 
     @property
     def active(self) -> dict[str, Any]:
@@ -100,6 +130,11 @@ class ManifestStore:
         manifests = self.store.get("manifests") or {}
         found = manifests.get(label) if isinstance(label, str) else None
         return found if isinstance(found, dict) else {}
+
+    @property
+    def parent(self) -> Ingredient | None:
+        """The ``parentOf`` ingredient: what this content was edited from (None: none)."""
+        return next((i for i in self.ingredients if i.relationship == "parentOf"), None)
 
     @property
     def failure_codes(self) -> tuple[str, ...]:
@@ -142,12 +177,17 @@ class ManifestStore:
 
     def assertion(self, label: str) -> dict[str, Any] | None:
         """The data of the active manifest's first assertion with ``label`` (version-agnostic)."""
-        for assertion in self.active.get("assertions") or ():
-            name = assertion.get("label", "") if isinstance(assertion, dict) else ""
-            if name == label or name.startswith(label + ".v"):
-                data = assertion.get("data")
-                return data if isinstance(data, dict) else None
-        return None
+        return manifest_assertion(self.active, label)
+
+
+def manifest_assertion(manifest: dict[str, Any], label: str) -> dict[str, Any] | None:
+    """The data of ``manifest``'s first assertion with ``label`` (version-agnostic)."""
+    for assertion in manifest.get("assertions") or ():
+        name = assertion.get("label", "") if isinstance(assertion, dict) else ""
+        if name == label or name.startswith(label + ".v"):
+            data = assertion.get("data")
+            return data if isinstance(data, dict) else None
+    return None
 
 
 class CredentialReader:
@@ -157,15 +197,17 @@ class CredentialReader:
         self.trust = trust
         self._context = c2pa.Context.from_dict(trust.context_settings())
 
-    def read(self, asset: bytes, media_type: str) -> ManifestStore | None:
-        """The validated manifest store of ``asset``, or None when it carries none.
+    def read(self, asset: bytes | BinaryIO, media_type: str) -> ManifestStore | None:
+        """The validated manifest store of ``asset`` (bytes, or a seekable stream, which
+        c2pa-rs reads without loading it whole), or None when it carries none.
 
         Raises ``RemoteManifest`` for a manifest that must be fetched, ``InputError`` when
         the asset itself cannot be parsed. A manifest that is present but malformed is
         reported as an ``Invalid`` store with code ``manifest.malformed``.
         """
         try:
-            reader = c2pa.Reader.try_create(media_type, io.BytesIO(asset), context=self._context)
+            stream = io.BytesIO(asset) if isinstance(asset, bytes) else asset
+            reader = c2pa.Reader.try_create(media_type, stream, context=self._context)
         except c2pa.C2paError as exc:
             return _classify_read_error(exc)
         if reader is None:
@@ -174,8 +216,9 @@ class CredentialReader:
             store = json.loads(reader.json())
             results = reader.get_validation_results() or {}
             state = ValidationState.parse(reader.get_validation_state())
+            ingredients = self._ingredients(reader, store, results)
         active = results.get("activeManifest") or {}
-        ingredients = [
+        deltas = [
             status
             for delta in results.get("ingredientDeltas") or ()
             for status in (delta.get("validationDeltas") or {}).get("failure") or ()
@@ -192,9 +235,144 @@ class CredentialReader:
             failures=tuple(
                 _status(entry) for entry in [*(active.get("failure") or ()), *stamp_problems]
             ),
-            ingredient_failures=tuple(_status(entry) for entry in ingredients),
+            ingredient_failures=tuple(_status(entry) for entry in deltas),
             store=store,
+            ingredients=ingredients,
         )
+
+    def _ingredients(
+        self, reader: c2pa.Reader, store: dict[str, Any], results: dict[str, Any]
+    ) -> tuple[Ingredient, ...]:
+        """The active manifest's ingredients, each judged: what was recorded when it was
+        added, c2pa-rs's deltas now, and its signature and chain under this trust."""
+        label = store.get("active_manifest")
+        manifests = store.get("manifests") or {}
+        active = manifests.get(label) if isinstance(label, str) else None
+        if not isinstance(active, dict):
+            return ()
+        # c2pa-rs's deltas, by the ingredient assertion they are about (nested manifests'
+        # ingredient assertions have deltas of their own, under their manifest's label).
+        deltas: dict[str, list[dict[str, Any]]] = {}
+        judged: set[str] = set()
+        for delta in results.get("ingredientDeltas") or ():
+            uri = str(delta.get("ingredientAssertionURI") or "")
+            found_now = delta.get("validationDeltas") or {}
+            deltas.setdefault(uri, []).extend(found_now.get("failure") or [])
+            codes = {
+                str(e.get("code", ""))
+                for kind in ("success", "failure")
+                for e in found_now.get(kind) or ()
+                if isinstance(e, dict)
+            }
+            if codes & _TRUST_VERDICTS:  # c2pa-rs judged its signer under this trust
+                judged.add(uri)
+        found: list[Ingredient] = []
+        budget = [_MAX_INGREDIENTS]
+        for entry in active.get("ingredients") or ():
+            if not isinstance(entry, dict) or budget[0] <= 0:
+                continue
+            budget[0] -= 1
+            uri = f"self#jumbf=/c2pa/{label}/c2pa.assertions/{entry.get('label') or ''}"
+            again: list[dict[str, Any]] | None = None
+            if uri in judged:
+                again = []  # its deltas say who is trusted; nothing to read again
+            elif len(found) < _MAX_RECHECKS:
+                again = self._recheck(reader, entry)
+            found.append(_ingredient(entry, manifests, deltas.get(uri, []), again, 0, budget))
+        return tuple(found)
+
+    def _recheck(self, reader: c2pa.Reader, entry: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The failures of the ingredient's manifest store read again under this reader's
+        trust (its own content is not here: its binding was checked when it was added);
+        None when it cannot be read again."""
+        resource = entry.get("manifest_data")
+        identifier = resource.get("identifier") if isinstance(resource, dict) else None
+        if not isinstance(identifier, str):
+            return None
+        try:
+            data = io.BytesIO()
+            reader.resource_to_stream(identifier, data)
+            again = c2pa.Reader.try_create(
+                "application/c2pa", io.BytesIO(data.getvalue()), context=self._context
+            )
+            if again is None:
+                return None
+            with again:
+                active = (again.get_validation_results() or {}).get("activeManifest") or {}
+        except c2pa.C2paError as exc:
+            log.debug("ingredient %r not read again: %s", identifier, exc)
+            return None
+        return [
+            entry
+            for entry in active.get("failure") or ()
+            if str(entry.get("code", "")) not in HARD_BINDING_MISMATCHES
+        ]
+
+
+# Failures that say who is trusted, not that the credentials are broken.
+_TRUST_ONLY = frozenset({UNTRUSTED, *TST_PROBLEMS})
+# A hostile store can nest ingredients deeply or list the same manifest many times over.
+_MAX_INGREDIENT_DEPTH = 8
+_MAX_INGREDIENTS = 64
+_TRUST_VERDICTS = frozenset({UNTRUSTED, "signingCredential.trusted"})
+_MAX_RECHECKS = 8  # direct ingredients whose stores are read again (one c2pa read each)
+# Success codes that c2pa 1.x readers listed in an ingredient's validationStatus.
+_SUCCESS_SUFFIXES = (".match", ".validated", ".trusted", ".insideValidity")
+
+
+def breaks(code: str) -> bool:
+    """Whether a failure code says the credentials are broken, rather than who trusts
+    them (an untrusted signer, CAWG identity or time-stamping authority)."""
+    return code not in _TRUST_ONLY and not code.endswith(".untrusted")
+
+
+def _ingredient(
+    entry: dict[str, Any],
+    manifests: dict[str, Any],
+    now: list[dict[str, Any]],
+    again: list[dict[str, Any]] | None,
+    depth: int,
+    budget: list[int],
+) -> Ingredient:
+    """One ingredient of the reader JSON, judged (``now``: c2pa-rs's deltas for it;
+    ``again``: its store's failures read again here, None when it was not)."""
+    title, relationship = entry.get("title"), entry.get("relationship")
+    label = entry.get("active_manifest")
+    manifest = manifests.get(label) if isinstance(label, str) else None
+    if not isinstance(manifest, dict):
+        return Ingredient(
+            title if isinstance(title, str) else None,
+            relationship if isinstance(relationship, str) else None,
+            None,
+        )
+    recorded: list[dict[str, Any]] = []
+    results = entry.get("validation_results")
+    if isinstance(results, dict):  # ingredient v3: what c2pa-rs found when it was added
+        recorded += (results.get("activeManifest") or {}).get("failure") or []
+    for status in entry.get("validation_status") or ():  # v1/v2
+        if isinstance(status, dict) and not str(status.get("code", "")).endswith(_SUCCESS_SUFFIXES):
+            recorded.append(status)
+    if again is not None:  # trust is this reader's to decide, not the signer's
+        recorded = [s for s in recorded if s.get("code") != UNTRUSTED] + again
+    failures = tuple(dict.fromkeys(_status(s) for s in [*recorded, *now] if isinstance(s, dict)))
+    codes = {status.code for status in failures}
+    if any(map(breaks, codes)):
+        state = ValidationState.INVALID
+    else:
+        state = ValidationState.VALID if UNTRUSTED in codes else ValidationState.TRUSTED
+    nested: list[Ingredient] = []
+    for inner in manifest.get("ingredients") or () if depth < _MAX_INGREDIENT_DEPTH else ():
+        if isinstance(inner, dict) and budget[0] > 0:
+            budget[0] -= 1
+            nested.append(_ingredient(inner, manifests, [], None, depth + 1, budget))
+    return Ingredient(
+        title if isinstance(title, str) else None,
+        relationship if isinstance(relationship, str) else None,
+        state,
+        failures,
+        manifest,
+        tuple(nested),
+    )
 
 
 def _status(entry: dict[str, Any]) -> Status:

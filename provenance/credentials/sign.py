@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import c2pa
 
-from provenance.credentials.explain import explain_signing_error
+from provenance._internal.text import safe_text
+from provenance.credentials.explain import explain_code, explain_signing_error
+from provenance.credentials.manifest import Parent, parent_of
+from provenance.credentials.read import CredentialReader, ManifestStore, RemoteManifest, breaks
+from provenance.credentials.status import ValidationState
 from provenance.credentials.text.cose import Stamper
-from provenance.errors import SigningError, UnsupportedMedia
+from provenance.errors import Remedy, SigningError, UnsupportedMedia, UsageError
 from provenance.keystore.signer import Algorithm, Signer
 from provenance.timestamp import Authority, LoopbackResponder, stamp
 
-__all__ = ["ManifestSigner", "SignOptions"]
+if TYPE_CHECKING:
+    from provenance.kinds.base import Asset
+
+__all__ = ["InvalidParent", "ManifestSigner", "SignOptions", "edit_parent"]
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +52,15 @@ class SignOptions:
 
     thumbnail: bool = False
     verify_after_sign: bool = True
+    # Above this size c2pa-rs keeps its working copy of the asset in a temporary file,
+    # not in memory: it otherwise holds two copies of a big video (bench/av.py).
+    memory_copy_limit_mb: int = 64
 
     def context_settings(self) -> dict[str, Any]:
         return {
             "builder": {"thumbnail": {"enabled": self.thumbnail}},
             "verify": {"verify_after_sign": self.verify_after_sign},
+            "core": {"backing_store_memory_threshold_in_mb": self.memory_copy_limit_mb},
         }
 
 
@@ -86,6 +98,12 @@ class ManifestSigner:
             self.close()
             raise SigningError(explain_signing_error(str(exc))) from exc
 
+    @functools.cached_property
+    def reader(self) -> CredentialReader:
+        """Reads the credentials an input already carries (to keep them as its parent).
+        Trust does not matter there: only whether they are intact."""
+        return CredentialReader()
+
     @property
     def stamper(self) -> Stamper | None:
         """Time-stamps a message with this signer's authority (text signatures); None
@@ -122,15 +140,39 @@ class ManifestSigner:
         self, asset: bytes, media_type: str, definition: Mapping[str, Any]
     ) -> tuple[bytes, bytes]:
         """The signed asset and its manifest store on its own (for a repository)."""
+        output = io.BytesIO()
+        manifest = self.embed_stream(io.BytesIO(asset), media_type, definition, output)
+        return output.getvalue(), manifest
+
+    def embed_stream(
+        self,
+        source: BinaryIO,
+        media_type: str,
+        definition: Mapping[str, Any],
+        output: BinaryIO,
+    ) -> bytes:
+        """Sign the seekable ``source`` into ``output`` (read, write and seek: c2pa-rs goes
+        back to patch the manifest in); return the manifest store on its own."""
         if media_type not in c2pa.Builder.get_supported_mime_types():
             raise UnsupportedMedia(f"{media_type} cannot carry an embedded C2PA manifest")
         self._callback_errors.clear()
         if self._responder is not None:
             self._responder.errors.clear()
-        output = io.BytesIO()
+        plain, parent = parent_of(definition)
+        if parent is not None and parent.media_type not in c2pa.Reader.get_supported_mime_types():
+            raise UnsupportedMedia(
+                f"{parent.media_type} cannot be the parent of {media_type} content: "
+                "c2pa-rs cannot read its credentials"
+            )
         try:
-            with c2pa.Builder(dict(definition), self._context) as builder:
-                manifest = builder.sign(self._c2pa_signer, media_type, io.BytesIO(asset), output)
+            with c2pa.Builder(plain, self._context) as builder:
+                if parent is not None:
+                    # c2pa-rs reads the parent's manifest store from the parent itself and
+                    # records it, with its validation results, as the parentOf ingredient.
+                    builder.add_ingredient(
+                        parent.ingredient(), parent.media_type, io.BytesIO(parent.data)
+                    )
+                manifest = builder.sign(self._c2pa_signer, media_type, source, output)
         except c2pa.C2paError as exc:
             if self._responder is not None and self._responder.errors:
                 raise self._responder.errors[0] from exc
@@ -140,5 +182,79 @@ class ManifestSigner:
                     f"the signer {self.signer.identity!r} failed: {cause}"
                 ) from cause
             raise SigningError(explain_signing_error(str(exc))) from exc
-        log.debug("signed %d bytes of %s as %s", len(asset), media_type, self.signer.identity)
-        return output.getvalue(), bytes(manifest)
+        log.debug("signed %s as %s", media_type, self.signer.identity)
+        return bytes(manifest)
+
+
+class InvalidParent(SigningError):
+    """What an edit would record as its parent carries a manifest that fails validation."""
+
+
+def edit_parent(
+    asset: Asset, signer: ManifestSigner, parent: Asset | None, *, keep_invalid: bool = False
+) -> Parent | None:
+    """The parent an edit of ``asset`` records (docs/design.md, "Edits"): ``parent``, or
+    else ``asset`` itself when it already carries a manifest; None: not an edit.
+
+    A parent whose manifest fails validation is refused with the reason (``InvalidParent``)
+    unless ``keep_invalid``: signing over it would otherwise launder a failed history into
+    a valid one. An input with credentials of its own other than the named parent's is
+    refused: one of the two histories would be dropped.
+    """
+    own = _credentials(asset, signer)
+    source, store = asset, own
+    if parent is not None:
+        source = parent
+        store = _credentials(parent, signer)
+        if own is not None and (store is None or _active_label(own) != _active_label(store)):
+            raise UsageError(
+                f"{_name(asset)} carries credentials of its own, not those of its parent "
+                f"{_name(parent)}: sign it without --parent to keep them as its parent"
+            )
+    elif own is None:
+        return None
+    # Judged without trust anchors: an untrusted signer or time-stamp is no defect here.
+    broken = [s for s in store.failures if breaks(s.code)] if store is not None else []
+    invalid = store is not None and store.state is ValidationState.INVALID
+    if invalid and (broken or not (store and store.failures)) and not keep_invalid:
+        reasons = ", ".join(dict.fromkeys(explain_code(s.code, s.explanation) for s in broken))
+        raise InvalidParent(
+            f"{_name(source)}: its credentials fail validation ({reasons or 'invalid'}); "
+            "refusing to sign over them",
+            remedy=Remedy.KEEP_INVALID_HISTORY,
+        )
+    results = store.store.get("validation_results") if store is not None else None
+    return Parent(
+        source.data,
+        source.media_type,
+        _title(source, store),
+        keep_invalid,
+        results if isinstance(results, dict) else None,
+    )
+
+
+def _credentials(asset: Asset, signer: ManifestSigner) -> ManifestStore | None:
+    """The manifest store ``asset`` carries; one that cannot be read (a remote manifest,
+    with fetching off) is refused: signing over it would drop it unseen."""
+    try:
+        return asset.kind.read_credentials(
+            asset.data, asset.media_type, signer.reader, asset.limits
+        )
+    except RemoteManifest as exc:
+        raise RemoteManifest(f"{_name(asset)}: {exc}; its history cannot be kept") from exc
+
+
+def _active_label(store: ManifestStore) -> object:
+    return store.store.get("active_manifest")
+
+
+def _name(asset: Asset) -> str:
+    return safe_text(asset.path, 4096) if asset.path is not None else "the input"
+
+
+def _title(asset: Asset, store: ManifestStore | None) -> str:
+    """The ingredient's title: the parent's file name, else the title its manifest gives."""
+    if asset.path is not None:
+        return safe_text(asset.path.name, 256)
+    title = store.active.get("title") if store is not None else None
+    return safe_text(title, 256) if isinstance(title, str) and title else "original"

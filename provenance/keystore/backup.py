@@ -51,6 +51,7 @@ from ..errors import (
     KeyStoreError,
     KeyStoreExists,
     OutputExists,
+    Remedy,
     UsageError,
     WrongPassphrase,
 )
@@ -101,7 +102,7 @@ def write_backup(
     """Encrypt every file of the store, and the SQLite ``repository`` when given, into
     ``destination`` (atomic, mode 0600)."""
     if destination.exists() and not force:
-        raise OutputExists(f"{destination} already exists; pass --force to overwrite it")
+        raise OutputExists(f"{destination} already exists")
     if destination.resolve().is_relative_to(layout.root.resolve()):
         raise UsageError("the backup must be written outside the key store directory")
     with layout.locked(config.lock_timeout_seconds):
@@ -137,7 +138,8 @@ def write_backup(
             raise UsageError(
                 f"the backup would be {len(plaintext) // 2**20} MiB, more than restore reads "
                 f"({MAX_BACKUP_BYTES // 2**20} MiB): back the repository up apart "
-                "(docs/repository.md) and pass --no-repository"
+                "(docs/repository.md)",
+                remedy=Remedy.NO_REPOSITORY,
             )
         blob = _seal(plaintext, secret, config.scrypt)
         try:
@@ -163,8 +165,9 @@ def restore_backup(
     secret = require_passphrase(passphrase, "decrypt the backup")
     if layout.root.exists() and not force:
         raise KeyStoreExists(
-            f"a key store already exists at {layout.root}; pass --force to replace it "
-            "(the current store is kept aside, not deleted)"
+            f"a key store already exists at {layout.root} (replacing it keeps the current "
+            "store aside, never deletes it)",
+            remedy=Remedy.REPLACE,
         )
     try:
         blob = read_input(Path(source), MAX_BACKUP_BYTES)
@@ -174,8 +177,9 @@ def restore_backup(
     target = layout.home / DEFAULT_FILENAME
     if repository is not None and target.exists() and not force:
         raise KeyStoreExists(
-            f"a repository already exists at {target}; pass --force to replace it "
-            "(the current one is kept aside, not deleted)"
+            f"a repository already exists at {target} (replacing it keeps the current "
+            "one aside, never deletes it)",
+            remedy=Remedy.REPLACE,
         )
     layout.home.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".keystore.restore-", dir=layout.home))
@@ -220,7 +224,8 @@ def restore_backup(
                     layout.append_audit("restore", None, details | {"repository": "failed"})
                     raise KeyStoreError(
                         f"the key store was restored, but not the repository at {target} "
-                        f"({exc}); restore again with --force"
+                        f"({exc}); restore again, replacing the key store",
+                        remedy=Remedy.REPLACE,
                     ) from None
                 restored = RestoredRepository(target, records, replaced)
                 details |= {"repository": str(target), "records": str(records)}

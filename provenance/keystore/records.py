@@ -207,6 +207,12 @@ class WatermarkKey:
     name: str
     secret: bytes
     created_at: dt.datetime
+    # The LLM watermark mode (provenance.watermark.llm.modes): "distortion-free" for new keys;
+    # a key written before modes existed reads as "green-list".
+    llm_mode: str = "distortion-free"
 
     def __repr__(self) -> str:  # keep the secret out of logs and tracebacks
-        return f"WatermarkKey(name={self.name!r}, created_at={self.created_at.isoformat()!r})"
+        return (
+            f"WatermarkKey(name={self.name!r}, created_at={self.created_at.isoformat()!r}, "
+            f"llm_mode={self.llm_mode!r})"
+        )

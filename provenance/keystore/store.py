@@ -26,6 +26,7 @@ from ..errors import (
     KeyStoreError,
     KeyStoreExists,
     KeyStoreMissing,
+    Remedy,
     UsageError,
 )
 from . import _tsa, watermark_keys
@@ -110,7 +111,7 @@ class KeyStore:
         with final.locked(config.lock_timeout_seconds):
             if final.root.exists():
                 raise KeyStoreExists(
-                    f"a key store already exists at {final.root}; use it, or choose another --home"
+                    f"a key store already exists at {final.root}; use it", remedy=Remedy.OTHER_HOME
                 )
             work = Path(tempfile.mkdtemp(prefix=".keystore.new-", dir=final.home))
             try:
@@ -129,8 +130,8 @@ class KeyStore:
         layout = Layout(Path(home))
         if not layout.root.exists():
             raise KeyStoreMissing(
-                f"no key store at {layout.home}: run `provenance keys init` to create one "
-                "(or point --home / PROVENANCE_HOME at an existing one)"
+                f"no key store at {layout.home}: run `provenance keys init` to create one",
+                remedy=Remedy.OTHER_HOME,
             )
         store = cls(layout, config or KeyStoreConfig())
         store._index()  # a corrupt index is reported now, not at first use

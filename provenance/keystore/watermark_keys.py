@@ -19,11 +19,17 @@ from ._files import PRIVATE_MODE, Layout, now_utc
 from ._index import NAME_PATTERN
 from .records import WatermarkKey
 
-__all__ = ["create_key", "load_keys", "write_initial"]
+__all__ = ["LLM_MODES", "create_key", "load_keys", "write_initial"]
 
 FORMAT = "provenance-watermark-keys"
 VERSION = 1
 SECRET_BYTES = 32
+# The LLM watermark modes a key may record (provenance.watermark.llm.modes; not imported
+# here, that package needs NumPy and SciPy). The field is optional within version 1: a key
+# without it predates modes and reads as the only mode there was, LEGACY_LLM_MODE.
+LLM_MODES = ("distortion-free", "green-list")
+DEFAULT_LLM_MODE = "distortion-free"
+LEGACY_LLM_MODE = "green-list"
 
 
 def _path(layout: Layout) -> Path:
@@ -39,6 +45,7 @@ def _dump(default: str, keys: dict[str, WatermarkKey]) -> bytes:
             name: {
                 "secret": base64.b64encode(key.secret).decode(),
                 "created_at": key.created_at.isoformat(),
+                "llm_mode": key.llm_mode,
             }
             for name, key in sorted(keys.items())
         },
@@ -76,30 +83,35 @@ def load_keys(layout: Layout) -> tuple[str, dict[str, WatermarkKey]]:
             raise bad(f"key {name!r} is malformed") from None
         if len(secret) != SECRET_BYTES:
             raise bad(f"key {name!r} is not {SECRET_BYTES} bytes long")
-        keys[name] = WatermarkKey(name=name, secret=secret, created_at=created)
+        llm_mode = raw.get("llm_mode", LEGACY_LLM_MODE)
+        if llm_mode not in LLM_MODES:
+            raise bad(f"key {name!r} records an unknown LLM watermark mode {llm_mode!r}")
+        keys[name] = WatermarkKey(name, secret, created, llm_mode)
     if default not in keys:
         raise bad(f"the default key {default!r} is not in the file")
     return default, keys
 
 
-def _new_key(name: str) -> WatermarkKey:
+def _new_key(name: str, llm_mode: str) -> WatermarkKey:
     if not NAME_PATTERN.match(name):
         raise UsageError(
             f"{name!r} is not a valid key name: use up to 64 letters, digits, '.', '_' or '-'"
         )
-    return WatermarkKey(name=name, secret=secrets.token_bytes(SECRET_BYTES), created_at=now_utc())
+    if llm_mode not in LLM_MODES:
+        raise UsageError(f"unknown LLM watermark mode {llm_mode!r} (valid: {', '.join(LLM_MODES)})")
+    return WatermarkKey(name, secrets.token_bytes(SECRET_BYTES), now_utc(), llm_mode)
 
 
-def write_initial(layout: Layout, name: str) -> WatermarkKey:
+def write_initial(layout: Layout, name: str, llm_mode: str = DEFAULT_LLM_MODE) -> WatermarkKey:
     """A new key file holding one fresh default key."""
-    key = _new_key(name)
+    key = _new_key(name, llm_mode)
     layout.write(_path(layout), _dump(name, {name: key}), PRIVATE_MODE)
     return key
 
 
-def create_key(layout: Layout, name: str) -> WatermarkKey:
+def create_key(layout: Layout, name: str, llm_mode: str = DEFAULT_LLM_MODE) -> WatermarkKey:
     """Add a fresh key. The caller holds the lock."""
-    key = _new_key(name)
+    key = _new_key(name, llm_mode)
     default, keys = load_keys(layout)
     if name in keys:
         raise UsageError(f"a watermark key named {name!r} already exists")

@@ -5,18 +5,22 @@
     mark = kind.detect_mark(data, media_type, secrets, limits)
 
 Sign, verify, inspect, the HTTP server and the soft-binding API reach content only
-through a ``MediaKind``; adding a kind (audio, video) means adding one entry to ``KINDS``.
+through a ``MediaKind``; adding a kind means adding one entry to ``KINDS``. Audio and
+video are ``StreamedKind``s: their files are opened as streams, never read whole
+(``streamed``, ``size_limit``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from provenance.errors import InputError, UnsupportedMedia
-from provenance.media import Limits, sniff
+from provenance.media import Limits, id3_tag_end, sniff, sniff_behind_id3
 
-from .base import Asset, Marker, MediaKind
+from .av import AudioKind, VideoKind
+from .base import Asset, Marker, MediaKind, StreamedKind
 from .image import ImageKind
 from .text import TextKind
 
@@ -26,33 +30,80 @@ __all__ = [
     "Asset",
     "Marker",
     "MediaKind",
+    "StreamedKind",
     "identify",
+    "identify_stream",
+    "kind_name",
     "load_asset",
     "mark_algorithms",
+    "size_limit",
+    "streamed",
 ]
 
 #: How many leading bytes decide the media type.
 SNIFF_BYTES = 512
 
-KINDS: tuple[MediaKind, ...] = (ImageKind(), TextKind())
+KINDS: tuple[MediaKind, ...] = (ImageKind(), TextKind(), AudioKind(), VideoKind())
 
-#: What every kind accepts, for messages.
-SUPPORTED = "a supported image or text type"
+#: What every kind accepts, for messages. Audio and video are supported too; the words stay
+#: as they were until the tests and docs/server.md that quote them change with them.
+SUPPORTED = "a supported image, text, audio or video type"
 
 
 def identify(data: bytes) -> tuple[MediaKind, str]:
-    """The kind and media type of ``data``; ``UnsupportedMedia`` when no kind takes it."""
+    """The kind and media type of ``data`` (the whole content, or at least its first
+    ``SNIFF_BYTES``); ``UnsupportedMedia`` when no kind takes it."""
     if not data:
         raise UnsupportedMedia("empty file (0 bytes)")
     media_type = sniff(data[:SNIFF_BYTES])
+    tag_end = id3_tag_end(data[:SNIFF_BYTES])
+    if tag_end is not None:
+        media_type = sniff_behind_id3(media_type, data[tag_end : tag_end + 4])
+    return _kind_for(media_type)
+
+
+def identify_stream(stream: BinaryIO) -> tuple[MediaKind, str]:
+    """``identify`` for a seekable stream, read from its start (left there after)."""
+    stream.seek(0)
+    head = stream.read(SNIFF_BYTES)
+    if not head:
+        raise UnsupportedMedia("empty file (0 bytes)")
+    media_type = sniff(head)
+    tag_end = id3_tag_end(head)
+    if tag_end is not None:
+        stream.seek(tag_end)
+        media_type = sniff_behind_id3(media_type, stream.read(4))
+    stream.seek(0)
+    return _kind_for(media_type)
+
+
+def _kind_for(media_type: str | None) -> tuple[MediaKind, str]:
     for kind in KINDS:
         if media_type in kind.media_types:
             return kind, media_type
     raise UnsupportedMedia(f"not {SUPPORTED}")
 
 
+def streamed(kind: MediaKind) -> StreamedKind | None:
+    """``kind`` when its files are read as streams (audio, video), else None."""
+    # An attribute look-up, not isinstance: a runtime Protocol check walks every member,
+    # and this runs for every file verified.
+    return cast("StreamedKind", kind) if getattr(kind, "streamed", False) else None
+
+
+def size_limit(kind: MediaKind, limits: Limits) -> int:
+    """The largest file of ``kind`` that is read: streamed kinds have their own limit."""
+    return limits.max_stream_bytes if streamed(kind) else limits.max_file_bytes
+
+
+def kind_name(media_type: str | None) -> str | None:
+    """The name of the kind that takes ``media_type`` ("image", "audio", ...), or None."""
+    return next((kind.name for kind in KINDS if media_type in kind.media_types), None)
+
+
 def load_asset(data: bytes, *, limits: Limits = Limits(), path: Path | None = None) -> Asset:
-    """Check that ``data`` is content some kind can sign, within the limits."""
+    """Check that ``data`` is content some kind can sign, within the limits (in memory:
+    ``limits.max_file_bytes`` for every kind)."""
     if len(data) > limits.max_file_bytes:
         raise InputError(f"larger than the {limits.max_file_bytes:,}-byte limit")
     kind, media_type = identify(data)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 from provenance.media import Limits
 
 if TYPE_CHECKING:
     from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
-    from provenance.report import Watermark
+    from provenance.keystore.records import WatermarkKey
+    from provenance.report import LLMWatermark, Watermark
     from provenance.watermark.image import WatermarkSecret
+    from provenance.watermark.llm.detector import Encoder
 
-__all__ = ["Asset", "Marker", "MediaKind"]
+__all__ = ["Asset", "Marker", "MediaKind", "StreamedKind"]
 
 # Embeds a payload (the record id) into the content and returns the marked bytes, in kind.
 Marker = Callable[[bytes], bytes]
@@ -64,6 +67,12 @@ class MediaKind(Protocol):
         the mark is found, also say where it no longer is (``altered_regions``; the kinds
         that can), worth its cost only when the content may have been edited."""
 
+    def detect_llm(
+        self, data: bytes, media_type: str, keys: Sequence[WatermarkKey], tokenizer: Encoder
+    ) -> LLMWatermark | None:
+        """The LLM watermark test of text written by a language model (every key, in the
+        mode it records; ``tokenizer``: the model's); None: this kind has none."""
+
     def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
         """A function that marks ``asset``; raises ``UnsupportedMedia`` first when this
         content cannot be marked and written back in kind."""
@@ -78,12 +87,66 @@ class MediaKind(Protocol):
         """The HTTP Content-Type for signed content of ``media_type``."""
 
 
+@runtime_checkable
+class StreamedKind(MediaKind, Protocol):
+    """A kind whose files can be far larger than memory (audio, video): besides the bytes
+    methods of every kind, it reads and signs seekable binary streams, never whole
+    (docs/design.md, "Reading"). Its bytes methods are these on an in-memory stream: one
+    code path. It has no watermark (``mark_algs`` is empty).
+    """
+
+    streamed: bool  # True: files of this kind are opened as streams, not read whole
+
+    def check_stream(self, stream: BinaryIO, media_type: str, limits: Limits) -> None:
+        """``check`` on a stream (its position is left at the start)."""
+
+    def read_stream_credentials(
+        self, stream: BinaryIO, media_type: str, reader: CredentialReader, limits: Limits
+    ) -> ManifestStore | None:
+        """``read_credentials`` on a stream."""
+
+    def embed_stream_credentials(
+        self,
+        source: BinaryIO,
+        media_type: str,
+        definition: Mapping[str, Any],
+        signer: ManifestSigner,
+        output: BinaryIO,
+    ) -> bytes:
+        """Write the signed content to ``output`` (readable, writable and seekable: c2pa-rs
+        goes back to patch the manifest in); return the manifest store on its own."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Asset:
-    """An input that was read and checked (under ``limits``): its bytes, media type, kind."""
+    """An input that was checked (under ``limits``): its content, media type and kind.
 
-    data: bytes
+    ``content`` is None for a file of a ``StreamedKind`` that was checked on disk and not
+    read (audio, video: ``provenance.sign.read_asset``); it is signed from a stream of
+    ``path``, and ``data`` reads it whole only when asked (within ``max_file_bytes``).
+    """
+
+    content: bytes | None
     media_type: str
     kind: MediaKind
     path: Path | None = None
     limits: Limits = dataclasses.field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if self.content is None and self.path is None:
+            raise ValueError("an asset that was not read needs its path")
+
+    @property
+    def on_disk(self) -> bool:
+        """True: the content was not read into memory (it streams from ``path``)."""
+        return self.content is None
+
+    @functools.cached_property
+    def data(self) -> bytes:
+        """The content's bytes (read from ``path`` the first time for an asset on disk)."""
+        if self.content is not None:
+            return self.content
+        from provenance._internal.fs import read_input
+
+        assert self.path is not None  # __post_init__
+        return read_input(self.path, self.limits.max_file_bytes)

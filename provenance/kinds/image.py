@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from provenance.errors import InputError, ProvenanceError, UnsupportedMedia
+from provenance.errors import InputError, ProvenanceError, Remedy, UnsupportedMedia
 from provenance.media import IMAGE_TYPES, Limits, check_image_header
 from provenance.report import MarkStatus, Region, Watermark
 from provenance.watermark.image.config import ALGORITHM, ALGORITHMS
@@ -20,14 +20,18 @@ if TYPE_CHECKING:
 
     from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
+    from provenance.keystore.records import WatermarkKey
+    from provenance.report import LLMWatermark
     from provenance.watermark.image import Detection, WatermarkSecret
+    from provenance.watermark.llm.detector import Encoder
 
 __all__ = ["ImageKind"]
 
 log = logging.getLogger(__name__)
 
-# Formats whose pixels Pillow decodes here; the detector needs pixels.
-_DECODABLE = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"})
+# Formats whose pixels Pillow decodes here (HEIC/HEIF through pillow-heif: without it,
+# decode_image says so); the detector needs pixels. JPEG XL and SVG have no decoder here.
+_DECODABLE = IMAGE_TYPES - {"image/jxl", "image/svg+xml"}
 
 
 class ImageKind:
@@ -87,6 +91,11 @@ class ImageKind:
             altered_regions=regions,
         )
 
+    def detect_llm(
+        self, data: bytes, media_type: str, keys: Sequence[WatermarkKey], tokenizer: Encoder
+    ) -> LLMWatermark | None:
+        return None  # only text carries an LLM watermark
+
     def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
         # The mark is checked to read back from the very bytes that get signed, and
         # strengthened or refused (UnsupportedMedia) when it does not: a manifest never
@@ -100,7 +109,8 @@ class ImageKind:
         reason = unmarkable(source)
         if reason is not None:
             raise UnsupportedMedia(
-                f"cannot watermark {name}: {reason}; sign with --no-watermark, or convert it"
+                f"cannot watermark {name}: {reason}; convert it first",
+                remedy=Remedy.NO_WATERMARK,
             )
 
         def mark(payload: bytes) -> bytes:
@@ -109,7 +119,7 @@ class ImageKind:
                 payload,
                 secret,
                 name,
-                instead="sign with --no-watermark",
+                remedy=Remedy.NO_WATERMARK,
                 alg=self.mark_alg,
             )
 

@@ -34,7 +34,7 @@ _WHY = {
     404: "Not found",
     408: "Upload not received in time",
     413: "Upload over the size limit",
-    415: "Not a supported image or text type",
+    415: "Not a supported image, text, audio or video type",
     422: "Bad input",
     503: "Busy, or signing not configured",
     504: "Processing took too long",

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from provenance.credentials.read import CredentialReader
-from provenance.credentials.sign import ManifestSigner
-from provenance.errors import InputError, ProvenanceError, UnsupportedMedia, UsageError
+from provenance.credentials.sign import InvalidParent, ManifestSigner
+from provenance.errors import InputError, ProvenanceError, Remedy, UnsupportedMedia, UsageError
 from provenance.home import (
     default_repository,
     manifest_signer,
@@ -67,17 +67,28 @@ class Workers:
         except TimeoutError:
             raise ApiError(504, f"processing took longer than {self._timeout:g} s") from None
         except ProvenanceError as exc:
-            raise ApiError(_status_of(exc), exc.diagnostics()) from None
+            raise ApiError(_status_of(exc), _with_hint(exc)) from None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+#: The library's remedies in this API's own terms (the CLI names its flags instead).
+_HINTS = {
+    Remedy.NO_WATERMARK: "watermark=false signs it without the watermark",
+}
+
+
+def _with_hint(exc: ProvenanceError) -> str:
+    hint = _HINTS.get(exc.remedy) if exc.remedy else None
+    return f"{exc.diagnostics()} ({hint})" if hint else exc.diagnostics()
+
+
 def _status_of(exc: ProvenanceError) -> int:
     if isinstance(exc, UnsupportedMedia):
         return 415
-    if isinstance(exc, InputError | UsageError):
-        return 422
+    if isinstance(exc, InputError | UsageError | InvalidParent):
+        return 422  # the upload (or the request) is what cannot be signed
     return 500
 
 

@@ -136,8 +136,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         model: Annotated[str | None, Query(max_length=200)] = None,
         model_version: Annotated[str | None, Query(max_length=100)] = None,
+        watermark: Annotated[bool, Query()] = True,
     ) -> Response:
-        """Watermark and sign the upload as AI-generated with the server's identity."""
+        """Watermark and sign the upload as AI-generated with the server's identity;
+        ``watermark=false`` signs with C2PA alone (no record id, nothing stored)."""
         if credentials is None:
             raise ApiError(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
         client = settings.token_name(credentials.credentials)
@@ -160,7 +162,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                     upload.data,
                     signer,
                     content,
-                    watermarking=services.watermarking(),
+                    watermarking=services.watermarking() if watermark else None,
                     limits=services.limits,
                 )
 

@@ -133,10 +133,10 @@ def test_backup_and_restore(home: Path, tmp_path: Path) -> None:
     backup = tmp_path / "ks.bak"
     assert run(home, "keys", "backup", str(backup)).exit_code == 0
     exists = run(home, "keys", "backup", str(backup))
-    assert exists.exit_code == 2 and "already exists; pass --force" in exists.stderr
+    assert exists.exit_code == 2 and "already exists (use --force to replace it)" in exists.stderr
     assert run(home, "keys", "backup", str(backup), "--force").exit_code == 0
     refused = run(home, "keys", "restore", str(backup))
-    assert refused.exit_code == 2 and "pass --force to replace it" in refused.stderr
+    assert refused.exit_code == 2 and "(use --force to replace it)" in refused.stderr
     wrong = run(tmp_path / "other", "keys", "restore", str(backup), passphrase="nope")
     assert wrong.exit_code == 1 and "does not decrypt the backup" in wrong.stderr
     restored = run(tmp_path / "other", "keys", "restore", str(backup))

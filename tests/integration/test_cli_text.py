@@ -85,7 +85,7 @@ def test_excerpt_without_wrapper_is_recovered(signed: Path, tmp_path: Path) -> N
     excerpt.write_text(" ".join(words[30:80]), encoding="utf-8")
     code, report = verdict_of(excerpt)
     assert code == 0 and report["verdict"] == "recovered", report
-    assert report["watermark"]["alg"] == "org.provenance-toolkit.wm.text.v1"  # type: ignore[index]
+    assert report["watermark"]["alg"] == "org.provenance-toolkit.wm.text.v2"  # type: ignore[index]
 
 
 def test_unwatermarked_text_and_bad_encodings(signed: Path, tmp_path: Path) -> None:
@@ -96,15 +96,18 @@ def test_unwatermarked_text_and_bad_encodings(signed: Path, tmp_path: Path) -> N
     stripped = tmp_path / "stripped.txt"
     stripped.write_text(strip_text_manifest(out.read_text(encoding="utf-8")), encoding="utf-8")
     assert verdict_of(stripped)[1]["verdict"] == "none"
+    # Signed text signed again is an edit of itself: its manifest becomes the parent
+    # ingredient (tests/integration/test_edits.py), never dropped nor refused.
     again = run("sign", str(out), "-o", str(tmp_path / "twice.txt"))
-    assert again.exit_code == 2 and "already carries a C2PA manifest" in again.stderr
+    assert again.exit_code == 0, again.output
+    twice = verdict_of(tmp_path / "twice.txt")[1]
+    assert [i["title"] for i in twice["credentials"]["ingredients"]] == [out.name]  # type: ignore[index]
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("caf\u00e9 cr\u00e8me".encode("latin-1") * 3)
     code, report = verdict_of(latin1)
     assert code == 3 and report["verdict"] == "error"
-    assert "not a supported image or text type" in str(report["error"]) or "UTF-8" in str(
-        report["error"]
-    )
+    error = str(report["error"])
+    assert "not a supported image, text, audio or video type" in error or "UTF-8" in error
 
 
 def test_inspect_prints_a_text_manifest(signed: Path, tmp_path: Path) -> None:
@@ -120,4 +123,4 @@ def test_inspect_prints_a_text_manifest(signed: Path, tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)))
     result = run("inspect", str(junk))
     assert result.exit_code == 3
-    assert result.stderr == f"error: {junk}: not a supported image or text type\n"
+    assert result.stderr == f"error: {junk}: not a supported image, text, audio or video type\n"

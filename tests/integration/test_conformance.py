@@ -9,17 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from provenance.credentials.read import TrustSettings
+from fixtures.support import conformance_trust
 from provenance.verify import Verifier, VerifyConfig
-
-
-def _trust(root: Path, mode: str) -> TrustSettings:
-    if mode == "default":
-        return TrustSettings()
-    return TrustSettings(
-        anchors_pem=(root / "trust" / "c2pa-rs-test_cert_root_bundle.pem").read_text(),
-        trust_config=(root / "trust" / "c2pa-rs-store.cfg").read_text(),
-    )
 
 
 @pytest.mark.parametrize("mode", ["default", "testroot"])
@@ -27,7 +18,7 @@ def test_every_file_gets_an_acceptable_verdict(
     conformance: tuple[Path, dict[str, dict[str, list[str]]]], mode: str
 ) -> None:
     root, expected = conformance
-    verifier = Verifier(VerifyConfig(trust=_trust(root, mode)))
+    verifier = Verifier(VerifyConfig(trust=conformance_trust(root, mode)))
     wrong = {}
     for name, modes in expected.items():
         report = verifier.verify_path(root / name)

@@ -95,6 +95,10 @@ def test_conformance_jpegs_carry_the_mark_they_declare(
         assert_declared_mark_reads(result, output, home)
         verified = run(home, "verify", "--json", str(output))
         assert json.loads(verified.stdout)[0]["watermark"]["agrees"] is True
+    elif name == "cloud.jpg":
+        # Its manifest is remote: with fetching off its history cannot be kept as the
+        # parent ingredient, so it is refused rather than dropped (docs/design.md, "Edits").
+        assert_refused_cleanly(result, output, home, name, "stored remotely", "cannot be kept")
     else:
         assert_refused_cleanly(
             result, output, home, name, "the watermark does not", "--no-watermark"
@@ -112,8 +116,8 @@ def test_unreadable_mark_refuses_to_sign_and_stores_nothing(home: Path, tmp_path
         output,
         home,
         f"{source}: the watermark does not survive this image's own encoding "
-        "(JPEG quality 10), even at 40 dB; sign with --no-watermark, or re-encode it at a "
-        "higher quality",
+        "(JPEG quality 10), even at 40 dB; re-encode it at a higher quality first "
+        "(or use --no-watermark)",
     )
     plain = run(home, "sign", str(source), "-o", str(output), "--no-watermark", "--model", "g")
     assert plain.exit_code == 0, plain.output
@@ -174,8 +178,8 @@ def test_embed_refuses_a_signed_file_without_force(home: Path, tmp_path: Path) -
     result = run(home, "watermark", "embed", str(signed), "-o", str(output))
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"error: {signed} carries a C2PA manifest, which watermarking would remove (the "
-        "marked copy has new pixels): use --force to mark it anyway\n"
+        f"error: {signed} carries a C2PA manifest, which watermarking would remove: the "
+        "marked copy has new pixels (use --force to mark it anyway)\n"
     )
     assert not output.exists()
 

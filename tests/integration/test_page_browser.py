@@ -296,8 +296,8 @@ def test_unsupported_upload_is_not_checked_never_no(
 @pytest.mark.parametrize(
     ("status", "body", "raw", "reason"),
     [
-        (413, {"error": "upload is over the 50 MB limit"}, None, "over the 50 MB limit"),
-        (415, {"error": "not a supported image or text type"}, None, "not a supported"),
+        (413, {"error": "upload is over the 50 MiB limit"}, None, "over the 50 MiB limit"),
+        (415, {"error": "not a supported image or audio type"}, None, "not a supported"),
         (502, None, "<html>Bad Gateway</html>", "502"),
     ],
 )

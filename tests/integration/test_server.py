@@ -123,7 +123,7 @@ def test_oversize_upload_is_413(client: TestClient) -> None:
 def test_unsupported_media_is_415(client: TestClient) -> None:
     response = client.post("/v1/verify", files={"file": ("x.bin", b"\x00\x01binary\x02" * 10)})
     assert response.status_code == 415
-    assert response.json() == {"error": "not a supported image or text type"}
+    assert response.json() == {"error": "not a supported image, text, audio or video type"}
 
 
 @pytest.mark.parametrize(
@@ -173,6 +173,25 @@ def test_sign_text(client: TestClient, token: str) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert verify(client, response.content, "a.txt")["verdict"] == "trusted"
+
+
+def test_sign_without_the_watermark_and_errors_in_the_api_s_terms(
+    client: TestClient, token: str
+) -> None:
+    """A GIF cannot take the mark back in kind: the refusal names this API's own field,
+    never a CLI flag, and ``watermark=false`` signs it with C2PA alone."""
+    gif = encode(natural_image(320, 240).convert("P"), "GIF")
+    auth = {"Authorization": f"Bearer {token}"}
+    refused = client.post("/v1/sign", content=gif, headers=auth)
+    assert refused.status_code == 415, refused.text
+    error = refused.json()["error"]
+    assert "(watermark=false signs it without the watermark)" in error and "--" not in error
+    plain = client.post("/v1/sign", content=gif, params={"watermark": "false"}, headers=auth)
+    assert plain.status_code == 200, plain.text
+    assert plain.headers["X-Provenance-Record"] == ""
+    assert plain.headers["content-type"] == "image/gif"
+    report = verify(client, plain.content, "a.gif")
+    assert report["verdict"] == "trusted" and report["media_type"] == "image/gif"
 
 
 def test_soft_binding_round_trip(client: TestClient, signed: tuple[bytes, str]) -> None:
@@ -292,4 +311,5 @@ def test_the_openapi_report_is_the_library_report(
         body = verify(client, upload, include_manifest="true")
         assert set(body) <= report_fields | {"manifest"}
         parsed = adapter.validate_json(json.dumps(body), strict=False)
-        assert adapter.dump_python(parsed, mode="json") == {**body, "path_bytes": None}
+        absent = {"path_bytes": None, "remedy": None, "llm_watermark": None}
+        assert adapter.dump_python(parsed, mode="json") == {**absent, **body}

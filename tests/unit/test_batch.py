@@ -24,7 +24,8 @@ def test_walk_is_sorted_depth_first_and_survives_a_symlink_loop(tmp_path: Path) 
 def test_directory_without_recursive_is_an_error_report(tmp_path: Path) -> None:
     (only,) = list(iter_files([tmp_path]))
     assert isinstance(only, Report)
-    assert only.verdict is Verdict.ERROR and "--recursive" in only.summary
+    assert only.verdict is Verdict.ERROR and only.summary == "is a directory"
+    assert only.remedy == "recurse"  # the CLI names it: (use --recursive)
 
 
 def test_parallel_results_keep_input_order(tmp_path: Path, image_file: Callable[..., Path]) -> None:

@@ -61,7 +61,7 @@ def test_tampered_or_foreign_backup_is_refused(fast_store: KeyStore, tmp_path: P
 def test_backup_refuses_to_overwrite_without_force(fast_store: KeyStore, tmp_path: Path) -> None:
     existing = tmp_path / "store.bak"
     existing.write_bytes(b"precious")
-    with pytest.raises(OutputExists, match="--force"):
+    with pytest.raises(OutputExists, match=r"already exists$"):
         fast_store.backup(existing, PASSPHRASE)
     assert existing.read_bytes() == b"precious"
     fast_store.backup(existing, PASSPHRASE, force=True)
@@ -73,7 +73,7 @@ def test_restore_over_existing_store_needs_force_and_keeps_it_aside(
 ) -> None:
     backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
     fast_store.create_identity("after-backup", Algorithm.ED25519, passphrase=PASSPHRASE)
-    with pytest.raises(KeyStoreExists, match="--force"):
+    with pytest.raises(KeyStoreExists, match="already exists at"):
         KeyStore.restore(fast_store.home, backup, PASSPHRASE)
     restored = KeyStore.restore(fast_store.home, backup, PASSPHRASE, force=True)
     assert [i.name for i in restored.identities()] == ["default"]

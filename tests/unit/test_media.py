@@ -37,8 +37,22 @@ def test_sniff_from_real_encoders(fmt: str, media_type: str) -> None:
         ("caf\u00e9 \u65e5\u672c".encode()[:-1], "text/plain"),  # cut inside a character
         (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml"),
         (b"\xff\xd8\xff\xe0", "image/jpeg"),
-        (b"RIFF\x00\x00\x00\x00WAVE", None),
-        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", None),
+        (b"RIFF\x00\x00\x00\x00WAVE", "audio/wav"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", "video/x-msvideo"),
+        (b"RIFF\x00\x00\x00\x00RMID", None),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "video/mp4"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ", "video/quicktime"),
+        (b"\x00\x00\x00\x1cftypM4A \x00\x00\x00\x00M4A mp42isom", "audio/mp4"),
+        (b"\x00\x00\x00\x18ftypiso6\x00\x00\x00\x01iso6dash", "video/mp4"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42heic", "image/heic"),  # a still
+        (b"\x00\x00\x00\x18ftypxxxx\x00\x00\x00\x00yyyyzzzz", None),
+        (b"fLaC\x00\x00\x00\x22", "audio/flac"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", "audio/mpeg"),
+        (b"\xff\xfb\x90\xc4\x00\x00", "audio/mpeg"),  # MPEG-1 Layer III, no tag
+        (b"\xff\xf3\x40\xc4\x00\x00", "audio/mpeg"),  # MPEG-2 Layer III
+        (b"\xff\xfb\xf0\xc4\x00\x00", None),  # bitrate index 15 does not exist
+        (b"\xff\xfb\x9c\xc4\x00\x00", None),  # nor sampling-rate index 3
+        (b"\xff\xe9\x90\xc4\x00\x00", None),  # MPEG version 01 is reserved
         (b"\xff\xfe\x00\x00garbage", None),
     ],
 )

@@ -152,7 +152,7 @@ def test_sign_refuses_bad_paths_before_work(
     source = image_file()
     existing = tmp_path / "exists.jpg"
     existing.write_bytes(b"keep me")
-    with pytest.raises(OutputExists, match="--force"):
+    with pytest.raises(OutputExists, match=r"output already exists$"):
         sign_file(source, existing, signer, AIContent())
     assert existing.read_bytes() == b"keep me"
     with pytest.raises(UsageError, match="never modified"):
@@ -195,7 +195,7 @@ def test_pixel_limit_refuses_decompression_bombs(signer: ManifestSigner) -> None
     ("content", "expected"),
     [
         (b"", "empty file"),
-        (b"\x00\x01\x02garbage" * 20, "not a supported image or text type"),
+        (b"\x00\x01\x02garbage" * 20, "not a supported image, text, audio or video type"),
         (b"\xff\xd8\xff" + bytes(range(256)) * 4, "could not be parsed"),
     ],
 )

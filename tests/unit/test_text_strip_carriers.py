@@ -45,6 +45,8 @@ def test_removes_the_wrapper_whole_damaged_or_doubled() -> None:
     assert strip_carriers(signed) == expected
 
 
-@pytest.mark.parametrize("text", ["", "plain", "a\ufe0f", "\u200b", "x\ufeff"])
+@pytest.mark.parametrize(
+    "text", ["", "plain", "a\ufe0f", "\u200b", "x\ufeff", "2\u2062x + f\u2061(y)\u2064"]
+)
 def test_leaves_short_texts_alone(text: str) -> None:
     assert strip_carriers(text) == text == without_provenance_marks(text)

@@ -15,9 +15,10 @@ import pytest
 
 from provenance.credentials.revocation import Revocation
 from provenance.credentials.status import UNTRUSTED, ValidationState
-from provenance.report import MarkStatus, Verdict, Watermark
+from provenance.report import LLMWatermark, MarkStatus, Verdict, Watermark
 from provenance.verdict import (
     Claims,
+    IngredientFacts,
     ManifestFacts,
     Observations,
     RecordFacts,
@@ -39,8 +40,23 @@ D_AFTER, D_BEFORE = T + dt.timedelta(days=30), T - dt.timedelta(days=1)
 A = "Test Org Time-Stamping Authority"
 AI = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 CLAIMS = Claims(model=M, signer=S, digital_source_type=AI)
 BINDING = "assertion.dataHash.mismatch"
+TRUSTED, VALID = ValidationState.TRUSTED, ValidationState.VALID
+
+
+def _parent(
+    state: ValidationState | None,
+    claims: Claims = Claims(),
+    failures: tuple[str, ...] = (),
+    *parents: IngredientFacts,
+) -> IngredientFacts:
+    return IngredientFacts("original.jpg", "parentOf", state, claims, failures, parents)
+
+
+def _edit(parent: IngredientFacts, claims: Claims = Claims(signer=S)) -> ManifestFacts:
+    return ManifestFacts(state=TRUSTED, claims=claims, ingredients=(parent,))
 
 
 def _table(heading: str) -> list[list[str]]:
@@ -108,6 +124,12 @@ def _cases(alg: str) -> dict[str, Observations]:
     return {
         "bare-unchecked": Observations(None, unchecked),
         "bare-not-found": Observations(None, not_found),
+        "llm-found": Observations(
+            None, not_found, llm=LLMWatermark(K, "distortion-free", 1e-12, 200, "watermarked", 2)
+        ),
+        "llm-not-found": Observations(
+            None, not_found, llm=LLMWatermark(K, "green-list", 0.5, 200, "not watermarked", 2)
+        ),
         "mark-no-repository": Observations(None, found, RecordFacts(R, None), False),
         "mark-no-record": Observations(None, found, RecordFacts(R, None), True),
         "mark-recovered-trusted": Observations(None, found, RecordFacts(R, record_ok), True),
@@ -173,6 +195,27 @@ def _cases(alg: str) -> dict[str, Observations]:
         "revoked-after-stamp": Observations(_stamped(revoked_since=D_AFTER), unneeded),
         "revoked-before-stamp": Observations(_stamped(revoked_since=D_BEFORE), unneeded),
         "revoked-unstamped": Observations(_stamped(revoked_since=D_AFTER, stamped=False), unneeded),
+        "edit-of-ai": Observations(_edit(_parent(TRUSTED, CLAIMS)), unneeded),
+        "edit-of-edit-of-ai": Observations(
+            _edit(_parent(VALID, Claims(signer=S), (UNTRUSTED,), _parent(TRUSTED, CLAIMS))),
+            unneeded,
+        ),
+        "ai-edit-of-capture": Observations(
+            _edit(
+                _parent(TRUSTED, Claims(signer=S, digital_source_type=CAPTURE)),
+                Claims(model=M, signer=S, digital_source_type=COMPOSITE),
+            ),
+            unneeded,
+        ),
+        "ai-edit-of-bare": Observations(
+            _edit(_parent(None), Claims(model=M, signer=S, digital_source_type=COMPOSITE)),
+            unneeded,
+        ),
+        "edit-of-bare": Observations(_edit(_parent(None)), unneeded),
+        "edit-of-invalid": Observations(
+            _edit(_parent(invalid, CLAIMS, (BINDING, UNTRUSTED))), unneeded
+        ),
+        "edit-of-silent": Observations(_edit(_parent(TRUSTED, Claims(signer=S))), unneeded),
     }
 
 

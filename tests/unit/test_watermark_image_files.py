@@ -60,7 +60,7 @@ def test_refuses_existing_output_before_reading(tmp_path: Path) -> None:
     out.write_bytes(b"keep me")
     source = tmp_path / "in.png"
     source.write_bytes(b"not decoded: the output check comes first")
-    with pytest.raises(OutputExists, match="--force"):
+    with pytest.raises(OutputExists, match=r"output already exists$"):
         embed_file(source, out, PAYLOAD, SECRET)
     assert out.read_bytes() == b"keep me"
     with pytest.raises(UsageError, match="output is the input"):

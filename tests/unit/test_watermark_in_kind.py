@@ -18,10 +18,10 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from fixtures.support import encode, photo_like, png_chunks, psnr
-from provenance.errors import UnsupportedMedia, UsageError
+from provenance.errors import Remedy, UnsupportedMedia, UsageError
 from provenance.imaging import decode_image, encode_like, read_image
 from provenance.kinds import load_asset
-from provenance.watermark.image import WatermarkSecret, detect
+from provenance.watermark.image import WatermarkSecret, detect, embed
 from provenance.watermark.image import files as wm_files
 from provenance.watermark.image.files import detect_file, embed_file, mark_in_kind
 
@@ -84,8 +84,9 @@ def test_lossless_webp_stays_lossless(tmp_path: Path) -> None:
     data = out.read_bytes()
     assert b"VP8L" in webp_chunks(data) and b"VP8 " not in webp_chunks(data)
     with Image.open(out) as marked:
-        # Lossless: the only change is the mark itself, at the engine's ~42 dB.
-        assert 41.5 <= psnr(marked.convert("RGB"), source) <= 43.0
+        # Lossless: the only change is the mark itself, pixel for pixel.
+        expected = embed(source, PAYLOAD, SECRET)
+        assert np.array_equal(np.asarray(marked.convert("RGB")), np.asarray(expected))
     assert detect_file(out, [SECRET]).payload == PAYLOAD
 
 
@@ -250,8 +251,9 @@ def test_sixteen_bit_rgb_is_refused_by_both_paths(tmp_path: Path) -> None:
         embed_file(src, tmp_path / "out.png", PAYLOAD, SECRET)
     assert not (tmp_path / "out.png").exists()
     asset = load_asset(src.read_bytes(), path=src)
-    with pytest.raises(UnsupportedMedia, match=r"16-bit colour.*--no-watermark"):
+    with pytest.raises(UnsupportedMedia, match=r"16-bit colour") as caught:
         asset.kind.marker(asset, SECRET)
+    assert caught.value.remedy is Remedy.NO_WATERMARK  # the CLI names --no-watermark
 
 
 # -- a mark that does not read is never written ----------------------------------------

@@ -115,7 +115,8 @@ class SignJob(FileJob[SignOutcome]):
             message = exc.diagnostics()
             if output is not None and self.cwd is not None:  # name the output as given
                 message = message.replace(str(self._here(output)), str(output))
-            return SignOutcome.make(given, output, status=status, error=message)
+            remedy = str(exc.remedy) if exc.remedy else None
+            return SignOutcome.make(given, output, status=status, error=message, remedy=remedy)
         except Exception as exc:  # a fault of this file alone must not end the batch
             log.debug("signing %s failed", safe_text(given, 4096), exc_info=True)
             return failure(self, given, exc)
@@ -252,6 +253,9 @@ class SignJob(FileJob[SignOutcome]):
             time_stamp=settings.time_stamp,
             limits=settings.limits,
             audit=False,  # the job writes each event itself, naming the output
+            parent=self._here(settings.parent) if settings.parent is not None else None,
+            ai_edit=settings.ai_edit,
+            keep_invalid_history=settings.keep_invalid_history,
         )
 
 

@@ -99,7 +99,8 @@ class VerifyJob(FileJob[Report]):
             return None
         return (
             f"the manifest repository {safe_text(repository, 4096)} is not on Dask worker "
-            f"{worker}: workers read it at the same path (or verify with --no-watermark)"
+            f"{worker}: workers read it at the same path; without watermark detection "
+            "none is needed"
         )
 
 

@@ -43,6 +43,9 @@ class PreparedManifest:
     label: str
     assertion_store: bytes  # the serialised c2as superbox
     claim: bytes  # the claim's CBOR: what the signature covers
+    # The manifests (serialised c2ma superboxes) of the parent's store, kept before this
+    # one so that its ingredient assertion's hashed URIs resolve: the last is active.
+    prior: tuple[bytes, ...] = ()
 
     def store(self, signature: bytes) -> bytes:
         """The manifest store (JUMBF) holding this manifest with ``signature``."""
@@ -53,7 +56,7 @@ class PreparedManifest:
         manifest = jumbf.superbox(
             jumbf.MANIFEST, self.label, [self.assertion_store, claim_box, signature_box]
         )
-        return jumbf.superbox(jumbf.MANIFEST_STORE, STORE_LABEL, [manifest])
+        return jumbf.superbox(jumbf.MANIFEST_STORE, STORE_LABEL, [*self.prior, manifest])
 
 
 def assertion_box(label: str, data: Any) -> bytes:
@@ -83,8 +86,10 @@ def prepare_manifest(
     *,
     label: str,
     instance_id: str,
+    prior: tuple[bytes, ...] = (),
 ) -> PreparedManifest:
-    """The assertion store and claim for ``definition`` plus the ``hard_binding`` box."""
+    """The assertion store and claim for ``definition`` plus the ``hard_binding`` box
+    (``prior``: the manifests the store keeps before it, see ``PreparedManifest``)."""
     boxes: list[tuple[str, bytes]] = []
     seen: dict[str, int] = {}
     for assertion in _assertions(definition):
@@ -114,7 +119,7 @@ def prepare_manifest(
     title = definition.get("title")
     if isinstance(title, str) and title:
         claim["dc:title"] = title
-    return PreparedManifest(label, store, cbor2.dumps(claim))
+    return PreparedManifest(label, store, cbor2.dumps(claim), prior)
 
 
 def _assertions(definition: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:

@@ -28,6 +28,7 @@ __all__ = [
     "Superbox",
     "content_box",
     "parse_superbox",
+    "serialise",
     "superbox",
 ]
 
@@ -103,6 +104,11 @@ def superbox(uuid: bytes, label: str, children: Sequence[bytes]) -> bytes:
         raise ValueError("a JUMBF label cannot contain NUL")
     description = uuid + bytes([_TOGGLE_REQUESTABLE | _TOGGLE_LABEL]) + label.encode() + b"\x00"
     return _box(b"jumb", _box(b"jumd", description) + b"".join(children))
+
+
+def serialise(box: Superbox) -> bytes:
+    """A parsed superbox written back as a box (its body as it was read)."""
+    return _box(b"jumb", box.body)
 
 
 def hashed_body(serialised_superbox: bytes) -> bytes:

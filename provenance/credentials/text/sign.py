@@ -17,11 +17,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
+from provenance.credentials.manifest import parent_of
 from provenance.errors import SigningError
 from provenance.keystore.signer import Signer
 
 from .claim import PreparedManifest, data_hash_assertion, new_manifest_label, prepare_manifest
 from .cose import SignedClaim, Stamper, sign_claim
+from .ingredient import with_parent
 from .wrapper import encode_wrapper, find_wrapper, wrapper_utf8_length
 
 __all__ = ["embed_text_manifest"]
@@ -40,8 +42,10 @@ def embed_text_manifest(
     """The signed text (NFC text + wrapper) and its JUMBF manifest store, the signature
     time-stamped by ``stamper`` when given.
 
-    ``definition`` is what ``manifest_definition(content, "text/plain", ...)`` returns.
-    Raises ``SigningError`` when the text already carries a wrapper or signing fails.
+    ``definition`` is what ``manifest_definition(content, "text/plain", ...)`` returns;
+    an edit's parent (text) is kept as its ``parentOf`` ingredient, its manifests in the
+    new store (``ingredient.py``). Raises ``SigningError`` when the text already carries
+    a wrapper (strip it, and make it the parent) or signing fails.
     """
     if not isinstance(text, str):
         raise TypeError("text must be str")
@@ -50,12 +54,18 @@ def embed_text_manifest(
         raise SigningError("the text already carries a C2PA manifest; strip it before signing")
     content = normalized.encode("utf-8")
     digest = hashlib.sha256(content).digest()
+    definition, parent = parent_of(definition)
+    prior: tuple[bytes, ...] = ()
+    if parent is not None:
+        definition, prior = with_parent(definition, parent)
     label = str(definition.get("label") or new_manifest_label())
     instance_id = f"xmp:iid:{uuid.uuid4()}"
 
     def prepare(target: int) -> PreparedManifest:
         binding = data_hash_assertion(digest, len(content), target)
-        return prepare_manifest(definition, binding, label=label, instance_id=instance_id)
+        return prepare_manifest(
+            definition, binding, label=label, instance_id=instance_id, prior=prior
+        )
 
     probe = sign_claim(prepare(0).claim, signer, stamper)
     unpadded = wrapper_utf8_length(prepare(0).store(probe.encode()))

@@ -154,6 +154,7 @@ def _with_binding(store: ManifestStore, problem: str | None) -> ManifestStore:
         failures=failures,
         ingredient_failures=store.ingredient_failures,
         store=_patched_json(store.store, state, url, problem),
+        ingredients=store.ingredients,
     )
 
 

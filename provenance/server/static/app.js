@@ -168,6 +168,20 @@ function asList(value) {
   return Array.isArray(value) ? value : [];
 }
 
+// One ingredient (what the content was made from): title, relationship, its credentials.
+function ingredientText(ingredient) {
+  if (!ingredient || typeof ingredient !== "object") return null;
+  const state =
+    ingredient.state === null || ingredient.state === undefined
+      ? "no credentials"
+      : "credentials " + String(ingredient.state);
+  let ai = "";
+  if (ingredient.ai_generated === true) ai = ", AI-generated";
+  else if (ingredient.ai_generated === false) ai = ", not AI-generated";
+  const title = String(ingredient.title || "untitled");
+  return `${title} (${String(ingredient.relationship || "ingredient")}): ${state}${ai}`;
+}
+
 function show(report) {
   const verdict = String(report.verdict || "error");
   const box = $("verdict");
@@ -186,6 +200,9 @@ function show(report) {
   addFact(facts, "Created", cred.created_at);
   addFact(facts, "Time-stamped", cred.signed_at);
   addFact(facts, "Generator", cred.generator);
+  for (const ingredient of asList(cred.ingredients)) {
+    addFact(facts, "Made from", ingredientText(ingredient));
+  }
   addFact(facts, "Watermark", watermarkText(report.watermark));
   if (verdict !== "error") addFact(facts, "Where edited", regionsText(regionsOf(report.watermark)));
   const list = $("failures");

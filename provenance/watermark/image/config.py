@@ -72,6 +72,8 @@ class WatermarkConfig:
     secret).
     ``informed``: 0 = the same energy for every coded bit; 1 = energy moved to the bits the
     photo itself works against (see ``informed.py``); in between, a blend.
+    ``min_ssim``: the structural similarity a flat image keeps; its mark is weakened for it,
+    by up to 6 dB (``structure.py``); 0 turns that off.
     """
 
     target_psnr: float = 42.15
@@ -79,6 +81,7 @@ class WatermarkConfig:
     max_pixels: int = 8000 * 8000
     max_decodes: int = 8
     informed: float = 1.0
+    min_ssim: float = 0.982
 
     def __post_init__(self) -> None:
         if not 20.0 <= self.min_psnr <= self.target_psnr <= 70.0:
@@ -89,6 +92,8 @@ class WatermarkConfig:
             raise ValueError("max_decodes must be in 1..64")
         if not 0.0 <= self.informed <= 1.0:
             raise ValueError("informed must be in 0..1")
+        if not 0.0 <= self.min_ssim < 1.0:
+            raise ValueError("min_ssim must be in 0..1")
 
     def false_positive_bound(self, n_secrets: int = 1) -> float:
         """Upper bound on reporting a payload in an unmarked image, for ``n_secrets`` tried."""

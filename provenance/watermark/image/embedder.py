@@ -30,6 +30,7 @@ from .mask import texture_mask
 from .pattern import layout_for, render_tile
 from .payload import encode
 from .pixels import LUMA_WEIGHTS, Planes, luma, split
+from .structure import SSIM_PIXELS, structural_similarity, structure_scale
 from .sync import ANALYSIS_SIDE
 
 __all__ = ["embed", "tile_size_for"]
@@ -103,6 +104,9 @@ def embed(
         cells = cells * informed_weights(small_luma, render, layout, coded, config.informed)
     mark = _Mark(render_tile(cells, tile_px).astype(np.float32), mask)
     gain = solver.solve(solver.sample_of(mark.tile, mask_sample))
+    if config.min_ssim > 0.0:
+        similarity = _Similarity(planes, mark, solver.direction, gain)
+        gain *= structure_scale(similarity, config.min_ssim)
     marked = _apply(planes, mark, gain, solver, config)
     return planes.to_image(marked)
 
@@ -205,6 +209,38 @@ def _analysis_luma(planes: Planes) -> Float32:
         img = img.resize(size, Image.Resampling.BILINEAR)
     arr = np.asarray(img)
     return luma(arr if arr.ndim == 3 else arr[..., None])
+
+
+class _Similarity:
+    """SSIM of the marked luma against the original, as a function of a factor on the
+    gain (``structure.py``), on full-resolution bands of rows rendered once."""
+
+    _BAND = 64  # rows a band: 58 rows of SSIM windows
+
+    def __init__(
+        self, planes: Planes, mark: _Mark, direction: npt.NDArray[np.float32], gain: float
+    ) -> None:
+        color = planes.color
+        height, width = color.shape[:2]
+        bands = max(1, min(height // self._BAND, SSIM_PIXELS // (self._BAND * width)))
+        if bands * self._BAND >= height or height * width <= SSIM_PIXELS:
+            starts = [(0, height)]
+        else:
+            spread = np.linspace(0, height - self._BAND, bands).astype(int)
+            starts = [(int(start), int(start) + self._BAND) for start in spread]
+        self.bands = [(color[a:b], mark.rows(a, b)) for a, b in starts]
+        self.direction, self.gain, self.peak = direction, gain, planes.peak
+        self.to_8bit = planes.to_8bit
+
+    def __call__(self, factor: float) -> float:
+        scores, weights = [], []
+        for host, delta in self.bands:
+            out = np.empty_like(host)
+            _add(host, delta, self.direction, factor * self.gain, self.peak, out)
+            before, after = luma(host, self.to_8bit), luma(out, self.to_8bit)
+            scores.append(structural_similarity(before, after))
+            weights.append(host.shape[0] * host.shape[1])
+        return float(np.average(scores, weights=weights))
 
 
 class _GainSolver:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from provenance._internal.fs import check_paths
-from provenance.errors import UnsupportedMedia, UsageError
+from provenance.errors import Remedy, UnsupportedMedia, UsageError
 from provenance.imaging import (
     WRITABLE_FORMATS,
     SourceImage,
@@ -74,7 +74,7 @@ def mark_in_kind(
     name: str,
     *,
     config: WatermarkConfig | None = None,
-    instead: str | None = None,
+    remedy: Remedy | None = None,
     alg: str = ALGORITHM,
 ) -> bytes:
     """``source`` marked with ``payload`` in the format ``alg``, encoded in kind, and
@@ -86,14 +86,15 @@ def mark_in_kind(
     the mark reads from that, else it is written as RGB(A) with a warning that says so.
     ``UnsupportedMedia`` in one line when no strength reads back, or when ``unmarkable``
     gives a reason: it names ``name``, says whether the encoding or the pixels themselves
-    lose the mark, and offers ``instead`` ("sign with --no-watermark") where given.
+    lose the mark, and carries ``remedy`` (signing without the mark) where given.
     """
     reason = unmarkable(source)
     if reason is not None:
         raise UnsupportedMedia(f"{name}: {reason}")
     config = config or WatermarkConfig()
     strengths = [config] + [
-        dataclasses.replace(config, target_psnr=psnr, min_psnr=psnr)
+        # Stronger marks for encodings that lose the default one: the PSNR floor rules.
+        dataclasses.replace(config, target_psnr=psnr, min_psnr=psnr, min_ssim=0.0)
         for psnr in _STRONGER_PSNR
         if psnr < config.min_psnr
     ]
@@ -130,17 +131,13 @@ def mark_in_kind(
         # where a mark clips, little texture, a small image) do not hold a mark.
         raise UnsupportedMedia(
             f"{name}: the watermark does not read back from this image even before "
-            f"encoding, at {floor:g} dB (too small, flat, dark or bright for it)"
-            + (f"; {instead}" if instead else "")
+            f"encoding, at {floor:g} dB (too small, flat, dark or bright for it)",
+            remedy=remedy,
         )
     raise UnsupportedMedia(
         f"{name}: the watermark does not survive this image's own encoding "
-        f"({source.encoding}), even at {floor:g} dB; "
-        + (
-            f"{instead}, or re-encode it at a higher quality"
-            if instead
-            else "re-encode it at a higher quality first"
-        )
+        f"({source.encoding}), even at {floor:g} dB; re-encode it at a higher quality first",
+        remedy=remedy,
     )
 
 
@@ -219,8 +216,9 @@ def embed_file(
     src = read_image(source)
     if src.c2pa_manifest and not force:
         raise UsageError(
-            f"{source} carries a C2PA manifest, which watermarking would remove (the marked "
-            "copy has new pixels): use --force to mark it anyway"
+            f"{source} carries a C2PA manifest, which watermarking would remove: the marked "
+            "copy has new pixels",
+            remedy=Remedy.MARK_ANYWAY,
         )
     data = mark_in_kind(src, payload, secret, str(source), config=config)
     write_image(output, data, force=force)

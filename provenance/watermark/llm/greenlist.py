@@ -94,6 +94,14 @@ def _as_ids(values: ArrayLike, what: str) -> NDArray[np.int64]:
     return array
 
 
+def context_rows(contexts: ArrayLike, context_width: int) -> NDArray[np.int64]:
+    """``contexts`` as token ids of shape ``(n, context_width)``; ``ValueError`` else."""
+    array = _as_ids(contexts, "contexts")
+    if array.ndim != 2 or array.shape[1] != context_width:
+        raise ValueError(f"contexts must have shape (n, {context_width}), not {array.shape}")
+    return array
+
+
 class GreenList:
     """The green lists of one key under one scheme; see the module docstring."""
 
@@ -117,16 +125,9 @@ class GreenList:
         blocks[:, 3] = tokens
         return blocks
 
-    def _contexts(self, contexts: ArrayLike) -> NDArray[np.int64]:
-        array = _as_ids(contexts, "contexts")
-        h = self.scheme.context_width
-        if array.ndim != 2 or array.shape[1] != h:
-            raise ValueError(f"contexts must have shape (n, {h}), not {array.shape}")
-        return array
-
     def is_green(self, contexts: ArrayLike, tokens: ArrayLike) -> NDArray[np.bool_]:
         """Whether ``tokens[i]`` is green after ``contexts[i]`` (shape ``(n, h)``)."""
-        context_ids = self._contexts(contexts)
+        context_ids = context_rows(contexts, self.scheme.context_width)
         token_ids = _as_ids(tokens, "tokens")
         if token_ids.shape != (context_ids.shape[0],):
             raise ValueError("need exactly one token per context")
@@ -139,7 +140,7 @@ class GreenList:
         """For each context (shape ``(b, h)``), which of the ids ``0..vocab_size-1`` are green."""
         if vocab_size < 1:
             raise ValueError("vocab_size must be positive")
-        context_ids = self._contexts(contexts)
+        context_ids = context_rows(contexts, self.scheme.context_width)
         batch = context_ids.shape[0]
         vocab = np.arange(vocab_size, dtype=np.int64)
         repeated = np.repeat(context_ids, vocab_size, axis=0)

@@ -7,7 +7,9 @@
 
 The payload (8 bytes + 32-bit HMAC tag, Reed-Solomon coded, whitened with the secret) is
 carried twice, as variation selectors after a letter and as zero-width characters at the
-end of a word, one copy of each every ``WORDS_PER_COPY`` words. Both survive NFC/NFKC,
+end of a word, a copy of each in every ``WORDS_PER_COPY`` (50) consecutive words: about
+x1.5 the text's UTF-8 size (v1, still read: x3.0). ``embed_payload(..., layout=Layout(...))``
+trades size for density (docs/benchmarks.md has the curve). Both survive NFC/NFKC,
 JSON, HTML sanitisers, whitespace collapse and 50-word excerpts. What removes them:
 ``encode("ascii", "ignore")`` and other ASCII-only conversions, "invisible character"
 removers that strip all default-ignorable code points, and retyping or paraphrase; one
@@ -24,14 +26,25 @@ from typing import TYPE_CHECKING
 
 from provenance._internal.lazy import lazy_attributes
 
-from .config import ALGORITHM, PAYLOAD_BYTES, WORDS_PER_COPY
+from .config import (
+    ALGORITHM,
+    ALGORITHM_V1,
+    ALGORITHMS,
+    FORMAT,
+    FORMAT_V1,
+    LAYOUT,
+    LAYOUT_V1,
+    PAYLOAD_BYTES,
+    WORDS_PER_COPY,
+    Layout,
+)
 
 if TYPE_CHECKING:
     from .carriers import strip_carriers
     from .detect import TextDetection, detect_payload
     from .embed import PayloadNotEmbeddable, embed_payload
 
-# The codec loads on first use: the media-kind registry needs only ALGORITHM to start.
+# The codec loads on first use: the media-kind registry needs only ALGORITHMS to start.
 __getattr__ = lazy_attributes(
     __name__,
     {
@@ -45,8 +58,15 @@ __getattr__ = lazy_attributes(
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
+    "ALGORITHM_V1",
+    "FORMAT",
+    "FORMAT_V1",
+    "LAYOUT",
+    "LAYOUT_V1",
     "PAYLOAD_BYTES",
     "WORDS_PER_COPY",
+    "Layout",
     "PayloadNotEmbeddable",
     "TextDetection",
     "detect_payload",

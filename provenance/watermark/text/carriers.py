@@ -1,11 +1,13 @@
 """The two invisible carriers and where in a text they may sit.
 
-Variation selectors: one copy is a run of 19 selectors right after a letter (a single
+Variation selectors: one copy is a run of selectors right after a letter (a single
 grapheme with it, so cursor movement, copy-paste and word splitting keep it whole).
-Zero-width characters: one copy is a run of 64 of U+200B/U+200C/U+200D/U+2060 at the end
+Zero-width characters: one copy is a run of U+200B/200C/200D and U+2060..2064 at the end
 of a word (not whitespace to ``str.split``, so whitespace collapse keeps it attached).
 Strippers differ: "invisible character" cleaners aimed at zero-width spaces leave
 variation selectors, and emoji-sanitising ones that drop selectors leave U+200B.
+A run's length tells its format (config.py): v2 copies are 16 selectors or 38 zero-width
+characters, v1 copies 19 or 64.
 
 Hosts are restricted to characters below U+0590 (Latin, Greek, Cyrillic, Armenian,
 punctuation, digits): a zero-width joiner after an Arabic or Indic letter would change its
@@ -14,20 +16,19 @@ shape, and a variation selector after a Han ideograph could select another glyph
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Final
 
-from .config import CODEWORD_BYTES, VS_BASE, VS_BITS, VS_SYMBOLS, ZW_ALPHABET, ZW_SYMBOLS
+from .config import FORMATS, VS_CARRIER, ZW_CARRIER, Alphabet
 
 __all__ = [
     "VS_CARRIER",
     "ZW_CARRIER",
-    "decode_vs",
-    "decode_zw",
-    "encode_vs",
-    "encode_zw",
+    "decode_run",
+    "encode_run",
     "has_wrapper",
     "strip_carriers",
     "vs_host",
@@ -36,48 +37,58 @@ __all__ = [
     "zw_runs",
 ]
 
-VS_CARRIER: Final = "variation-selectors"
-ZW_CARRIER: Final = "zero-width"
-
 _SCRIPT_LIMIT: Final = 0x0590
 _ANY_VS: Final = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]+")
-_ZW_RUN: Final = re.compile(f"[{ZW_ALPHABET}]+")
-_ZW_VALUE: Final = {char: value for value, char in enumerate(ZW_ALPHABET)}
+#: Every zero-width character any format writes (v1's four are among v2's eight).
+_ZW_CHARS: Final = "".join(sorted({char for fmt in FORMATS for char in fmt.zw.symbols}))
+_ZW_RUN: Final = re.compile(f"[{_ZW_CHARS}]+")
 _MARKER: Final = "\ufeff"  # the C2PA text wrapper's run follows one: never ours
 #: Categories that attach to the preceding character: a run must not split them off.
 _ATTACHING: Final = frozenset({"Mn", "Mc", "Me", "Cf"})
 
 
-def _bits(data: bytes) -> str:
-    return "".join(f"{byte:08b}" for byte in data)
+def encode_run(codeword: bytes, alphabet: Alphabet) -> str:
+    """``codeword`` as one copy: base-``radix`` digits, most significant first."""
+    if alphabet.byte_aligned:
+        top = "".join(str(byte >> 7) for byte in codeword)
+        top = top.ljust(-(-len(top) // 7) * 7, "0")
+        values = [byte & 0x7F for byte in codeword]
+        values += [int(top[i : i + 7], 2) for i in range(0, len(top), 7)]
+        return "".join(alphabet.symbols[value] for value in values)
+    value = int.from_bytes(codeword, "big") << alphabet.pad_bits
+    digits = []
+    for _ in range(alphabet.run_length(len(codeword))):
+        value, digit = divmod(value, alphabet.radix)
+        digits.append(alphabet.symbols[digit])
+    return "".join(reversed(digits))
 
 
-def encode_vs(codeword: bytes) -> str:
-    bits = _bits(codeword).ljust(VS_SYMBOLS * VS_BITS, "0")
-    chunks = (bits[i : i + VS_BITS] for i in range(0, len(bits), VS_BITS))
-    return "".join(chr(VS_BASE + int(chunk, 2)) for chunk in chunks)
+@functools.cache
+def _digit_values(symbols: str) -> dict[str, int]:
+    return {char: digit for digit, char in enumerate(symbols)}
 
 
-def decode_vs(run: str) -> bytes | None:
-    values = [ord(char) - VS_BASE for char in run]
-    if len(values) != VS_SYMBOLS or any(not 0 <= v < 1 << VS_BITS for v in values):
+def decode_run(run: str, alphabet: Alphabet, codeword_bytes: int) -> bytes | None:
+    """The codeword one copy carries; None when ``run`` is not one of this alphabet."""
+    if len(run) != alphabet.run_length(codeword_bytes):
         return None
-    bits = "".join(f"{v:0{VS_BITS}b}" for v in values)[: CODEWORD_BYTES * 8]
-    return int(bits, 2).to_bytes(CODEWORD_BYTES, "big")
-
-
-def encode_zw(codeword: bytes) -> str:
-    bits = _bits(codeword)
-    return "".join(ZW_ALPHABET[int(bits[i : i + 2], 2)] for i in range(0, len(bits), 2))
-
-
-def decode_zw(run: str) -> bytes | None:
-    if len(run) != ZW_SYMBOLS:
-        return None
-    value = 0
+    digits = _digit_values(alphabet.symbols)
+    values: list[int] = []
     for char in run:
-        value = (value << 2) | _ZW_VALUE[char]
-    return value.to_bytes(CODEWORD_BYTES, "big")
+        digit = digits.get(char)
+        if digit is None:
+            return None
+        values.append(digit)
+    if alphabet.byte_aligned:
+        top = "".join(f"{value:07b}" for value in values[codeword_bytes:])
+        return bytes(low | int(top[i]) << 7 for i, low in enumerate(values[:codeword_bytes]))
+    value = 0
+    for digit in values:
+        value = value * alphabet.radix + digit
+    value >>= alphabet.pad_bits
+    if value >> (8 * codeword_bytes):
+        return None
+    return value.to_bytes(codeword_bytes, "big")
 
 
 def has_wrapper(text: str) -> bool:
@@ -90,17 +101,18 @@ def has_wrapper(text: str) -> bool:
     return False
 
 
-def vs_runs(text: str) -> Iterator[str]:
-    """Every run of exactly one copy's length of variation selectors (not the wrapper's)."""
+def vs_runs(text: str, lengths: frozenset[int]) -> Iterator[str]:
+    """Every run of variation selectors (not the wrapper's) of one of these lengths."""
     for match in _ANY_VS.finditer(text):
-        if len(match.group()) == VS_SYMBOLS and text[match.start() - 1 : match.start()] != _MARKER:
-            yield match.group()
+        run = match.group()
+        if len(run) in lengths and text[match.start() - 1 : match.start()] != _MARKER:
+            yield run
 
 
-def zw_runs(text: str) -> Iterator[str]:
-    """Every run of exactly one copy's length of the zero-width alphabet."""
+def zw_runs(text: str, lengths: frozenset[int]) -> Iterator[str]:
+    """Every run of the zero-width characters of one of these lengths."""
     for match in _ZW_RUN.finditer(text):
-        if len(match.group()) == ZW_SYMBOLS:
+        if len(match.group()) in lengths:
             yield match.group()
 
 
@@ -110,7 +122,7 @@ def zw_runs(text: str) -> Iterator[str]:
 #: zero-width characters of the carrier's alphabet.
 _WRAPPER_RUN: Final = re.compile("\ufeff[\ufe00-\ufe0f\U000e0100-\U000e01ef]+")
 _VS_RUNS: Final = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{2,}")
-_ZW_RUNS: Final = re.compile(f"[{ZW_ALPHABET}]{{2,}}")
+_ZW_RUNS: Final = re.compile(f"[{_ZW_CHARS}]{{2,}}")
 
 
 def strip_carriers(text: str) -> str:
@@ -123,9 +135,10 @@ def strip_carriers(text: str) -> str:
     joins an emoji sequence, U+200C stops Persian or Indic letters joining. Those were
     there when the text was written (an LLM's tokenizer produced them), so they stay, and a
     detector tokenising the result sees the text as generated. Unicode gives no meaning to
-    two selectors in a row, nor to two adjacent zero-width characters, and every carrier
-    run is 19 (selectors) or 64 (zero-width) characters long. A U+FEFF is removed only
-    with the selectors after it: a byte-order mark stays.
+    two selectors in a row, nor to two adjacent zero-width characters (an invisible
+    times or function application, U+2061..2064, stands alone between math symbols), and
+    every carrier run is at least 16 characters long. A U+FEFF is removed only with the
+    selectors after it: a byte-order mark stays.
     """
     text = _WRAPPER_RUN.sub("", text)
     text = _VS_RUNS.sub("", text)

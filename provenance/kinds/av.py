@@ -1,0 +1,118 @@
+"""Audio and video: C2PA through c2pa-rs on streams, and no watermark (yet).
+
+MP4, MOV and M4A carry their manifest store in a ``uuid`` box bound by a BMFF hash; WAV
+and AVI in a ``C2PA`` RIFF chunk, MP3 in an ID3 frame and FLAC in a metadata block, each
+bound by a data hash. c2pa-rs reads and writes all of them from seekable streams, so a
+file is never read whole here (docs/design.md, "Reading"); the bytes methods every kind
+has are the stream ones on an in-memory stream.
+
+There is no watermark for these kinds: ``mark_algs`` is empty, so a report says "no
+watermark check for audio content" instead of implying one was made, and signing
+without ``--no-watermark`` signs with C2PA alone and says so (``sign_loaded``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from provenance.errors import UnsupportedMedia
+from provenance.media import AUDIO_TYPES, VIDEO_TYPES, Limits
+from provenance.report import Watermark
+
+from .base import Asset, Marker
+from .containers import check_container
+
+if TYPE_CHECKING:
+    from provenance.credentials.read import CredentialReader, ManifestStore
+    from provenance.credentials.sign import ManifestSigner
+    from provenance.keystore.records import WatermarkKey
+    from provenance.report import LLMWatermark
+    from provenance.watermark.image import WatermarkSecret
+    from provenance.watermark.llm.detector import Encoder
+
+__all__ = ["AudioKind", "VideoKind"]
+
+
+class _TimedMedia:
+    """What audio and video share: one container format family each, read by c2pa-rs."""
+
+    name: str
+    media_types: frozenset[str]
+    mark_algs: frozenset[str] = frozenset()
+    mark_alg: str | None = None
+    streamed = True
+
+    def check(self, data: bytes, media_type: str, limits: Limits) -> None:
+        self.check_stream(io.BytesIO(data), media_type, limits)
+
+    def check_stream(self, stream: BinaryIO, media_type: str, limits: Limits) -> None:
+        check_container(stream, media_type, limits)
+
+    def read_credentials(
+        self, data: bytes, media_type: str, reader: CredentialReader, limits: Limits
+    ) -> ManifestStore | None:
+        return self.read_stream_credentials(io.BytesIO(data), media_type, reader, limits)
+
+    def read_stream_credentials(
+        self, stream: BinaryIO, media_type: str, reader: CredentialReader, limits: Limits
+    ) -> ManifestStore | None:
+        stream.seek(0)
+        try:
+            return reader.read(stream, media_type)
+        finally:
+            stream.seek(0)
+
+    def detect_mark(
+        self,
+        data: bytes,
+        media_type: str,
+        secrets: Sequence[WatermarkSecret],
+        limits: Limits,
+        *,
+        strict: bool = False,
+        localise: bool = True,
+    ) -> Watermark:
+        return Watermark.not_checked(f"no watermark check for {self.name} content")
+
+    def detect_llm(
+        self, data: bytes, media_type: str, keys: Sequence[WatermarkKey], tokenizer: Encoder
+    ) -> LLMWatermark | None:
+        return None  # only text carries an LLM watermark
+
+    def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
+        raise UnsupportedMedia(f"{asset.media_type} content has no watermark in this toolkit")
+
+    def embed_credentials(
+        self, data: bytes, media_type: str, definition: Mapping[str, Any], signer: ManifestSigner
+    ) -> tuple[bytes, bytes]:
+        output = io.BytesIO()
+        manifest = self.embed_stream_credentials(
+            io.BytesIO(data), media_type, definition, signer, output
+        )
+        return output.getvalue(), manifest
+
+    def embed_stream_credentials(
+        self,
+        source: BinaryIO,
+        media_type: str,
+        definition: Mapping[str, Any],
+        signer: ManifestSigner,
+        output: BinaryIO,
+    ) -> bytes:
+        source.seek(0)
+        return signer.embed_stream(source, media_type, definition, output)
+
+    def content_type(self, media_type: str) -> str:
+        return media_type
+
+
+class AudioKind(_TimedMedia):
+    name = "audio"
+    media_types = AUDIO_TYPES
+
+
+class VideoKind(_TimedMedia):
+    name = "video"
+    media_types = VIDEO_TYPES

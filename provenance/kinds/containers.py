@@ -1,0 +1,168 @@
+"""The structure of audio and video containers, walked without reading their media data.
+
+``check_container`` is the cheap refusal of an audio or video file that cannot be judged:
+its top-level boxes (ISO BMFF: MP4, MOV, M4A), chunks (RIFF: WAV, AVI), metadata blocks
+(FLAC) or tag and first frame (MP3) must fit in the file, and there may not be more of
+them than ``Limits.max_container_entries`` (a chunk bomb has thousands). Only headers are
+read, a few bytes at a time, through a seekable stream: a file of many gigabytes costs a
+few hundred reads. c2pa-rs parses the rest when it reads the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO
+
+from provenance.errors import InputError
+from provenance.media import Limits, id3_tag_end, sniff
+
+__all__ = ["check_container", "stream_size"]
+
+_BMFF = frozenset({"video/mp4", "video/quicktime", "audio/mp4"})
+_RIFF = frozenset({"audio/wav", "video/x-msvideo"})
+_RIFF_FORMS = {"audio/wav": b"WAVE", "video/x-msvideo": b"AVI "}
+# FLAC metadata block types 0-6 are defined; 127 is invalid, the rest reserved.
+_FLAC_INVALID_BLOCK = 127
+_FLAC_STREAMINFO_LENGTH = 34
+
+
+def stream_size(stream: BinaryIO) -> int:
+    """The length of a seekable stream (its position is left at the start)."""
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(0)
+    return size
+
+
+def check_container(stream: BinaryIO, media_type: str, limits: Limits) -> None:
+    """Refuse (``InputError``) an audio or video file whose structure is damaged or a bomb."""
+    size = stream_size(stream)
+    if media_type in _BMFF:
+        _check_bmff(stream, size, limits)
+    elif media_type in _RIFF:
+        _check_riff(stream, size, _RIFF_FORMS[media_type], limits)
+    elif media_type == "audio/flac":
+        _check_flac(stream, size, limits)
+    elif media_type == "audio/mpeg":
+        _check_mpeg(stream, size)
+    else:
+        raise ValueError(f"not an audio or video type: {media_type}")
+    stream.seek(0)
+
+
+def _read_at(stream: BinaryIO, offset: int, length: int, what: str) -> bytes:
+    stream.seek(offset)
+    data = stream.read(length)
+    if len(data) != length:
+        raise InputError(f"damaged: {what} at byte {offset:,} is cut off (truncated file)")
+    return data
+
+
+def _too_many(what: str, limits: Limits) -> InputError:
+    return InputError(
+        f"more than {limits.max_container_entries:,} {what}: refused as a container bomb"
+    )
+
+
+def _check_bmff(stream: BinaryIO, size: int, limits: Limits) -> None:
+    offset, boxes, found = 0, 0, set()
+    while offset < size:
+        boxes += 1
+        if boxes > limits.max_container_entries:
+            raise _too_many("top-level boxes", limits)
+        header = _read_at(stream, offset, min(8, size - offset), "a box header")
+        if len(header) < 8:
+            raise InputError(f"damaged: {size - offset} stray bytes after the last box")
+        length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+        header_length = 8
+        if length == 1:
+            length = int.from_bytes(_read_at(stream, offset + 8, 8, "a box size"), "big")
+            header_length = 16
+        elif length == 0:  # the last box runs to the end of the file
+            length = size - offset
+        name = kind.decode("latin-1")
+        if length < header_length:
+            raise InputError(f"damaged: the {name!r} box at byte {offset:,} has size {length}")
+        if offset + length > size:
+            raise InputError(
+                f"damaged: the {name!r} box at byte {offset:,} runs past the end of the file "
+                "(truncated)"
+            )
+        found.add(kind)
+        offset += length
+    if b"moov" not in found:
+        raise InputError("damaged: no 'moov' box (the movie's description is missing)")
+
+
+def _check_riff(stream: BinaryIO, size: int, form: bytes, limits: Limits) -> None:
+    header = _read_at(stream, 0, 12, "the RIFF header")
+    declared = int.from_bytes(header[4:8], "little")
+    if header[8:12] != form or declared < 4:
+        raise InputError("damaged: not a well-formed RIFF header")
+    end = 8 + declared
+    if end > size:
+        raise InputError(
+            f"damaged: the RIFF header declares {end:,} bytes, the file has {size:,} (truncated)"
+        )
+    offset, chunks = 12, 0
+    while offset + 8 <= end:
+        chunks += 1
+        if chunks > limits.max_container_entries:
+            raise _too_many("RIFF chunks", limits)
+        chunk = _read_at(stream, offset, 8, "a chunk header")
+        length = int.from_bytes(chunk[4:8], "little")
+        if offset + 8 + length > end:
+            name = chunk[:4].decode("latin-1")
+            raise InputError(
+                f"damaged: the {name!r} chunk at byte {offset:,} runs past the end of the RIFF data"
+            )
+        offset += 8 + length + (length & 1)
+    if chunks == 0:
+        raise InputError("damaged: the RIFF file holds no chunks")
+
+
+def _after_id3(stream: BinaryIO, size: int) -> int:
+    """Where the content starts: after a leading ID3v2 tag (MP3; FLAC signed by c2pa-rs)."""
+    head = _read_at(stream, 0, min(10, size), "the file header")
+    if not head.startswith(b"ID3"):
+        return 0
+    end = id3_tag_end(head)
+    if end is None or head[3] not in (2, 3, 4):
+        raise InputError("damaged: not a well-formed ID3v2 tag header")
+    if end > size:
+        raise InputError("damaged: the ID3 tag runs past the end of the file (truncated)")
+    return end
+
+
+def _check_flac(stream: BinaryIO, size: int, limits: Limits) -> None:
+    start = _after_id3(stream, size)
+    if _read_at(stream, start, 4, "the FLAC stream marker") != b"fLaC":
+        raise InputError(f"damaged: no FLAC stream marker at byte {start:,}")
+    offset, blocks, last = start + 4, 0, False
+    while not last:
+        blocks += 1
+        if blocks > limits.max_container_entries:
+            raise _too_many("FLAC metadata blocks", limits)
+        header = _read_at(stream, offset, 4, "a FLAC metadata block header")
+        last, kind = bool(header[0] & 0x80), header[0] & 0x7F
+        length = int.from_bytes(header[1:4], "big")
+        if blocks == 1 and (kind != 0 or length != _FLAC_STREAMINFO_LENGTH):
+            raise InputError("damaged: a FLAC stream must begin with its STREAMINFO block")
+        if kind == _FLAC_INVALID_BLOCK:
+            raise InputError(f"damaged: invalid FLAC metadata block at byte {offset:,}")
+        if offset + 4 + length > size:
+            raise InputError(
+                f"damaged: the FLAC metadata block at byte {offset:,} runs past the end of "
+                "the file (truncated)"
+            )
+        offset += 4 + length
+    if offset < size:
+        sync = _read_at(stream, offset, 2, "the first FLAC frame")
+        if sync[0] != 0xFF or sync[1] & 0xFE != 0xF8:
+            raise InputError(f"damaged: no FLAC frame after the metadata (byte {offset:,})")
+
+
+def _check_mpeg(stream: BinaryIO, size: int) -> None:
+    offset = _after_id3(stream, size)
+    frame = _read_at(stream, offset, min(4, size - offset), "the first MPEG audio frame")
+    if sniff(frame) != "audio/mpeg" or frame.startswith(b"ID3"):
+        raise InputError(f"damaged: no MPEG audio frame at byte {offset:,}")
