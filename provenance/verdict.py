@@ -69,8 +69,27 @@ class Claims:
         return self.digital_source_type in AI_SOURCE_TYPES
 
 
+class _Edited:
+    """What a manifest and an ingredient share: claims of their own and ingredients."""
+
+    claims: Claims
+    ingredients: tuple[IngredientFacts, ...]
+
+    @property
+    def parent(self) -> IngredientFacts | None:
+        """The ``parentOf`` ingredient: what this content was edited from."""
+        return next((i for i in self.ingredients if i.relationship == PARENT_OF), None)
+
+    @property
+    def chain_ai_generated(self) -> bool | None:
+        """As its own claims say, or as its chain of intact parents says when they are
+        silent (``origin``)."""
+        found = origin(self.claims, self.parent)
+        return found.ai_generated if found is not None else None
+
+
 @dataclasses.dataclass(frozen=True)
-class IngredientFacts:
+class IngredientFacts(_Edited):
     """An ingredient of a manifest (docs/design.md, "Edits").
 
     ``state`` is None when it carries no credentials; ``failures`` are its codes;
@@ -85,20 +104,11 @@ class IngredientFacts:
     ingredients: tuple[IngredientFacts, ...] = ()
 
     @property
-    def parent(self) -> IngredientFacts | None:
-        return _parent(self.ingredients)
-
-    @property
     def ai_generated(self) -> bool | None:
         """Across its own chain; None when its credentials are missing or failed."""
         if self.state is None or self.state is ValidationState.INVALID:
             return None
-        found = origin(self.claims, self.parent)
-        return found.ai_generated if found is not None else None
-
-
-def _parent(ingredients: tuple[IngredientFacts, ...]) -> IngredientFacts | None:
-    return next((i for i in ingredients if i.relationship == PARENT_OF), None)
+        return self.chain_ai_generated
 
 
 def origin(claims: Claims, parent: IngredientFacts | None) -> Claims | None:
@@ -115,7 +125,7 @@ def origin(claims: Claims, parent: IngredientFacts | None) -> Claims | None:
 
 
 @dataclasses.dataclass(frozen=True)
-class ManifestFacts:
+class ManifestFacts(_Edited):
     """A manifest store as validated: c2pa-rs's state and codes, plus the toolkit's own.
 
     ``declared`` holds the payloads (hex) of the soft bindings the manifest declares for
@@ -135,15 +145,9 @@ class ManifestFacts:
     ingredients: tuple[IngredientFacts, ...] = ()
 
     @property
-    def parent(self) -> IngredientFacts | None:
-        """The ``parentOf`` ingredient: what this content was edited from."""
-        return _parent(self.ingredients)
-
-    @property
     def ai_generated(self) -> bool | None:
         """As the manifest says, or as its chain of intact parents says when it is silent."""
-        found = origin(self.claims, self.parent)
-        return found.ai_generated if found is not None else None
+        return self.chain_ai_generated
 
     @property
     def revoked(self) -> bool:
