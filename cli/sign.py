@@ -39,7 +39,8 @@ from cli._common import (
     with_hint,
 )
 from provenance import AIContent, TrainingMining
-from provenance.errors import UsageError
+from provenance.errors import InputError, UsageError
+from provenance.files import read_input
 
 if TYPE_CHECKING:
     from provenance.batch import SignOutcome
@@ -129,6 +130,14 @@ def sign(
         help="Sign over a parent (or an INPUT) whose credentials fail validation, recording "
         "them as an invalid ingredient; without it such input is refused.",
     ),
+    assertions: Path = typer.Option(
+        None,
+        "--assertions",
+        metavar="FILE.json",
+        help="Add your own assertions: a JSON list of {label, data} (or a c2patool "
+        'manifest definition\'s "assertions"). The AI ones (c2pa.actions, the soft '
+        "binding, training-mining, hashes, ingredients) cannot be replaced.",
+    ),
     recursive: Recursive = False,
     from_file: FromFile = None,
     workers: Workers = None,
@@ -161,6 +170,7 @@ def sign(
         model_version=model_version,
         training_mining=training_mining,
         ai_edit=ai_edit,
+        assertions=_read_assertions(assertions) if assertions is not None else (),
     )
     options: dict[str, Any] = {
         "identity": identity,
@@ -204,6 +214,28 @@ def sign(
     code = _sign_many(ctx, batch, out_dir, content, repository, options)
     if code:
         raise typer.Exit(code)
+
+
+#: The largest --assertions file read.
+MAX_ASSERTIONS_FILE = 4 * 1024 * 1024
+
+
+def _read_assertions(path: Path) -> tuple[dict[str, Any], ...]:
+    """``--assertions FILE``: JSON, checked by the library (one line when it is not)."""
+    from provenance.credentials.manifest import user_assertions
+
+    try:
+        data = read_input(path, MAX_ASSERTIONS_FILE)
+    except InputError as exc:
+        raise InputError(f"{path}: cannot read --assertions ({exc})") from None
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: --assertions is not JSON ({exc})") from None
+    try:
+        return user_assertions(value)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
 
 
 def _warn_without_model(content: AIContent, parent: Path | None) -> None:
@@ -304,6 +336,7 @@ def _sign_many(
         model_version=content.model_version,
         training_mining=content.training_mining,
         ai_edit=content.ai_edit,
+        assertions=content.assertions,
         repository=repository_location(ctx, repository),
         **options,
     )

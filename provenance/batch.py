@@ -15,7 +15,7 @@ import enum
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -231,6 +231,7 @@ class SignSettings:
     parent: Path | None = None
     ai_edit: bool = False
     keep_invalid_history: bool = False
+    assertions: tuple[Mapping[str, Any], ...] = ()  # the user's own (``user_assertions``)
 
 
 def _omitted() -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,7 @@ class ContentSigner:
     ``parent`` (a file, or content as bytes): every output is an edit of it, recorded as
     the ``parentOf`` ingredient (each call may name its own); ``ai_edit``: an AI model
     made the edit; ``keep_invalid_history``: see ``provenance.sign.sign_loaded``.
+    ``assertions``: the user's own, added to every manifest (``user_assertions``).
 
     Thread-safe: calls are serialised by a lock (the c2pa signer is not re-entrant). To
     sign on several threads at once, give each thread its own ``ContentSigner``.
@@ -89,6 +91,7 @@ class ContentSigner:
         parent: str | Path | bytes | None = None,
         ai_edit: bool = False,
         keep_invalid_history: bool = False,
+        assertions: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         if tsa_url and not time_stamp:
             raise UsageError("choose one of tsa_url and time_stamp=False")
@@ -99,6 +102,7 @@ class ContentSigner:
             training_mining=training_mining,
             digital_source_type=digital_source_type,
             ai_edit=ai_edit,
+            assertions=tuple(assertions),
         )
         self.limits = limits
         self.keep_invalid_history = keep_invalid_history

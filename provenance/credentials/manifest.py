@@ -18,10 +18,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provenance._version import __version__
+from provenance.errors import UsageError
 
 __all__ = [
     "PARENT_KEY",
@@ -65,6 +67,59 @@ class TrainingMining(enum.StrEnum):
     CONSTRAINED = "constrained"
 
 
+#: What the AI manifest writes itself: a user's assertion may not take these labels (or
+#: their versions, ``c2pa.actions.v2``), so it never changes what the manifest says about
+#: how the content was made, what it declares of its watermark or its bindings.
+RESERVED_LABELS = (
+    "c2pa.actions",
+    "c2pa.soft-binding",
+    "c2pa.hash.",
+    "c2pa.ingredient",
+    "c2pa.thumbnail",
+    "cawg.training-mining",
+)
+#: A user's assertions: how many, and how large each may be as JSON.
+MAX_USER_ASSERTIONS = 64
+MAX_ASSERTION_BYTES = 64 * 1024
+
+
+def user_assertions(value: object) -> tuple[dict[str, Any], ...]:
+    """The user's assertions, checked: a list of ``{"label": str, "data": object}`` (or a
+    c2patool manifest definition, ``{"assertions": [...]}``), none with a reserved label
+    (``RESERVED_LABELS``), none twice. ``UsageError`` in one line otherwise."""
+    if isinstance(value, dict) and set(value) >= {"assertions"}:
+        value = value["assertions"]
+    if not isinstance(value, list):
+        raise UsageError("assertions must be a JSON list of {label, data} objects")
+    if len(value) > MAX_USER_ASSERTIONS:
+        raise UsageError(f"at most {MAX_USER_ASSERTIONS} assertions, not {len(value)}")
+    checked: list[dict[str, Any]] = []
+    for index, item in enumerate(value):
+        where = f"assertion {index + 1}"
+        if not isinstance(item, dict) or set(item) - {"label", "data", "kind"}:
+            raise UsageError(f"{where}: must be an object with label and data")
+        label, data = item.get("label"), item.get("data")
+        if not isinstance(label, str) or not label.strip() or len(label) > 256:
+            raise UsageError(f"{where}: label must be a non-empty string (at most 256)")
+        if not isinstance(data, dict):
+            raise UsageError(f"{where} ({label}): data must be a JSON object")
+        if any(label == r.rstrip(".") or label.startswith(r if r.endswith(".") else r + ".")
+               for r in RESERVED_LABELS):  # fmt: skip
+            raise UsageError(f"{where}: {label} is written by the AI manifest itself")
+        if any(label == other["label"] for other in checked):
+            raise UsageError(f"{where}: {label} is given twice")
+        try:
+            size = len(json.dumps(data))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{where} ({label}): data is not JSON ({exc})") from None
+        if size > MAX_ASSERTION_BYTES:
+            raise UsageError(
+                f"{where} ({label}): {size:,} bytes of JSON, over {MAX_ASSERTION_BYTES:,}"
+            )
+        checked.append({"label": label, "data": data})
+    return tuple(checked)
+
+
 @dataclasses.dataclass(frozen=True)
 class AIContent:
     """What the manifest says about a piece of generated content."""
@@ -80,10 +135,14 @@ class AIContent:
     # is compositeWithTrainedAlgorithmicMedia. Without it an edit claims no source type
     # of its own and its AI origin, if any, is its parent's.
     ai_edit: bool = False
+    # The user's own assertions ({label, data}), checked by ``user_assertions``: added
+    # after the AI ones, which they cannot replace.
+    assertions: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.model_version is not None and self.model is None:
             raise ValueError("model_version needs a model name")
+        object.__setattr__(self, "assertions", user_assertions(list(self.assertions)))
         if self.created_at is not None and self.created_at.tzinfo is None:
             raise ValueError("created_at must be timezone-aware")
 
@@ -169,6 +228,7 @@ def manifest_definition(
                 },
             },
             *map(dict, extra_assertions),
+            *map(dict, content.assertions),
         ],
     }
     if content.title:

@@ -256,6 +256,7 @@ class SignJob(FileJob[SignOutcome]):
             parent=self._here(settings.parent) if settings.parent is not None else None,
             ai_edit=settings.ai_edit,
             keep_invalid_history=settings.keep_invalid_history,
+            assertions=settings.assertions,
         )
 
 
