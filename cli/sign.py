@@ -130,6 +130,13 @@ def sign(
         help="Sign over a parent (or an INPUT) whose credentials fail validation, recording "
         "them as an invalid ingredient; without it such input is refused.",
     ),
+    sidecar: bool = typer.Option(
+        False,
+        "--sidecar",
+        help="Write the manifest store beside OUTPUT as OUTPUT-NAME.c2pa instead of "
+        "embedding it (OUTPUT is the content alone, watermarked unless --no-watermark); "
+        "verify finds it there. Images, audio and video; one file (-o).",
+    ),
     assertions: Path = typer.Option(
         None,
         "--assertions",
@@ -199,8 +206,10 @@ def sign(
             raise UsageError("name where the signed copy goes: -o OUTPUT, or --out-dir DIR")
         if len(sources) != 1:
             raise UsageError("-o OUTPUT takes one INPUT; use --out-dir DIR to sign several")
-        _sign_one(ctx, sources[0], output, content, repository, **options)
+        _sign_one(ctx, sources[0], output, content, repository, **options, sidecar=sidecar)
         return
+    if sidecar:
+        raise UsageError("--sidecar goes with -o OUTPUT (one file), not with --out-dir")
     if not sources and from_file is None:
         raise UsageError("name files or directories to sign, or --from-file LIST")
     if Path("-") in sources:
@@ -259,12 +268,13 @@ def _sign_one(
     force: bool,
     parent: Path | None,
     keep_invalid_history: bool,
+    sidecar: bool = False,
 ) -> None:
     # Here, not at the top: the key store, c2pa-rs and the watermark load only to sign.
     from provenance.home import manifest_signer, watermark_secret
     from provenance.keystore import KeyStore
     from provenance.repository import open_repository
-    from provenance.sign import Watermarking, check_paths, read_asset, sign_asset
+    from provenance.sign import Watermarking, check_paths, read_asset, sidecar_path, sign_asset
 
     check_paths(source, output, force=force)
     store = KeyStore.open(home_of(ctx))
@@ -288,6 +298,7 @@ def _sign_one(
             force=force,
             parent=original,
             keep_invalid_history=keep_invalid_history,
+            sidecar=sidecar,
         )
         stamped = signer.time_stamps.name if signer.time_stamps else ""
     record = f"{result.record_id:016x}" if result.record_id is not None else ""
@@ -301,9 +312,10 @@ def _sign_one(
     )
     mark = f", watermark record {record}" if record else ", no watermark"
     when = f", time-stamped by {stamped}" if stamped else ", no time-stamp"
+    beside = f", manifest in {shown(sidecar_path(result.output))}" if sidecar else ""
     typer.echo(
         f"signed {shown(result.output)} ({shown(result.media_type)}, {result.size:,} bytes) "
-        f"as {shown(result.signer)}{when}{mark}"
+        f"as {shown(result.signer)}{when}{mark}{beside}"
     )
 
 

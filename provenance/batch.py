@@ -100,6 +100,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+#: The suffix of a sidecar manifest store (``credentials.read.sidecar_path``).
+SIDECAR_SUFFIX = ".c2pa"
+
+
 def _walk(root: Path, skipped: set[tuple[int, int]]) -> Iterator[Path | Unwalkable]:
     seen = set(skipped)
     stack = [root]
@@ -116,7 +120,11 @@ def _walk(root: Path, skipped: set[tuple[int, int]]) -> Iterator[Path | Unwalkab
             yield Unwalkable(directory, f"cannot list directory: {exc.strerror or exc}")
             continue
         subdirs: list[Path] = []
+        # A sidecar (NAME.c2pa beside NAME.jpg) is read with its content, not on its own.
+        stems = {Path(e.name).stem for e in entries if not e.name.endswith(SIDECAR_SUFFIX)}
         for entry in entries:
+            if entry.name.endswith(SIDECAR_SUFFIX) and Path(entry.name).stem in stems:
+                continue
             try:
                 mode = os.stat(entry.path).st_mode  # follows links
             except OSError:

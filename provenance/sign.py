@@ -20,13 +20,14 @@ from provenance._internal.fs import (
 )
 from provenance._internal.text import safe_text
 from provenance.credentials.manifest import AIContent, Parent, manifest_definition
+from provenance.credentials.read import sidecar_path
 from provenance.credentials.sign import ManifestSigner, edit_parent
 from provenance.credentials.softbinding import (
     SoftBinding,
     soft_binding_assertion,
     watermarked_action,
 )
-from provenance.errors import InputError, UnsupportedMedia
+from provenance.errors import InputError, UnsupportedMedia, UsageError
 from provenance.kinds import Asset, identify_stream, load_asset, size_limit, streamed
 from provenance.kinds.containers import stream_size
 from provenance.media import Limits, extension_mismatch
@@ -41,6 +42,7 @@ __all__ = [
     "check_paths",
     "load_asset",
     "read_asset",
+    "sidecar_path",
     "sign_asset",
     "sign_bytes",
     "sign_file",
@@ -121,8 +123,12 @@ def sign_loaded(
     parent: Asset | None = None,
     *,
     keep_invalid_history: bool = False,
+    sidecar: bool = False,
 ) -> Signed:
     """Sign a checked asset, whatever its kind.
+
+    ``sidecar``: the manifest store is not embedded; ``Signed.data`` is the content as it
+    is (watermarked when asked) and ``Signed.manifest`` goes beside it as ``NAME.c2pa``.
 
     With ``watermarking``: reserve a record id, embed it as the watermark payload, then
     sign, so the hard binding covers the marked content; the manifest records the
@@ -134,11 +140,19 @@ def sign_loaded(
     ``keep_invalid_history`` records it as an invalid ingredient.
     """
     kind = asset.kind
+    if sidecar and not kind.sidecars:
+        raise UsageError(f"{kind.name} content keeps its manifest in itself; it has no sidecar")
     watermarking = _mark_for(asset, watermarking)
     edit = edit_parent(asset, signer, parent, keep_invalid=keep_invalid_history)
+
+    def embed(data: bytes, definition: dict[str, Any]) -> tuple[bytes, bytes]:
+        if sidecar:  # c2pa-rs signs every kind that has sidecars
+            return signer.embed_with_manifest(data, asset.media_type, definition, embed=False)
+        return kind.embed_credentials(data, asset.media_type, definition, signer)
+
     if watermarking is None:
         definition = manifest_definition(content, asset.media_type, parent=edit)
-        signed, manifest = kind.embed_credentials(asset.data, asset.media_type, definition, signer)
+        signed, manifest = embed(asset.data, definition)
         return Signed(signed, asset.media_type, manifest, None)
     alg = kind.mark_alg
     if alg is None:
@@ -149,7 +163,7 @@ def sign_loaded(
     marked = mark(payload)
     binding = SoftBinding.for_payload(alg, payload)
     definition = _watermarked_definition(content, asset.media_type, binding, edit)
-    signed, manifest = kind.embed_credentials(marked, asset.media_type, definition, signer)
+    signed, manifest = embed(marked, definition)
     _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed, asset.media_type, manifest, record_id)
 
@@ -219,23 +233,36 @@ def sign_asset(
     force: bool = False,
     parent: Asset | None = None,
     keep_invalid_history: bool = False,
+    sidecar: bool = False,
 ) -> SignResult:
     """Sign a checked asset into ``output``; the output appears whole or not at all.
 
     Without ``force`` an existing ``output`` is never replaced, even one that appears while
     signing (``OutputExists``); with it only a regular file is. Output errors are
     ``OutputError`` lines. ``parent`` and ``keep_invalid_history``: see ``sign_loaded``.
+    ``sidecar``: the manifest store goes to ``sidecar_path(output)``, the content to
+    ``output`` without it; both appear or neither does.
     """
     check_output(output, force=force)
+    if sidecar:
+        if sidecar_path(output) == Path(output):
+            raise UsageError(f"{output}: the content cannot be named like its .c2pa sidecar")
+        check_output(sidecar_path(output), force=force)
     if content.title is None:
         content = dataclasses.replace(content, title=output.name)
     watermarking = _mark_for(asset, watermarking, output)
-    if asset.on_disk and parent is None:
+    if asset.on_disk and parent is None and not sidecar:
         streamed_result = _sign_streamed(asset, output, signer, content, force=force)
         if streamed_result is not None:
             return streamed_result
     signed = sign_loaded(
-        asset, signer, content, watermarking, parent, keep_invalid_history=keep_invalid_history
+        asset,
+        signer,
+        content,
+        watermarking,
+        parent,
+        keep_invalid_history=keep_invalid_history,
+        sidecar=sidecar,
     )
     if extension_mismatch(output, asset.media_type):
         log.warning(
@@ -243,7 +270,16 @@ def sign_asset(
             safe_text(output, 4096),
             asset.media_type,
         )
-    write_output(output, signed.data, force=force)
+    if sidecar:
+        manifest_file = sidecar_path(output)
+        write_output(manifest_file, signed.manifest, force=force)
+        try:
+            write_output(output, signed.data, force=force)
+        except BaseException:
+            manifest_file.unlink(missing_ok=True)  # never a sidecar without its content
+            raise
+    else:
+        write_output(output, signed.data, force=force)
     return SignResult(
         output, asset.media_type, len(signed.data), signer.signer.identity, signed.record_id
     )

@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from provenance._internal.fs import open_input, read_opened
+from provenance._internal.fs import open_input, read_input, read_opened
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
 from provenance.credentials.read import (
+    MAX_SIDECAR_BYTES,
     CredentialReader,
     Ingredient,
     ManifestStore,
     TrustSettings,
     manifest_assertion,
+    sidecar_path,
 )
 from provenance.credentials.revocation import Revocation, Revocations
 from provenance.credentials.softbinding import soft_bindings
@@ -109,11 +111,12 @@ class Verifier:
         try:
             with self._open(path) as (kind, media_type, handle):
                 stream_kind = streamed(kind)
+                sidecar = _sidecar_of(Path(path), kind)
                 if stream_kind is None:
                     data = read_opened(handle, self.config.limits.max_file_bytes)
-                    report = self._verify(kind, media_type, data, path)
+                    report = self._verify(kind, media_type, data, path, sidecar)
                 else:
-                    report = self._verify(stream_kind, media_type, handle, path)
+                    report = self._verify(stream_kind, media_type, handle, path, sidecar)
         except InputError as exc:
             return Report.failed(path, exc.diagnostics(), media_type)
         if report.media_type and extension_mismatch(Path(path), report.media_type):
@@ -178,9 +181,23 @@ class Verifier:
             _as_streamed(kind).check_stream(content, media_type, self.config.limits)
 
     def _verify(
-        self, kind: MediaKind, media_type: str, data: bytes | BinaryIO, name: str | Path
+        self,
+        kind: MediaKind,
+        media_type: str,
+        data: bytes | BinaryIO,
+        name: str | Path,
+        sidecar: Path | None = None,
     ) -> Report:
         store = self._read(kind, media_type, data)
+        from_sidecar = store is None and sidecar is not None
+        if from_sidecar and sidecar is not None:
+            # No embedded manifest: the one beside it (c2pa-rs binds it to all of the file).
+            manifest = read_input(sidecar, MAX_SIDECAR_BYTES)
+            if not isinstance(data, bytes):
+                data.seek(0)
+            store = self._reader.read(data, media_type, manifest)
+            if not isinstance(data, bytes):
+                data.seek(0)
         if store is None:
             # Without a manifest the content is all there is: a bomb or a broken file is
             # an error, never "none" (which would claim it was checked and found clean).
@@ -210,10 +227,13 @@ class Verifier:
         decision = decide(Observations(facts, mark, record, self._records.available, llm))
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
+        summary = decision.summary_line
+        if from_sidecar and sidecar is not None:
+            summary = f"{summary} (manifest from the sidecar {safe_text(sidecar.name, 4096)})"
         return Report(
             path=path,
             verdict=decision.verdict,
-            summary=decision.summary_line,
+            summary=summary,
             media_type=media_type,
             ai_generated=decision.ai_generated,
             credentials=credentials,
@@ -337,6 +357,14 @@ def _as_streamed(kind: MediaKind) -> StreamedKind:
     if found is None:
         raise TypeError(f"{kind.name} content is read whole, not as a stream")
     return found
+
+
+def _sidecar_of(path: Path, kind: MediaKind) -> Path | None:
+    """The ``.c2pa`` sidecar beside ``path``, when its kind can have one and it is there."""
+    if not kind.sidecars:
+        return None
+    found = sidecar_path(path)
+    return found if found != path and found.is_file() else None
 
 
 def _reported_mark(mark: Watermark, decision: Decision, looked: bool) -> Watermark | None:

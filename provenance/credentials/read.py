@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import logging
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import c2pa
@@ -28,6 +29,7 @@ from provenance.credentials.status import (
 from provenance.errors import InputError
 
 __all__ = [
+    "MAX_SIDECAR_BYTES",
     "CredentialReader",
     "Ingredient",
     "ManifestStore",
@@ -35,6 +37,7 @@ __all__ = [
     "Status",
     "TrustSettings",
     "breaks",
+    "sidecar_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -190,6 +193,16 @@ def manifest_assertion(manifest: dict[str, Any], label: str) -> dict[str, Any] |
     return None
 
 
+def sidecar_path(content: Path) -> Path:
+    """Where the sidecar manifest store of ``content`` is: beside it, ``NAME.c2pa`` (the
+    content's name without its extension, as c2patool writes it)."""
+    return Path(content).with_suffix(".c2pa")
+
+
+#: The largest sidecar read (a manifest store with thumbnails and ingredients).
+MAX_SIDECAR_BYTES = 64 * 1024 * 1024
+
+
 class CredentialReader:
     """Validates manifest stores under one set of trust settings."""
 
@@ -197,9 +210,12 @@ class CredentialReader:
         self.trust = trust
         self._context = c2pa.Context.from_dict(trust.context_settings())
 
-    def read(self, asset: bytes | BinaryIO, media_type: str) -> ManifestStore | None:
+    def read(
+        self, asset: bytes | BinaryIO, media_type: str, sidecar: bytes | None = None
+    ) -> ManifestStore | None:
         """The validated manifest store of ``asset`` (bytes, or a seekable stream, which
         c2pa-rs reads without loading it whole), or None when it carries none.
+        ``sidecar``: the store from a ``.c2pa`` file beside the asset, validated against it.
 
         Raises ``RemoteManifest`` for a manifest that must be fetched, ``InputError`` when
         the asset itself cannot be parsed. A manifest that is present but malformed is
@@ -207,7 +223,12 @@ class CredentialReader:
         """
         try:
             stream = io.BytesIO(asset) if isinstance(asset, bytes) else asset
-            reader = c2pa.Reader.try_create(media_type, stream, context=self._context)
+            if sidecar is not None:
+                reader = c2pa.Reader(
+                    media_type, stream, manifest_data=sidecar, context=self._context
+                )
+            else:
+                reader = c2pa.Reader.try_create(media_type, stream, context=self._context)
         except c2pa.C2paError as exc:
             return _classify_read_error(exc)
         if reader is None:

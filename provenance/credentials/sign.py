@@ -137,11 +137,12 @@ class ManifestSigner:
         return self.embed_with_manifest(asset, media_type, definition)[0]
 
     def embed_with_manifest(
-        self, asset: bytes, media_type: str, definition: Mapping[str, Any]
+        self, asset: bytes, media_type: str, definition: Mapping[str, Any], *, embed: bool = True
     ) -> tuple[bytes, bytes]:
-        """The signed asset and its manifest store on its own (for a repository)."""
+        """The signed asset and its manifest store on its own (for a repository).
+        ``embed=False``: the asset comes back unchanged and the store is a sidecar."""
         output = io.BytesIO()
-        manifest = self.embed_stream(io.BytesIO(asset), media_type, definition, output)
+        manifest = self.embed_stream(io.BytesIO(asset), media_type, definition, output, embed)
         return output.getvalue(), manifest
 
     def embed_stream(
@@ -150,9 +151,12 @@ class ManifestSigner:
         media_type: str,
         definition: Mapping[str, Any],
         output: BinaryIO,
+        embed: bool = True,
     ) -> bytes:
         """Sign the seekable ``source`` into ``output`` (read, write and seek: c2pa-rs goes
-        back to patch the manifest in); return the manifest store on its own."""
+        back to patch the manifest in); return the manifest store on its own. ``embed=False``
+        (a sidecar, ``sign --sidecar``): ``output`` gets the asset unchanged, and the hard
+        binding covers all of it."""
         if media_type not in c2pa.Builder.get_supported_mime_types():
             raise UnsupportedMedia(f"{media_type} cannot carry an embedded C2PA manifest")
         self._callback_errors.clear()
@@ -166,6 +170,8 @@ class ManifestSigner:
             )
         try:
             with c2pa.Builder(plain, self._context) as builder:
+                if not embed:
+                    builder.set_no_embed()
                 if parent is not None:
                     # c2pa-rs reads the parent's manifest store from the parent itself and
                     # records it, with its validation results, as the parentOf ingredient.

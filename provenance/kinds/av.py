@@ -41,6 +41,7 @@ class _TimedMedia:
     name: str
     media_types: frozenset[str]
     mark_algs: frozenset[str] = frozenset()
+    sidecars = True
     mark_alg: str | None = None
     streamed = True
 

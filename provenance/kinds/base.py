@@ -32,6 +32,9 @@ class MediaKind(Protocol):
     """
 
     name: str  # "image", "text"
+    # Whether its manifest store can live beside it in a ``.c2pa`` sidecar (c2pa-rs binds
+    # the whole asset); text keeps its manifest in itself (the C2PA text wrapper).
+    sidecars: bool
     media_types: frozenset[str]
     # The soft-binding algorithms of this kind's watermark that are read (old formats
     # included); empty: it has none. New marks are written in ``mark_alg``.

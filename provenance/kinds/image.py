@@ -36,6 +36,7 @@ _DECODABLE = IMAGE_TYPES - {"image/jxl", "image/svg+xml"}
 
 class ImageKind:
     name = "image"
+    sidecars = True
     media_types = IMAGE_TYPES
     mark_algs = frozenset(ALGORITHMS)
     mark_alg = ALGORITHM

@@ -29,6 +29,7 @@ __all__ = ["TextKind"]
 
 class TextKind:
     name = "text"
+    sidecars = False
     media_types = TEXT_TYPES
     mark_algs = frozenset(ALGORITHMS)  # v2 written; v1 still read
     mark_alg = ALGORITHM
