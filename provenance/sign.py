@@ -28,8 +28,7 @@ from provenance.credentials.softbinding import (
     watermarked_action,
 )
 from provenance.errors import InputError, UnsupportedMedia, UsageError
-from provenance.kinds import Asset, identify_stream, load_asset, size_limit, streamed
-from provenance.kinds.containers import stream_size
+from provenance.kinds import Asset, load_asset, open_content, size_limit, streamed
 from provenance.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
 from provenance.watermark.image import WatermarkSecret
@@ -70,15 +69,11 @@ def read_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
     from a stream. Other kinds are read whole.
     """
     try:
-        with open_input(source, max(limits.max_file_bytes, limits.max_stream_bytes)) as handle:
-            kind, media_type = identify_stream(handle)
+        with open_content(source, limits) as (kind, media_type, handle):
             stream_kind = streamed(kind)
             if stream_kind is None:
                 data = read_opened(handle, limits.max_file_bytes)
                 return load_asset(data, limits=limits, path=source)
-            limit = size_limit(kind, limits)
-            if stream_size(handle) > limit:
-                raise InputError(f"larger than the {limit:,}-byte limit for {kind.name} files")
             stream_kind.check_stream(handle, media_type, limits)
             return Asset(None, media_type, kind, source, limits)
     except InputError as exc:

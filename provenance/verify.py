@@ -7,14 +7,12 @@ differs between images and text lives in the media-kind registry (``provenance.k
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from provenance._internal.fs import open_input, read_input, read_opened
+from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
 from provenance.credentials.read import (
@@ -34,11 +32,9 @@ from provenance.kinds import (
     MediaKind,
     StreamedKind,
     identify,
-    identify_stream,
-    size_limit,
+    open_content,
     streamed,
 )
-from provenance.kinds.containers import stream_size
 from provenance.media import Limits, extension_mismatch
 from provenance.recovery import RecordLookup
 from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
@@ -109,7 +105,7 @@ class Verifier:
         """
         media_type: str | None = None
         try:
-            with self._open(path) as (kind, media_type, handle):
+            with open_content(path, self.config.limits) as (kind, media_type, handle):
                 stream_kind = streamed(kind)
                 sidecar = _sidecar_of(Path(path), kind)
                 if stream_kind is None:
@@ -138,7 +134,7 @@ class Verifier:
 
         Raises ``InputError`` when the file cannot be read or is not a supported type.
         """
-        with self._open(path) as (kind, media_type, handle):
+        with open_content(path, self.config.limits) as (kind, media_type, handle):
             stream_kind = streamed(kind)
             if stream_kind is not None:
                 return self._read(stream_kind, media_type, handle)
@@ -152,18 +148,6 @@ class Verifier:
         return self._detect(kind, media_type, data, strict=False, localise=False)
 
     # --- the wiring ------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _open(self, path: Path) -> Iterator[tuple[MediaKind, str, BinaryIO]]:
-        """The file opened, its kind and media type from its first bytes, and its size
-        checked against that kind's limit; ``InputError`` (no path in the message)."""
-        limits = self.config.limits
-        with open_input(path, max(limits.max_file_bytes, limits.max_stream_bytes)) as handle:
-            kind, media_type = identify_stream(handle)
-            limit = size_limit(kind, limits)
-            if stream_size(handle) > limit:
-                raise InputError(f"larger than the {limit:,}-byte limit for {kind.name} files")
-            yield kind, media_type, handle
 
     def _read(
         self, kind: MediaKind, media_type: str, content: bytes | BinaryIO
@@ -189,10 +173,10 @@ class Verifier:
         sidecar: Path | None = None,
     ) -> Report:
         store = self._read(kind, media_type, data)
-        from_sidecar = store is None and sidecar is not None
-        if from_sidecar and sidecar is not None:
+        from_sidecar = sidecar if store is None else None
+        if from_sidecar is not None:
             # No embedded manifest: the one beside it (c2pa-rs binds it to all of the file).
-            manifest = read_input(sidecar, MAX_SIDECAR_BYTES)
+            manifest = read_input(from_sidecar, MAX_SIDECAR_BYTES)
             if not isinstance(data, bytes):
                 data.seek(0)
             store = self._reader.read(data, media_type, manifest)
@@ -228,8 +212,8 @@ class Verifier:
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
         summary = decision.summary_line
-        if from_sidecar and sidecar is not None:
-            summary = f"{summary} (manifest from the sidecar {safe_text(sidecar.name, 4096)})"
+        if from_sidecar is not None:
+            summary += f" (manifest from the sidecar {safe_text(from_sidecar.name, 4096)})"
         return Report(
             path=path,
             verdict=decision.verdict,

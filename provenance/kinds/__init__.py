@@ -12,6 +12,7 @@ video are ``StreamedKind``s: their files are opened as streams, never read whole
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -36,6 +37,7 @@ __all__ = [
     "kind_name",
     "load_asset",
     "mark_algorithms",
+    "open_content",
     "size_limit",
     "streamed",
 ]
@@ -45,39 +47,38 @@ SNIFF_BYTES = 512
 
 KINDS: tuple[MediaKind, ...] = (ImageKind(), TextKind(), AudioKind(), VideoKind())
 
-#: What every kind accepts, for messages. Audio and video are supported too; the words stay
-#: as they were until the tests and docs/server.md that quote them change with them.
+#: What every kind accepts, for messages.
 SUPPORTED = "a supported image, text, audio or video type"
 
 
 def identify(data: bytes) -> tuple[MediaKind, str]:
     """The kind and media type of ``data`` (the whole content, or at least its first
     ``SNIFF_BYTES``); ``UnsupportedMedia`` when no kind takes it."""
-    if not data:
-        raise UnsupportedMedia("empty file (0 bytes)")
-    media_type = sniff(data[:SNIFF_BYTES])
-    tag_end = id3_tag_end(data[:SNIFF_BYTES])
-    if tag_end is not None:
-        media_type = sniff_behind_id3(media_type, data[tag_end : tag_end + 4])
-    return _kind_for(media_type)
+    head = data[:SNIFF_BYTES]
+    tag_end = id3_tag_end(head)
+    return _identified(head, data[tag_end : tag_end + 4] if tag_end is not None else None)
 
 
 def identify_stream(stream: BinaryIO) -> tuple[MediaKind, str]:
     """``identify`` for a seekable stream, read from its start (left there after)."""
     stream.seek(0)
     head = stream.read(SNIFF_BYTES)
+    tag_end = id3_tag_end(head)
+    behind = None
+    if tag_end is not None:
+        stream.seek(tag_end)
+        behind = stream.read(4)
+    stream.seek(0)
+    return _identified(head, behind)
+
+
+def _identified(head: bytes, behind_id3: bytes | None) -> tuple[MediaKind, str]:
+    """The kind from the first bytes (and the four behind a leading ID3 tag, if any)."""
     if not head:
         raise UnsupportedMedia("empty file (0 bytes)")
     media_type = sniff(head)
-    tag_end = id3_tag_end(head)
-    if tag_end is not None:
-        stream.seek(tag_end)
-        media_type = sniff_behind_id3(media_type, stream.read(4))
-    stream.seek(0)
-    return _kind_for(media_type)
-
-
-def _kind_for(media_type: str | None) -> tuple[MediaKind, str]:
+    if behind_id3 is not None:
+        media_type = sniff_behind_id3(media_type, behind_id3)
     for kind in KINDS:
         if media_type in kind.media_types:
             return kind, media_type
@@ -94,6 +95,23 @@ def streamed(kind: MediaKind) -> StreamedKind | None:
 def size_limit(kind: MediaKind, limits: Limits) -> int:
     """The largest file of ``kind`` that is read: streamed kinds have their own limit."""
     return limits.max_stream_bytes if streamed(kind) else limits.max_file_bytes
+
+
+@contextlib.contextmanager
+def open_content(path: Path, limits: Limits) -> Iterator[tuple[MediaKind, str, BinaryIO]]:
+    """``path`` opened (a regular file), its kind and media type from its first bytes, and
+    its size checked against that kind's limit (``size_limit``); ``InputError`` without
+    the path in the message. The stream is at its start."""
+    from provenance._internal.fs import open_input
+
+    from .containers import stream_size
+
+    with open_input(path, max(limits.max_file_bytes, limits.max_stream_bytes)) as handle:
+        kind, media_type = identify_stream(handle)
+        limit = size_limit(kind, limits)
+        if stream_size(handle) > limit:
+            raise InputError(f"larger than the {limit:,}-byte limit for {kind.name} files")
+        yield kind, media_type, handle
 
 
 def kind_name(media_type: str | None) -> str | None:

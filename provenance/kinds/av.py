@@ -88,11 +88,7 @@ class _TimedMedia:
     def embed_credentials(
         self, data: bytes, media_type: str, definition: Mapping[str, Any], signer: ManifestSigner
     ) -> tuple[bytes, bytes]:
-        output = io.BytesIO()
-        manifest = self.embed_stream_credentials(
-            io.BytesIO(data), media_type, definition, signer, output
-        )
-        return output.getvalue(), manifest
+        return signer.embed_with_manifest(data, media_type, definition)
 
     def embed_stream_credentials(
         self,
