@@ -132,7 +132,8 @@ class Ingredient:
     ``relationship`` is C2PA's (``parentOf``: edited from it; ``componentOf``: placed in
     it). ``state`` is how its own credentials validated (None: it carries none);
     ``ai_generated`` what they say across their own chain (None: unknown, or they failed);
-    ``failures`` their codes (plain words in the credentials' ``explanations``).
+    ``failures`` their codes (plain words in the credentials' ``explanations``);
+    ``ingredients`` its own, as its manifest records them (the chain, as a tree).
     """
 
     title: str | None
@@ -140,6 +141,7 @@ class Ingredient:
     state: ValidationState | None
     ai_generated: bool | None
     failures: tuple[str, ...] = ()
+    ingredients: tuple[Ingredient, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -302,7 +303,7 @@ class Verifier:
         explanations.update(
             {
                 s.code: explain_code(s.code, s.explanation)
-                for ingredient in source.ingredients
+                for ingredient in _all(source.ingredients)
                 for s in ingredient.failures
             }
         )
@@ -324,14 +325,7 @@ class Verifier:
             explanations=explanations,
             revocation_sources=self.config.revocations.sources,
             ingredients=tuple(
-                ReportedIngredient(
-                    title=facts.title,
-                    relationship=facts.relationship,
-                    state=facts.state,
-                    ai_generated=facts.ai_generated,
-                    failures=facts.failures,
-                )
-                for facts in map(_ingredient_facts, source.ingredients)
+                _reported(_ingredient_facts(ingredient)) for ingredient in source.ingredients
             ),
         )
 
@@ -384,6 +378,24 @@ def _claims_of(manifest: dict[str, Any]) -> Claims:
         signer=_field(info.get("common_name")),
         issuer=_field(info.get("issuer")),
         digital_source_type=_field(made.get("digitalSourceType")) if made else None,
+    )
+
+
+def _all(ingredients: tuple[Ingredient, ...]) -> Iterator[Ingredient]:
+    """Every ingredient of the chain, nested ones included."""
+    for ingredient in ingredients:
+        yield ingredient
+        yield from _all(ingredient.ingredients)
+
+
+def _reported(facts: IngredientFacts) -> ReportedIngredient:
+    return ReportedIngredient(
+        title=facts.title,
+        relationship=facts.relationship,
+        state=facts.state,
+        ai_generated=facts.ai_generated,
+        failures=facts.failures,
+        ingredients=tuple(map(_reported, facts.ingredients)),
     )
 
 

@@ -80,6 +80,7 @@ def test_an_edit_with_parent_is_trusted_and_keeps_the_ai_origin(
             "state": "Trusted",
             "ai_generated": True,
             "failures": [],
+            "ingredients": [],  # the AI original was made from nothing with credentials
         }
     ]
     # The edit claims no source type of its own: its AI origin is its parent's.
@@ -115,8 +116,33 @@ def test_ai_edit_of_a_human_original(
             "state": None,
             "ai_generated": None,
             "failures": [],
+            "ingredients": [],
         }
     ]
+
+
+def test_an_edit_of_an_edit_reports_the_chain_as_a_tree(
+    ai_original: Path, image_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    first = tmp_path / "first-edit.jpg"
+    result = run("sign", str(image_file("crop.jpg", size=(360, 280))), "-o", str(first),
+                 "--parent", str(ai_original))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    second = tmp_path / "second-edit.jpg"
+    result = run("sign", str(image_file("grade.jpg", size=(340, 260))), "-o", str(second),
+                 "--parent", str(first))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    code, report = report_of(second)
+    assert code == 0 and report["verdict"] == "trusted" and report["ai_generated"] is True
+    (parent,) = report["credentials"]["ingredients"]
+    assert (parent["title"], parent["state"], parent["ai_generated"]) == (
+        "first-edit.jpg", "Trusted", True,
+    )  # fmt: skip
+    (grandparent,) = parent["ingredients"]
+    assert (grandparent["title"], grandparent["relationship"], grandparent["ai_generated"]) == (
+        "generated.jpg", "parentOf", True,
+    )  # fmt: skip
+    assert grandparent["ingredients"] == []
 
 
 def test_resigning_signed_content_keeps_its_manifest_as_parent(
@@ -176,6 +202,16 @@ def test_resigning_a_conformance_file_drops_nothing(
         "state": "Trusted",  # judged under this verifier's trust, not the signer's
         "ai_generated": None,  # CA.jpg is an edit of A.jpg, which has no credentials
         "failures": [],
+        "ingredients": [
+            {
+                "title": "A.jpg",
+                "relationship": "parentOf",
+                "state": None,
+                "ai_generated": None,
+                "failures": [],
+                "ingredients": [],
+            }
+        ],
     }
     # Without the test root its signer is not trusted here: the parent is only valid.
     _, default = report_of(output)
@@ -240,6 +276,7 @@ def test_text_with_credentials_resigns_keeping_them(signed_text: Path, tmp_path:
         "state": "Trusted",
         "ai_generated": True,
         "failures": [],
+        "ingredients": [],
     }
     # Signed text signed again keeps its own manifest in the same way.
     again = tmp_path / "again.txt"

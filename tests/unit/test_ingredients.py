@@ -103,13 +103,24 @@ def test_the_ai_origin_is_followed_through_intact_parents_only() -> None:
 
 
 def test_the_report_lists_ingredients() -> None:
-    found = Ingredient("a.jpg", "parentOf", ValidationState.INVALID, None, ("x.y",))
+    inner = Ingredient("b.jpg", "componentOf", None, None)
+    found = Ingredient("a.jpg", "parentOf", ValidationState.INVALID, None, ("x.y",), (inner,))
     assert to_json(found) == {
         "title": "a.jpg",
         "relationship": "parentOf",
         "state": "Invalid",
         "ai_generated": None,
         "failures": ["x.y"],
+        "ingredients": [
+            {
+                "title": "b.jpg",
+                "relationship": "componentOf",
+                "state": None,
+                "ai_generated": None,
+                "failures": [],
+                "ingredients": [],
+            }
+        ],
     }
 
 
