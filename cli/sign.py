@@ -135,7 +135,8 @@ def sign(
         "--sidecar",
         help="Write the manifest store beside OUTPUT as OUTPUT-NAME.c2pa instead of "
         "embedding it (OUTPUT is the content alone, watermarked unless --no-watermark); "
-        "verify finds it there. Images, audio and video; one file (-o).",
+        "verify finds it there. Images, audio and video; with --out-dir each signed copy "
+        "gets its own.",
     ),
     assertions: Path = typer.Option(
         None,
@@ -188,6 +189,7 @@ def sign(
         "force": force,
         "parent": parent,
         "keep_invalid_history": keep_invalid_history,
+        "sidecar": sidecar,
     }
     if out_dir is None:
         batch_flags = {
@@ -206,10 +208,8 @@ def sign(
             raise UsageError("name where the signed copy goes: -o OUTPUT, or --out-dir DIR")
         if len(sources) != 1:
             raise UsageError("-o OUTPUT takes one INPUT; use --out-dir DIR to sign several")
-        _sign_one(ctx, sources[0], output, content, repository, **options, sidecar=sidecar)
+        _sign_one(ctx, sources[0], output, content, repository, **options)
         return
-    if sidecar:
-        raise UsageError("--sidecar goes with -o OUTPUT (one file), not with --out-dir")
     if not sources and from_file is None:
         raise UsageError("name files or directories to sign, or --from-file LIST")
     if Path("-") in sources:
@@ -386,9 +386,10 @@ def _sign_many(
             typer.echo(f"{status} {shown(outcome.input)}  {shown(outcome.error)}")
             return
         mark = f", record {outcome.record}" if outcome.record else ", no watermark"
+        beside = f", manifest in {shown(outcome.manifest)}" if outcome.manifest else ""
         typer.echo(
             f"{status} {shown(outcome.input)} -> {shown(outcome.output)}  "
-            f"({shown(outcome.media_type)}, {outcome.size or 0:,} bytes{mark})"
+            f"({shown(outcome.media_type)}, {outcome.size or 0:,} bytes{mark}{beside})"
         )
 
     counts = drive(

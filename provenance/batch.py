@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from provenance._internal.batch.job import FileJob
 from provenance._internal.batch.local import WORKERS_PER_CPU, max_workers, run_locally
 from provenance._internal.batch.task import VerifyJob
+from provenance._internal.text import safe_text
 from provenance.credentials.manifest import TrainingMining
-from provenance.errors import Remedy
+from provenance.errors import OutputRefused, Remedy
 from provenance.media import Limits
 from provenance.report import path_fields
 from provenance.verify import Report, VerifyConfig
@@ -221,7 +222,8 @@ class SignSettings:
     nothing. ``force`` replaces existing outputs (regular files only). ``parent``: every
     file is an edit of it (``sign --parent``); ``ai_edit``: an AI model made the edits;
     ``keep_invalid_history``: record credentials that fail validation as an invalid
-    ingredient instead of refusing the file.
+    ingredient instead of refusing the file. ``sidecar``: each manifest store goes beside
+    its signed copy as ``NAME.c2pa`` instead of into it (``sign --sidecar``).
     """
 
     home: Path
@@ -240,6 +242,7 @@ class SignSettings:
     ai_edit: bool = False
     keep_invalid_history: bool = False
     assertions: tuple[Mapping[str, Any], ...] = ()  # the user's own (``user_assertions``)
+    sidecar: bool = False
 
 
 def _omitted() -> Any:
@@ -251,9 +254,10 @@ class SignOutcome:
     """One input of ``sign_many``: where its signed copy went, or why there is none.
 
     ``input`` is the name as given; ``output`` where the signed copy is (or would have
-    been) written; ``record`` the watermark's repository record id (16 hex digits; None
-    without a watermark); ``error`` one line, None once signed, and ``remedy`` what the
-    caller could change to get past it. Names that are not UTF-8
+    been) written; ``manifest`` where its sidecar manifest store is (signed with
+    ``SignSettings.sidecar`` only); ``record`` the watermark's repository record id
+    (16 hex digits; None without a watermark); ``error`` one line, None once signed, and
+    ``remedy`` what the caller could change to get past it. Names that are not UTF-8
     also come as base64 bytes (``input_bytes``, ``output_bytes``), as in reports.
     """
 
@@ -268,6 +272,7 @@ class SignOutcome:
     error: str | None = None
     # What would get past the error (``provenance.errors.Remedy``), when something would.
     remedy: str | None = _omitted()
+    manifest: str | None = _omitted()
     input_bytes: str | None = _omitted()
     output_bytes: str | None = _omitted()
 
@@ -346,12 +351,45 @@ def sign_many(
             else item
             for item in _until(stop, walk(inputs, recursive=recursive, skip=[out_dir]))
         )
+        if settings.sidecar:
+            items = _one_input_a_sidecar(items, out_dir)
         if engine == "dask":
             job.release()  # the client signs nothing itself
         return _run(items, job, workers, ordered, engine, scheduler)
     except BaseException:
         job.release()
         raise
+
+
+def _one_input_a_sidecar(
+    items: Iterator[Path | SignOutcome], out_dir: Path
+) -> Iterator[Path | SignOutcome]:
+    """Refuse an input whose sidecar another input of the batch already takes: ``x.jpg``
+    and ``x.png`` both keep their manifest in ``x.c2pa``. Keeps the sidecar names seen
+    (one path per input signed with a sidecar)."""
+    from provenance._internal.batch.signing import mirrored
+    from provenance.credentials.read import sidecar_path
+
+    taken: dict[Path, Path] = {}
+    for item in items:
+        if isinstance(item, Path):
+            try:
+                output = out_dir / mirrored(item)
+            except OutputRefused:
+                yield item  # the job says why
+                continue
+            manifest = sidecar_path(output)
+            first = taken.setdefault(manifest, item)
+            if first is not item:
+                yield SignOutcome.make(
+                    item,
+                    output,
+                    status=SignStatus.REFUSED,
+                    error=f"its sidecar {safe_text(manifest, 4096)} is that of "
+                    f"{safe_text(first, 4096)}, signed in this batch",
+                )
+                continue
+        yield item
 
 
 def _until(stop: threading.Event | None, items: Iterable[T]) -> Iterator[T]:

@@ -203,6 +203,7 @@ class ContentSigner:
         title: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         parent: str | Path | bytes | None = None,
+        sidecar: bool = False,
     ) -> Signed:
         """Sign content of any kind given as bytes; the result carries the signed bytes,
         the manifest store alone and the record id (None without a watermark).
@@ -210,7 +211,9 @@ class ContentSigner:
         ``expect`` ("image", "text") refuses content of another kind: text that begins
         like an SVG document is an image to every verifier. ``model`` replaces the
         signer's model for this call (with ``model_version``, or none). ``parent``
-        replaces the signer's parent for this call."""
+        replaces the signer's parent for this call. ``sidecar``: the manifest store is
+        not embedded (``Signed.data`` is the content alone, ``Signed.manifest`` the store
+        to keep beside it as ``NAME.c2pa``); images, audio and video."""
         asset = load_asset(data, limits=self.limits)
         original = self._load_parent(parent) if parent is not None else self._parent
         if expect is not None and asset.kind.name != expect:
@@ -228,6 +231,7 @@ class ContentSigner:
                 self._watermarking,
                 original,
                 keep_invalid_history=self.keep_invalid_history,
+                sidecar=sidecar,
             )
             if self._audit:
                 self.store.audit_event(

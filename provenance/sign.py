@@ -39,6 +39,7 @@ __all__ = [
     "Signed",
     "Watermarking",
     "check_paths",
+    "check_sidecar_output",
     "load_asset",
     "read_asset",
     "sidecar_path",
@@ -46,6 +47,7 @@ __all__ = [
     "sign_bytes",
     "sign_file",
     "sign_loaded",
+    "write_signed",
 ]
 
 log = logging.getLogger(__name__)
@@ -163,6 +165,32 @@ def sign_loaded(
     return Signed(signed, asset.media_type, manifest, record_id)
 
 
+def check_sidecar_output(output: Path, *, force: bool) -> Path:
+    """The sidecar ``output`` would get (``sidecar_path``), refused as an output is: it
+    exists without ``force``, or it would be ``output`` itself."""
+    manifest_file = sidecar_path(output)
+    if manifest_file == Path(output):
+        raise UsageError(f"{output}: the content cannot be named like its .c2pa sidecar")
+    check_output(manifest_file, force=force)
+    return manifest_file
+
+
+def write_signed(output: Path, signed: Signed, *, force: bool, sidecar: bool = False) -> None:
+    """Write signed content to ``output`` whole or not at all; with ``sidecar`` its
+    manifest store goes beside it first, and is removed again when the content cannot be
+    written: never a sidecar without its content."""
+    if not sidecar:
+        write_output(output, signed.data, force=force)
+        return
+    manifest_file = sidecar_path(output)
+    write_output(manifest_file, signed.manifest, force=force)
+    try:
+        write_output(output, signed.data, force=force)
+    except BaseException:
+        manifest_file.unlink(missing_ok=True)
+        raise
+
+
 def _mark_for(
     asset: Asset, watermarking: Watermarking | None, output: Path | None = None
 ) -> Watermarking | None:
@@ -240,9 +268,7 @@ def sign_asset(
     """
     check_output(output, force=force)
     if sidecar:
-        if sidecar_path(output) == Path(output):
-            raise UsageError(f"{output}: the content cannot be named like its .c2pa sidecar")
-        check_output(sidecar_path(output), force=force)
+        check_sidecar_output(output, force=force)
     if content.title is None:
         content = dataclasses.replace(content, title=output.name)
     watermarking = _mark_for(asset, watermarking, output)
@@ -265,16 +291,7 @@ def sign_asset(
             safe_text(output, 4096),
             asset.media_type,
         )
-    if sidecar:
-        manifest_file = sidecar_path(output)
-        write_output(manifest_file, signed.manifest, force=force)
-        try:
-            write_output(output, signed.data, force=force)
-        except BaseException:
-            manifest_file.unlink(missing_ok=True)  # never a sidecar without its content
-            raise
-    else:
-        write_output(output, signed.data, force=force)
+    write_signed(output, signed, force=force, sidecar=sidecar)
     return SignResult(
         output, asset.media_type, len(signed.data), signer.signer.identity, signed.record_id
     )

@@ -347,3 +347,31 @@ def test_the_sign_many_example_of_docs_pipelines_runs(tree: Path) -> None:
     exec(compile(code.replace("workers=4", "workers=2"), "docs/pipelines.md", "exec"), namespace)
     signed = sorted(p.relative_to("signed").as_posix() for p in Path("signed").rglob("*.*"))
     assert signed == sorted(name.replace("gen/", "generated/") for name in TREE)
+
+
+def test_sidecars_go_beside_each_signed_copy_and_two_inputs_never_share_one(
+    tree: Path,
+) -> None:
+    clash = tree / "gen" / "a.png"  # a.jpg and a.png would both keep their store in a.c2pa
+    clash.write_bytes(encode(natural_image(320, 256, seed=9), "PNG"))
+    story = tree / "gen" / "story.txt"  # text keeps its manifest in itself
+    story.write_text("A model wrote this short story about a lighthouse keeper.\n")
+    result = run("sign", "-r", "gen", "--out-dir", "out", "--model", "m", "--sidecar", "--jsonl")
+    outcomes = {o["input"]: o for o in lines(result)}
+    assert result.exit_code == 2, result.output  # refusals rank as exit 2
+    for name in TREE:
+        assert outcomes[name]["status"] == "signed", outcomes[name]
+        assert outcomes[name]["manifest"] == f"out/{name.rsplit('.', 1)[0]}.c2pa"
+    second = outcomes["gen/a.png"]  # walked after a.jpg, in name order
+    assert second["status"] == "refused" and "a.c2pa is that of gen/a.jpg" in second["error"]
+    assert outcomes["gen/story.txt"]["status"] != "signed"
+    assert "no sidecar" in outcomes["gen/story.txt"]["error"]
+    assert not Path("out/gen/a.png").exists() and not Path("out/gen/story.txt").exists()
+    # Each copy carries no manifest of its own and verifies trusted against its sidecar.
+    reports = verify_reports(*(f"out/{name}" for name in TREE))
+    assert [r["verdict"] for r in reports] == ["trusted"] * 4
+    assert all("(manifest from the sidecar" in r["summary"] for r in reports)
+    assert (
+        "manifest in again/gen/a.c2pa)"
+        in run("sign", "gen/a.jpg", "--out-dir", "again", "--sidecar", "--model", "m").stdout
+    )

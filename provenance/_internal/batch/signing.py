@@ -23,7 +23,6 @@ from provenance._internal.fs import (
     check_output,
     output_error,
     read_input,
-    write_output,
 )
 from provenance._internal.text import safe_text
 from provenance.batch import SignOutcome, SignSettings, SignStatus
@@ -33,6 +32,7 @@ from provenance.keystore import KeyStore
 from provenance.media import extension_mismatch
 from provenance.pipeline import ContentSigner
 from provenance.repository import open_repository
+from provenance.sign import check_sidecar_output, sidecar_path, write_signed
 
 __all__ = ["SignJob", "mirrored", "prepare", "signers_built"]
 
@@ -135,16 +135,19 @@ class SignJob(FileJob[SignOutcome]):
         except OSError as exc:
             raise output_error(target, exc) from None
         check_output(target, force=force, source=source)
+        sidecar = self.settings.sidecar
+        if sidecar:
+            check_sidecar_output(target, force=force)
         signer = self._signer()
         data = read_input(source, self.settings.limits.max_file_bytes)
-        signed = signer.sign(data, title=output.name)
+        signed = signer.sign(data, title=output.name, sidecar=sidecar)
         if extension_mismatch(output, signed.media_type):
             log.warning(
                 "%s: output name does not match its content type %s",
                 safe_text(output, 4096),
                 signed.media_type,
             )
-        write_output(target, signed.data, force=force)
+        write_signed(target, signed, force=force, sidecar=sidecar)
         record = f"{signed.record_id:016x}" if signed.record_id is not None else None
         stamped = signer.time_stamp_authority
         signer.store.audit_event(
@@ -164,6 +167,7 @@ class SignJob(FileJob[SignOutcome]):
             signer=signer.identity,
             time_stamp=stamped,
             size=len(signed.data),
+            manifest=str(sidecar_path(output)) if sidecar else None,
         )
 
     def failed(self, path: Path | str, message: str) -> SignOutcome:
