@@ -32,7 +32,14 @@ from provenance.keystore import KeyStore
 from provenance.kinds import load_asset
 from provenance.media import Limits
 from provenance.repository import open_repository
-from provenance.sign import Signed, Watermarking, read_asset, sign_loaded
+from provenance.sign import (
+    Signed,
+    SignResult,
+    Watermarking,
+    read_asset,
+    sign_asset,
+    sign_loaded,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -243,6 +250,48 @@ class ContentSigner:
                     time_stamp=self.time_stamp_authority or "",
                 )
         return signed
+
+    def sign_file(
+        self,
+        source: str | Path | Asset,
+        output: str | Path,
+        *,
+        force: bool = False,
+        sidecar: bool = False,
+    ) -> SignResult:
+        """Sign a file (or an asset read with ``provenance.sign.read_asset``) into
+        ``output``, as `provenance sign -o` does: audio and video are signed from a
+        stream, never read whole; the output appears whole or not at all, never replacing
+        a file without ``force``; ``sidecar`` writes the manifest store beside it."""
+        if isinstance(source, str | Path):
+            asset = read_asset(Path(source), limits=self.limits)
+        else:
+            asset = source
+        content = self._content_for(None, None, None, None)
+        with self._lock:
+            if self._closed:
+                raise UsageError("this ContentSigner is closed")
+            result = sign_asset(
+                asset,
+                Path(output),
+                self._signer,
+                content,
+                watermarking=self._watermarking,
+                force=force,
+                parent=self._parent,
+                keep_invalid_history=self.keep_invalid_history,
+                sidecar=sidecar,
+            )
+            if self._audit:
+                self.store.audit_event(
+                    "sign",
+                    identity=self.identity,
+                    output=str(result.output),
+                    media_type=result.media_type,
+                    record=f"{result.record_id:016x}" if result.record_id is not None else "",
+                    time_stamp=self.time_stamp_authority or "",
+                )
+        return result
 
     def _load_parent(self, parent: str | Path | bytes | None) -> Asset | None:
         if parent is None:

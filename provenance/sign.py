@@ -41,6 +41,7 @@ __all__ = [
     "check_paths",
     "check_sidecar_output",
     "load_asset",
+    "open_asset",
     "read_asset",
     "sidecar_path",
     "sign_asset",
@@ -71,15 +72,20 @@ def read_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
     from a stream. Other kinds are read whole.
     """
     try:
-        with open_content(source, limits) as (kind, media_type, handle):
-            stream_kind = streamed(kind)
-            if stream_kind is None:
-                data = read_opened(handle, limits.max_file_bytes)
-                return load_asset(data, limits=limits, path=source)
-            stream_kind.check_stream(handle, media_type, limits)
-            return Asset(None, media_type, kind, source, limits)
+        return open_asset(source, limits=limits)
     except InputError as exc:
         raise type(exc)(f"{source}: {exc}") from exc
+
+
+def open_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
+    """``read_asset`` whose errors do not name the file (a batch outcome names it)."""
+    with open_content(source, limits) as (kind, media_type, handle):
+        stream_kind = streamed(kind)
+        if stream_kind is None:
+            data = read_opened(handle, limits.max_file_bytes)
+            return load_asset(data, limits=limits, path=source)
+        stream_kind.check_stream(handle, media_type, limits)
+        return Asset(None, media_type, kind, source, limits)
 
 
 @dataclasses.dataclass(frozen=True)

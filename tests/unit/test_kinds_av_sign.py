@@ -205,3 +205,29 @@ def test_batch_signing_takes_audio_and_video(
     for source in sources:
         signed = out / source.relative_to(source.anchor)
         assert verifier.verify_path(signed).verdict is Verdict.TRUSTED
+
+
+def test_batch_signing_streams_video_over_the_in_memory_limit(
+    env_store: KeyStore, passphrase: str, tmp_path: Path
+) -> None:
+    """``sign --out-dir`` signs audio and video from a stream as one file does: with the
+    in-memory limit at 1 MiB, a 24 MiB MP4 signs; an image over it is that file's error."""
+    from provenance.batch import SignSettings, SignStatus, sign_many
+
+    limits = Limits(max_file_bytes=1 << 20)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _big_mp4(folder / "big.mp4", 24 << 20)
+    (folder / "big.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 << 20))
+    settings = SignSettings(home=env_store.home, model="m", watermark=False, limits=limits)
+    outcomes = {
+        Path(o.input).name: o
+        for o in sign_many([folder], tmp_path / "out", settings, passphrase, recursive=True)
+    }
+    video = outcomes["big.mp4"]
+    assert video.status is SignStatus.SIGNED and video.output is not None
+    assert video.size == Path(video.output).stat().st_size > (24 << 20)
+    assert trusting(env_store, limits).verify_path(Path(video.output)).verdict is Verdict.TRUSTED
+    image = outcomes["big.png"]
+    assert image.status is SignStatus.UNREADABLE
+    assert image.error == "larger than the 1,048,576-byte limit for image files"

@@ -22,17 +22,15 @@ from provenance._internal.fs import (
     check_input,
     check_output,
     output_error,
-    read_input,
 )
 from provenance._internal.text import safe_text
 from provenance.batch import SignOutcome, SignSettings, SignStatus
 from provenance.errors import OutputRefused, ProvenanceError
 from provenance.home import default_repository, watermark_secret
 from provenance.keystore import KeyStore
-from provenance.media import extension_mismatch
 from provenance.pipeline import ContentSigner
 from provenance.repository import open_repository
-from provenance.sign import check_sidecar_output, sidecar_path, write_signed
+from provenance.sign import check_sidecar_output, open_asset, sidecar_path
 
 __all__ = ["SignJob", "mirrored", "prepare", "signers_built"]
 
@@ -139,15 +137,9 @@ class SignJob(FileJob[SignOutcome]):
         if sidecar:
             check_sidecar_output(target, force=force)
         signer = self._signer()
-        data = read_input(source, self.settings.limits.max_file_bytes)
-        signed = signer.sign(data, title=output.name, sidecar=sidecar)
-        if extension_mismatch(output, signed.media_type):
-            log.warning(
-                "%s: output name does not match its content type %s",
-                safe_text(output, 4096),
-                signed.media_type,
-            )
-        write_signed(target, signed, force=force, sidecar=sidecar)
+        # Audio and video stay on disk and are signed from a stream, as with one file.
+        asset = open_asset(source, limits=self.settings.limits)
+        signed = signer.sign_file(asset, target, force=force, sidecar=sidecar)
         record = f"{signed.record_id:016x}" if signed.record_id is not None else None
         stamped = signer.time_stamp_authority
         signer.store.audit_event(
@@ -166,7 +158,7 @@ class SignJob(FileJob[SignOutcome]):
             record=record,
             signer=signer.identity,
             time_stamp=stamped,
-            size=len(signed.data),
+            size=signed.size,
             manifest=str(sidecar_path(output)) if sidecar else None,
         )
 
