@@ -280,9 +280,15 @@ def main() -> None:
     memory_note = (
         "The toolkit never reads an audio or video file whole (it streams it to "
         "c2pa-rs); what is left is c2pa-rs's own: it hashes through buffers of up to "
-        "256 MiB (read sizes logged through a stream wrapper), and when signing it keeps "
-        "a working copy of the asset, on disk above `SignOptions.memory_copy_limit_mb` "
-        "(64 MiB; c2pa-rs's `core.backing_store_memory_threshold_in_mb`)."
+        "256 MiB (read sizes logged through a stream wrapper; `MAX_HASH_BUF` in c2pa-rs's "
+        "`sdk/src/utils/hash_utils.rs`, a constant no setting changes), reading the next "
+        "chunk while a worker thread hashes the last, so two such buffers are live at "
+        "once: about 512 MiB for any range over 256 MiB, signing and verifying alike. "
+        "When signing it also keeps a working copy of the asset, on disk above "
+        "`SignOptions.memory_copy_limit_mb` (64 MiB; c2pa-rs's "
+        "`core.backing_store_memory_threshold_in_mb`). The issue's 200 MB is out of reach "
+        "through c2pa-python 0.38.1: it wraps no signing path that takes a hash computed "
+        "by the caller (c2pa-rs's placeholder/embeddable signing)."
     )
     body = "\n\n".join((setup, timing, memory, memory_note))
     write_section("av", "Audio and video: sign and verify, and a 2 GB MP4", body)
