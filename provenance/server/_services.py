@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from provenance.credentials.read import CredentialReader
 from provenance.credentials.sign import InvalidParent, ManifestSigner
 from provenance.errors import InputError, ProvenanceError, Remedy, UnsupportedMedia, UsageError
 from provenance.home import (
@@ -21,7 +20,7 @@ from provenance.home import (
     watermark_secret,
 )
 from provenance.keystore import KeyStore
-from provenance.kinds import MediaKind, identify
+from provenance.kinds import MediaKind, identify, identify_stream
 from provenance.media import Limits
 from provenance.repository import Repository, open_repository
 from provenance.server.errors import ApiError
@@ -100,6 +99,15 @@ def check_media(data: bytes) -> tuple[MediaKind, str]:
         raise ApiError(415, exc.diagnostics()) from None
 
 
+def check_media_file(path: Path) -> tuple[MediaKind, str]:
+    """``check_media`` for an upload in a file, from its first bytes."""
+    try:
+        with path.open("rb") as stream:
+            return identify_stream(stream)
+    except UnsupportedMedia as exc:
+        raise ApiError(415, exc.diagnostics()) from None
+
+
 class Services:
     """The long-lived objects behind the endpoints."""
 
@@ -126,7 +134,6 @@ class Services:
         config = dataclasses.replace(config, repository=str(location) if self.repository else None)
         self.limits = Limits(max_file_bytes=settings.max_upload_bytes)
         self.verifier = Verifier(dataclasses.replace(config, limits=self.limits))
-        self._reader = CredentialReader(config.trust)
         self.sign_lock = threading.Lock()  # one c2pa signer callback at a time
         self.workers = Workers(settings.max_concurrency, settings.request_timeout_seconds)
 
@@ -134,8 +141,11 @@ class Services:
         assert self.watermark is not None and self.repository is not None
         return Watermarking(self.watermark, self.repository)
 
-    def manifest_json(self, data: bytes) -> dict[str, Any] | None:
-        """The full manifest store as c2pa-rs reports it, or None."""
-        kind, media_type = identify(data)
-        store = kind.read_credentials(data, media_type, self._reader, self.limits)
+    def manifest_json(self, path: Path) -> dict[str, Any] | None:
+        """The full manifest store of the upload in ``path`` as c2pa-rs reports it, or
+        None (also when it cannot be read: the report says why)."""
+        try:
+            store = self.verifier.manifest_store(path)
+        except InputError:
+            return None
         return store.store if store is not None else None

@@ -17,7 +17,7 @@ from provenance.kinds import mark_algorithms
 from provenance.repository import Record
 from provenance.server import _schemas as schemas
 from provenance.server._services import Services, check_media
-from provenance.server._uploads import read_upload
+from provenance.server._uploads import upload_of
 from provenance.server.errors import ApiError
 
 SUPPORTED = tuple(mark_algorithms())
@@ -72,15 +72,16 @@ def softbinding_router(services: Services) -> APIRouter:
         max_results: Annotated[int, _MAX_RESULTS] = 10,
     ) -> dict[str, Any]:
         """Detect our watermark in the upload and return the manifests it points to."""
-        upload = await read_upload(
+        async with upload_of(
             request,
             services.settings.max_upload_bytes,
             services.settings.request_timeout_seconds,
-        )
-        check_media(upload.data)
+        ) as upload:
+            data = upload.read()
+        check_media(data)
 
         def job() -> list[Record]:
-            finding = services.verifier.find_mark(upload.data)
+            finding = services.verifier.find_mark(data)
             if not finding.found or finding.payload is None or finding.alg is None:
                 return []
             if alg is not None and finding.alg != alg:

@@ -10,6 +10,7 @@ is one line on the ``ACCESS_LOGGER`` logger (docs/server.md).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -28,9 +29,9 @@ from provenance._internal.text import safe_text
 from provenance._version import __version__
 from provenance.credentials.manifest import AIContent
 from provenance.server import _schemas as schemas
-from provenance.server._services import Services, check_media
+from provenance.server._services import Services, check_media, check_media_file
 from provenance.server._softbinding import softbinding_router
-from provenance.server._uploads import read_upload
+from provenance.server._uploads import upload_of
 from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
 from provenance.sign import Signed, sign_bytes
@@ -43,10 +44,11 @@ ACCESS_LOGGER = "provenance.server.access"
 _access = logging.getLogger(ACCESS_LOGGER)
 
 _STATIC = files("provenance.server") / "static"
-# Defence in depth for the page: only our own scripts and styles, no inline code, no framing.
+# Defence in depth for the page: only our own scripts and styles, no inline code, no framing;
+# audio and video previews play the moderator's own file through a blob: URL.
 _PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
 }
 _bearer = HTTPBearer(auto_error=False, description="A token made with `create_token`.")
@@ -105,19 +107,22 @@ def create_app(settings: ServerSettings) -> FastAPI:
         ] = False,
     ) -> JSONResponse:
         """One verdict for the uploaded file (multipart field `file`, or the raw body)."""
-        upload = await read_upload(
+        async with upload_of(
             request, settings.max_upload_bytes, settings.request_timeout_seconds
-        )
-        check_media(upload.data)
-        name = upload.filename[:1024] or "-"
+        ) as upload:
+            check_media_file(upload.path)
+            name = upload.filename[:1024] or "-"
 
-        def job() -> dict[str, Any]:
-            body = services.verifier.verify_bytes(upload.data, name).to_json()
-            if include_manifest:
-                body["manifest"] = services.manifest_json(upload.data)
-            return body
+            def job() -> dict[str, Any]:
+                # From the upload's file, as `provenance verify` reads a file: audio and
+                # video are streamed to c2pa-rs, never read whole.
+                report = services.verifier.verify_path(upload.path)
+                body = dataclasses.replace(report, path=name, path_bytes=None).to_json()
+                if include_manifest:
+                    body["manifest"] = services.manifest_json(upload.path)
+                return body
 
-        return JSONResponse(await services.workers.run(job))
+            return JSONResponse(await services.workers.run(job))
 
     @app.post(
         "/v1/sign",
@@ -149,17 +154,18 @@ def create_app(settings: ServerSettings) -> FastAPI:
             raise ApiError(503, services.sign_unavailable)
         if model_version and not model:
             raise ApiError(422, "model_version needs model")
-        upload = await read_upload(
+        async with upload_of(
             request, settings.max_upload_bytes, settings.request_timeout_seconds
-        )
-        kind, _ = check_media(upload.data)
+        ) as upload:
+            data = upload.read()  # signed in memory, within the upload limit
+        kind, _ = check_media(data)
         content = AIContent(model=model, model_version=model_version)
         signer = services.signer
 
         def job() -> Signed:
             with services.sign_lock:
                 return sign_bytes(
-                    upload.data,
+                    data,
                     signer,
                     content,
                     watermarking=services.watermarking() if watermark else None,

@@ -313,3 +313,39 @@ def test_the_openapi_report_is_the_library_report(
         parsed = adapter.validate_json(json.dumps(body), strict=False)
         absent = {"path_bytes": None, "remedy": None, "llm_watermark": None}
         assert adapter.dump_python(parsed, mode="json") == {**absent, **body}
+
+
+def _uploads_left() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("provenance-upload-*")}
+
+
+def test_audio_and_video_sign_and_verify_from_a_file_of_their_own(
+    client: TestClient, token: str
+) -> None:
+    from fixtures.media import flip_media_byte, mp4, wav
+
+    before = _uploads_left()
+    for media in (mp4(), wav()):
+        response = client.post(
+            "/v1/sign",
+            params={"model": "vidgen"},
+            files={"file": (media.name, media.data)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-provenance-record"] == ""  # no watermark for these kinds
+        report = verify(client, response.content, media.name)
+        assert (report["verdict"], report["media_type"]) == ("trusted", media.media_type)
+        assert report["path"] == media.name  # the client's name, not the temporary file's
+        kind = media.media_type.split("/")[0]
+        watermark = report["watermark"]
+        assert isinstance(watermark, dict) and watermark["status"] == "not_checked"
+        assert watermark["note"] == f"no watermark check for {kind} content"
+        flipped = flip_media_byte(media, response.content)
+        assert verify(client, flipped, media.name)["verdict"] == "invalid"
+        # A name that suggests another type is noted, as for a file on disk.
+        renamed = verify(client, response.content, "clip.jpg")
+        assert "file name suggests another type" in str(renamed["summary"])
+    assert _uploads_left() <= before  # every upload's file is removed
