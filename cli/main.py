@@ -52,10 +52,16 @@ def root(
 ) -> None:
     """Global options shared by every command."""
     ctx.obj = {"home": home or default_home()}
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Plain())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+
+
+class _Plain(logging.Formatter):
+    """Log lines as the CLI's own say it: "warning: ...", "debug: ..."."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
 app.command(no_args_is_help=True)(sign)
