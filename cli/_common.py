@@ -91,6 +91,7 @@ HINTS: dict[Remedy, str] = {
     Remedy.NO_REPOSITORY: "or pass --no-repository",
     Remedy.OTHER_HOME: "or choose another --home or PROVENANCE_HOME",
     Remedy.KEEP_INVALID_HISTORY: "--keep-invalid-history records them as an invalid ingredient",
+    Remedy.MANIFEST_ALONE: "or verify CONTENT --manifest FILE.c2pa",
 }
 
 

@@ -56,6 +56,7 @@ class Remedy(enum.StrEnum):
     NO_REPOSITORY = "no-repository"  # back up without the repository
     OTHER_HOME = "other-home"  # name another key store location
     KEEP_INVALID_HISTORY = "keep-invalid-history"  # record failing credentials as such
+    MANIFEST_ALONE = "manifest-alone"  # a manifest store given where content was expected
 
 
 class ProvenanceError(Exception):

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from provenance.errors import InputError, UnsupportedMedia
+from provenance.errors import InputError, Remedy, UnsupportedMedia
 from provenance.media import Limits, id3_tag_end, sniff, sniff_behind_id3
 
 from .av import AudioKind, VideoKind
@@ -82,6 +82,12 @@ def _identified(head: bytes, behind_id3: bytes | None) -> tuple[MediaKind, str]:
     for kind in KINDS:
         if media_type in kind.media_types:
             return kind, media_type
+    if head[4:8] == b"jumb" and b"c2pa" in head[8:64]:  # a JUMBF superbox labelled c2pa
+        raise UnsupportedMedia(
+            "a C2PA manifest store on its own (a sidecar), not content: verify the content "
+            "it belongs to, which finds NAME.c2pa beside it",
+            remedy=Remedy.MANIFEST_ALONE,
+        )
     raise UnsupportedMedia(f"not {SUPPORTED}")
 
 

@@ -103,3 +103,16 @@ def test_truncated_jpeg_is_refused_from_its_structure(progressive: bool) -> None
     for cut in (len(whole) // 3, len(whole) * 2 // 3, len(whole) - 2):
         with pytest.raises(InputError, match="truncated: no end-of-image marker"):
             check_image_header(whole[:cut], "image/jpeg", limits)
+
+
+def test_a_manifest_store_alone_is_named_as_such() -> None:
+    from provenance.credentials.text.jumbf import MANIFEST_STORE, superbox
+    from provenance.errors import Remedy, UnsupportedMedia
+    from provenance.kinds import identify
+
+    store = superbox(MANIFEST_STORE, "c2pa", [])
+    with pytest.raises(UnsupportedMedia, match="a C2PA manifest store on its own") as caught:
+        identify(store)
+    assert caught.value.remedy is Remedy.MANIFEST_ALONE
+    with pytest.raises(UnsupportedMedia, match=r"^not a supported"):
+        identify(b"\x00\x00\x00\x10jumb" + b"\x00" * 64)  # a JUMBF box, but no C2PA store
