@@ -289,6 +289,7 @@ class CredentialReader:
                 judged.add(uri)
         found: list[Ingredient] = []
         budget = [_MAX_INGREDIENTS]
+        seen = _Deltas(deltas, judged)
         for entry in active.get("ingredients") or ():
             if not isinstance(entry, dict) or budget[0] <= 0:
                 continue
@@ -299,7 +300,7 @@ class CredentialReader:
                 again = []  # its deltas say who is trusted; nothing to read again
             elif len(found) < _MAX_RECHECKS:
                 again = self._recheck(reader, entry)
-            found.append(_ingredient(entry, manifests, deltas.get(uri, []), again, 0, budget))
+            found.append(_ingredient(entry, manifests, deltas.get(uri, []), again, 0, budget, seen))
         return tuple(found)
 
     def _recheck(self, reader: c2pa.Reader, entry: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -347,6 +348,15 @@ def breaks(code: str) -> bool:
     return code not in _TRUST_ONLY and not code.endswith(".untrusted")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Deltas:
+    """c2pa-rs's ingredient deltas of this read, by ingredient assertion URI: their
+    failures, and the URIs whose signer c2pa-rs judged under this reader's trust."""
+
+    failures: dict[str, list[dict[str, Any]]]
+    judged: set[str]
+
+
 def _ingredient(
     entry: dict[str, Any],
     manifests: dict[str, Any],
@@ -354,9 +364,12 @@ def _ingredient(
     again: list[dict[str, Any]] | None,
     depth: int,
     budget: list[int],
+    deltas: _Deltas,
 ) -> Ingredient:
     """One ingredient of the reader JSON, judged (``now``: c2pa-rs's deltas for it;
-    ``again``: its store's failures read again here, None when it was not)."""
+    ``again``: its store's failures read again here, None when it was not). A nested
+    ingredient whose signer c2pa-rs judged in this read takes that judgement, like a
+    direct one, instead of what was recorded when it was added."""
     title, relationship = entry.get("title"), entry.get("relationship")
     label = entry.get("active_manifest")
     manifest = manifests.get(label) if isinstance(label, str) else None
@@ -385,7 +398,12 @@ def _ingredient(
     for inner in manifest.get("ingredients") or () if depth < _MAX_INGREDIENT_DEPTH else ():
         if isinstance(inner, dict) and budget[0] > 0:
             budget[0] -= 1
-            nested.append(_ingredient(inner, manifests, [], None, depth + 1, budget))
+            uri = f"self#jumbf=/c2pa/{label}/c2pa.assertions/{inner.get('label') or ''}"
+            recheck: list[dict[str, Any]] | None = [] if uri in deltas.judged else None
+            inner_now = deltas.failures.get(uri, [])
+            nested.append(
+                _ingredient(inner, manifests, inner_now, recheck, depth + 1, budget, deltas)
+            )
     return Ingredient(
         title if isinstance(title, str) else None,
         relationship if isinstance(relationship, str) else None,

@@ -142,6 +142,9 @@ def test_an_edit_of_an_edit_reports_the_chain_as_a_tree(
     assert (grandparent["title"], grandparent["relationship"], grandparent["ai_generated"]) == (
         "generated.jpg", "parentOf", True,
     )  # fmt: skip
+    # Judged under this verifier's trust, as its child is, not as recorded when the first
+    # edit was signed (the signer's reader trusted no one then).
+    assert (grandparent["state"], grandparent["failures"]) == ("Trusted", [])
     assert grandparent["ingredients"] == []
 
 
