@@ -7,11 +7,12 @@ package, which drives that browser; Playwright's own browser download is never u
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ pytest.importorskip("uvicorn")
 import httpx
 from playwright import sync_api
 
+from fixtures.media import bmff_head, mp4, wav
 from fixtures.support import PASSPHRASE, encode, natural_image
 from provenance.keystore import KeyStore
 from provenance.server import create_token
@@ -53,10 +55,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """``provenance serve`` in a subprocess on a free loopback port: (base URL, token)."""
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's key store (the CLI signs with it too)."""
     home = tmp_path_factory.mktemp("browser") / "home"
     KeyStore.create(home, PASSPHRASE, org="Test Org")
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(home: Path) -> Iterator[tuple[str, str]]:
+    """``provenance serve`` in a subprocess on a free loopback port: (base URL, token)."""
     token = create_token(home, "browser-test")
     port = free_port()
     env = {**os.environ, "PROVENANCE_PASSPHRASE": PASSPHRASE}
@@ -281,8 +289,6 @@ def watermark(**fields: Any) -> dict[str, Any]:
 def test_unsupported_upload_is_not_checked_never_no(
     server: tuple[str, str], browser: Any, tmp_path: Path
 ) -> None:
-    import random
-
     base, _ = server
     junk = random.Random(11).randbytes(4096)
     page = check_on_page(browser, base, tmp_path, junk)
@@ -552,4 +558,427 @@ def test_no_regions_no_overlay(server: tuple[str, str], browser: Any, tmp_path: 
     assert fact(page, "Watermark") == f"found, record {record}, matches the credentials"
     assert [r for r in drawn_regions(page) if r["state"] == "altered"] == []
     assert "no longer" not in page.text_content("#regions-caption")
+    page.close()
+
+
+# Issue 15, item 8: the page shows what was checked.
+
+
+def signed_media(base: str, token: str, data: bytes, name: str) -> bytes:
+    """``data`` (audio or video) signed through the API with C2PA alone (no mark for A/V)."""
+    response = httpx.post(
+        f"{base}/v1/sign",
+        params={"model": "clip-gen", "watermark": "false"},
+        files={"file": (name, data)},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def playable_mp4() -> bytes:
+    """An MP4 (brand isom, so video/mp4) Chromium plays: one 16-bit PCM track. The fixture's
+    uncompressed-video MP4 is valid but no browser decodes it."""
+    samples = random.Random(15).randbytes(4000)
+    head, _ = bmff_head(b"isom", (b"isom", b"mp41"), len(samples), audio=True, sample_size=2)
+    return head + samples
+
+
+def open_with(page: Any, base: str, paths: list[Path]) -> None:
+    """Open the page and pick ``paths`` through its file input."""
+    page.goto(f"{base}/")
+    page.set_input_files("#file", [str(p) for p in paths])
+
+
+def drop_files(page: Any, base: str, paths: list[Path]) -> None:
+    """Open the page and drop ``paths`` onto it at once, as a file manager does."""
+    import base64
+
+    page.goto(f"{base}/")
+    files = [(p.name, base64.b64encode(p.read_bytes()).decode()) for p in paths]
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, data] of files) {
+                const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], name));
+            }
+            return transfer;
+        }""",
+        files,
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+
+
+def wait_for_verdict(page: Any) -> None:
+    page.wait_for_function(
+        "() => !document.getElementById('result').hidden"
+        " && !document.getElementById('verdict').textContent.startsWith('Checking')",
+        timeout=60_000,
+    )
+
+
+def wait_for_name(page: Any, name: str) -> None:
+    """Wait until the detail view is of the file ``name``."""
+    page.wait_for_function(
+        "(name) => document.getElementById('result-name').textContent === name", arg=name
+    )
+
+
+def media_state(page: Any, tag: str) -> dict[str, Any]:
+    """The preview's ``tag`` element once the browser has read the file's metadata."""
+    page.wait_for_function(
+        f"() => document.querySelector('#media {tag}')?.readyState >= 1", timeout=20_000
+    )
+    state: dict[str, Any] = page.evaluate(
+        """(tag) => {
+            const all = document.querySelectorAll('#media ' + tag);
+            const e = all[0];
+            return {
+                count: all.length, src: e.src, autoplay: e.hasAttribute('autoplay'),
+                controls: e.controls, preload: e.preload, muted: e.muted,
+                paused: e.paused, duration: e.duration,
+            };
+        }""",
+        tag,
+    )
+    return state
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_signed_mp4_shows_a_video_of_the_local_file(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    path = write(tmp_path, "clip-42.mp4", signed_media(base, token, playable_mp4(), "clip.mp4"))
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_with(page, base, [path])
+    wait_for_verdict(page)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-trusted"
+    assert page.text_content("#result-name") == "clip-42.mp4"
+    assert fact(page, "File") == "clip-42.mp4"
+    assert fact(page, "Type") == "video/mp4"
+    video = media_state(page, "video")  # the page's CSP lets it play the blob: URL
+    assert video["count"] == 1
+    assert video["src"].startswith(f"blob:{base}/")
+    assert video["autoplay"] is False and video["paused"] is True
+    assert video["controls"] is True and video["preload"] == "metadata" and video["muted"]
+    assert video["duration"] == pytest.approx(0.25, abs=0.01)
+    assert page.locator("#media audio, #result img").count() == 0
+    assert page.is_hidden("#no-preview") and page.is_hidden("#preview-box")
+    assert errors == []
+    page.close()
+
+
+def test_a_video_the_browser_cannot_play_says_no_preview(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    clip = mp4()  # uncompressed RGB frames: valid, signed, but Chromium has no decoder
+    path = write(tmp_path, clip.name, signed_media(base, token, clip.data, clip.name))
+    page = browser.new_page()
+    open_with(page, base, [path])
+    wait_for_verdict(page)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-trusted"
+    page.wait_for_selector("#no-preview", state="visible", timeout=20_000)
+    assert page.text_content("#no-preview") == "No preview: this browser cannot play this video."
+    assert page.locator("#media video").count() == 0  # no broken player left behind
+    page.close()
+
+
+def test_signed_wav_shows_an_audio_player(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    tone = wav()
+    path = write(tmp_path, "voice note.wav", signed_media(base, token, tone.data, tone.name))
+    page = browser.new_page()
+    open_with(page, base, [path])
+    wait_for_verdict(page)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-trusted"
+    assert page.text_content("#result-name") == "voice note.wav"
+    audio = media_state(page, "audio")
+    assert audio["count"] == 1 and audio["src"].startswith("blob:")
+    assert audio["autoplay"] is False and audio["paused"] is True and audio["controls"] is True
+    assert audio["duration"] == pytest.approx(0.25, abs=0.01)
+    assert page.locator("#media video").count() == 0
+    page.close()
+
+
+def test_text_shows_its_first_lines(server: tuple[str, str], browser: Any, tmp_path: Path) -> None:
+    lines = [f"line {n}: <b>not markup</b>" for n in range(40)]
+    path = write(tmp_path, "notes.txt", "\n".join(lines).encode())
+    page = browser.new_page()
+    open_with(page, server[0], [path])
+    wait_for_verdict(page)
+    shown = page.text_content("#media .text-preview")
+    assert shown.splitlines()[:12] == lines[:12]
+    assert "line 12:" not in shown and shown.endswith("…")
+    assert page.locator("#media b").count() == 0
+    page.close()
+
+
+def test_a_new_file_replaces_the_preview_and_revokes_its_url(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    first = write(tmp_path, "first.wav", signed_media(base, token, wav().data, "a.wav"))
+    page = browser.new_page()
+    open_with(page, base, [first])
+    wait_for_verdict(page)
+    url = media_state(page, "audio")["src"]
+    page.set_input_files("#file", str(write(tmp_path, "second.txt", b"plain words\n")))
+    wait_for_name(page, "second.txt")
+    wait_for_verdict(page)
+    assert page.locator("#media audio").count() == 0
+    revoked = page.evaluate("(url) => fetch(url).then(() => false, () => true)", url)
+    assert revoked is True
+    page.close()
+
+
+def cli_sign(home: Path, source: Path, output: Path, *options: str) -> None:
+    """``provenance sign`` in a subprocess with the server's key store."""
+    command = [sys.executable, "-c", "from cli.main import main; main()", "--home", str(home)]
+    command += ["sign", str(source), "-o", str(output), *options]
+    env = {**os.environ, "PROVENANCE_PASSPHRASE": PASSPHRASE}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def ingredient_tree(page: Any) -> list[Any]:
+    """The drawn tree as nested [title, facts, [children...]] lists."""
+    tree: list[Any] = page.evaluate(
+        """() => {
+            const walk = (ul) => [...ul.children].filter((li) => li.tagName === 'LI'
+                && li.querySelector(':scope > .ingredient-title')).map((li) => [
+                li.querySelector(':scope > .ingredient-title').textContent,
+                li.querySelector(':scope > .ingredient-facts').textContent,
+                li.querySelector(':scope > ul:not(.ingredient-failures)')
+                    ? walk(li.querySelector(':scope > ul:not(.ingredient-failures)')) : [],
+            ]);
+            return walk(document.getElementById('ingredients'));
+        }"""
+    )
+    return tree
+
+
+def test_edit_chain_shows_the_ingredient_tree(
+    home: Path, server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    edit_of: list[str] = []  # an AI original, an edit of it, an edit of that edit
+    for seed, name in enumerate(("original", "retouch", "crop")):
+        source = write(
+            tmp_path, f"{name}.jpg", encode(natural_image(400, 300, seed=20 + seed), "JPEG")
+        )
+        signed = tmp_path / f"gen-{name}.jpg"
+        cli_sign(home, source, signed, *(edit_of or ["--model", "sdxl"]))
+        edit_of = ["--parent", str(signed)]
+    page = browser.new_page()
+    open_with(page, server[0], [tmp_path / "gen-crop.jpg"])
+    wait_for_verdict(page)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-trusted"
+    assert page.is_visible("#ingredients-box")
+    [[parent, parent_facts, [[grandparent, grandparent_facts, deeper]]]] = ingredient_tree(page)
+    assert parent == "gen-retouch.jpg"
+    assert parent_facts.startswith(" (parentOf): credentials ")
+    assert parent_facts.endswith(", AI-generated")
+    assert grandparent == "gen-original.jpg"
+    assert grandparent_facts.startswith(" (parentOf): credentials ")
+    assert grandparent_facts.endswith(", AI-generated")
+    assert deeper == []
+    page.wait_for_selector("#preview-box", state="visible")  # the image itself, on a canvas
+    page.close()
+
+
+def chain(depth: int, title: str) -> list[dict[str, Any]]:
+    """Ingredients nested ``depth`` deep, each titled ``title`` and its level."""
+    node: list[dict[str, Any]] = []
+    for level in reversed(range(depth)):
+        node = [
+            {
+                "title": f"{title} {level}",
+                "relationship": "parentOf",
+                "state": "Valid",
+                "ai_generated": None,
+                "failures": ["signingCredential.untrusted"],
+                "ingredients": node,
+            }
+        ]
+    return node
+
+
+def test_hostile_ingredient_tree_is_text_and_bounded(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    credentials = new_report()["credentials"]
+    credentials["ingredients"] = [
+        *chain(60, HOSTILE_MODEL),
+        {"title": None, "relationship": None, "state": None, "ai_generated": None},
+        "not an ingredient",
+    ]
+    credentials["explanations"] = {"signingCredential.untrusted": "the signer is not trusted"}
+    page = page_with_report(browser, server[0], tmp_path, new_report(credentials=credentials))
+    tree = ingredient_tree(page)
+    assert len(tree) == 2
+    depth, node = 0, tree[0]
+    while True:
+        assert node[0] == f"{HOSTILE_MODEL} {depth}"
+        depth += 1
+        if not node[2]:
+            break
+        node = node[2][0]
+    assert depth == 8  # drawn to eight levels, then a line says what was left out
+    assert "(1 more ingredient deeper, not shown)" in page.text_content("#ingredients")
+    assert tree[1] == ["untitled", " (ingredient): no credentials", []]
+    assert "failed: the signer is not trusted" in page.text_content("#ingredients")
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("#ingredients script, #ingredients img").count() == 0
+    page.close()
+
+
+def batch_rows(page: Any, count: int) -> list[dict[str, str]]:
+    """The table of verdicts once every row has its verdict."""
+    page.wait_for_function(
+        """(count) => {
+            const cells = document.querySelectorAll('#batch-rows .batch-verdict');
+            return cells.length === count
+                && [...cells].every((c) => !c.textContent.startsWith('Checking'));
+        }""",
+        arg=count,
+        timeout=60_000,
+    )
+    rows: list[dict[str, str]] = page.evaluate(
+        """() => [...document.querySelectorAll('#batch-rows tr')].map((tr) => ({
+            name: tr.querySelector('.batch-name').textContent,
+            verdict: tr.querySelector('.batch-verdict').className.replace('batch-verdict ', ''),
+            summary: tr.querySelector('.batch-summary').textContent,
+        }))"""
+    )
+    return rows
+
+
+@pytest.mark.parametrize("how", ["drop", "pick"])
+def test_several_files_make_a_table_that_opens_each(
+    server: tuple[str, str], browser: Any, tmp_path: Path, how: str
+) -> None:
+    base, token = server
+    paths = [
+        write(tmp_path, "signed.jpg", signed_jpeg(base, token, "sdxl")),
+        write(tmp_path, "plain.png", encode(natural_image(300, 260, seed=9), "PNG")),
+        write(tmp_path, "clip.mp4", signed_media(base, token, playable_mp4(), "clip.mp4")),
+    ]
+    page = browser.new_page()
+    (drop_files if how == "drop" else open_with)(page, base, paths)
+    rows = batch_rows(page, 3)
+    assert [(r["name"], r["verdict"]) for r in rows] == [
+        ("signed.jpg", "verdict-trusted"),
+        ("plain.png", "verdict-none"),
+        ("clip.mp4", "verdict-trusted"),
+    ]
+    assert "sdxl" in rows[0]["summary"]
+    assert page.is_hidden("#result")  # nothing opened yet
+
+    page.click("#batch-rows tr:nth-child(2) button")
+    wait_for_verdict(page)
+    assert page.text_content("#result-name") == "plain.png"
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-none"
+    assert fact(page, "File") == "plain.png"
+    page.wait_for_selector("#preview-box", state="visible")
+    assert page.evaluate("document.getElementById('preview').width") == 300
+    assert page.evaluate("document.activeElement.id") == "result-name"
+
+    page.focus("#batch-rows tr:nth-child(3) button")  # the keyboard opens a row too
+    page.keyboard.press("Enter")
+    wait_for_name(page, "clip.mp4")
+    wait_for_verdict(page)
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-trusted"
+    assert media_state(page, "video")["src"].startswith("blob:")
+    assert page.is_hidden("#preview-box")
+    assert page.get_attribute("#batch-rows tr:nth-child(3)", "class") == "opened"
+    page.close()
+
+
+def test_several_files_go_at_most_three_at_a_time(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    paths = [
+        write(tmp_path, f"n{n}.png", encode(natural_image(320, 280, seed=n), "PNG"))
+        for n in range(7)
+    ]
+    page = browser.new_page()
+    # Count the page's own requests to the real server as they go out and come back.
+    page.add_init_script(
+        """(() => {
+            const send = window.fetch;
+            window.__inFlight = 0; window.__most = 0; window.__sent = 0;
+            window.fetch = async (...args) => {
+                window.__inFlight += 1; window.__sent += 1;
+                window.__most = Math.max(window.__most, window.__inFlight);
+                try { return await send(...args); } finally { window.__inFlight -= 1; }
+            };
+        })()"""
+    )
+    open_with(page, server[0], paths)
+    rows = batch_rows(page, 7)
+    assert [r["verdict"] for r in rows] == ["verdict-none"] * 7
+    assert page.evaluate("window.__sent") == 7
+    assert page.evaluate("window.__most") == 3  # the first three all go out at once
+    page.close()
+
+
+def until(page: Any, done: Callable[[], bool], seconds: float = 20) -> None:
+    """Let the browser's events (routes, failures) come in until ``done()``."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(50)
+
+
+def test_new_files_stop_the_checks_of_the_old_ones(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    old = [
+        write(tmp_path, f"old{n}.png", encode(natural_image(300, 260, seed=n), "PNG"))
+        for n in range(5)
+    ]
+    page = browser.new_page()
+    held: list[Any] = []
+
+    def hold_old_ones(route: Any) -> None:  # the old files' answers never come
+        if b'filename="old' in (route.request.post_data_buffer or b""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/v1/verify*", hold_old_ones)
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    open_with(page, server[0], old)
+    until(page, lambda: len(held) >= 3)
+    assert len(held) == 3  # three in flight, two waiting
+    page.set_input_files("#file", str(write(tmp_path, "new.txt", b"new words\n")))
+    wait_for_verdict(page)
+    assert page.text_content("#result-name") == "new.txt"
+    assert page.is_hidden("#batch")
+    until(page, lambda: len(failed) >= 3)
+    assert len(failed) == 3  # the page cancelled the old requests
+    assert len(held) == 3  # and sent none of the two that were waiting
+    page.close()
+
+
+def test_an_unknown_verdict_is_shown_as_sent_and_styled_as_an_error(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    page = page_with_report(browser, server[0], tmp_path, new_report(verdict="constructor"))
+    assert page.text_content("#verdict") == "constructor"
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-error"
     page.close()

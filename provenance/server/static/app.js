@@ -13,11 +13,6 @@ const WORDS = {
   error: "Could not be checked",
 };
 
-const $ = (id) => document.getElementById(id);
-const SVG_NS = "http://www.w3.org/2000/svg";
-let previewReady = Promise.resolve(null); // resolves to the preview's {width, height}
-let previewToken = {}; // the file the preview is of
-
 function addFact(list, term, value) {
   if (value === null || value === undefined || value === "") return;
   const dt = document.createElement("dt");
@@ -46,97 +41,6 @@ function watermarkText(mark) {
   if (mark.agrees === true) text += ", matches the credentials";
   else if (mark.agrees === false) text += ", does NOT match the credentials";
   return text;
-}
-
-// The cells of the report's grid where a found watermark is missing ("altered") or cannot
-// be checked ("unknown"), in the file's pixels. Anything malformed is left out.
-function regionsOf(mark) {
-  if (!mark || typeof mark !== "object" || !Array.isArray(mark.altered_regions)) return [];
-  const ok = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
-  return mark.altered_regions.filter(
-    (r) => r && typeof r === "object" && (r.state === "altered" || r.state === "unknown")
-      && ok(r.x) && ok(r.y) && ok(r.width) && ok(r.height) && ok(r.share),
-  );
-}
-
-function areaText(regions) {
-  const share = regions.reduce((sum, r) => sum + r.share, 0);
-  const pct = 100 * Math.min(share, 1);
-  return pct > 0 && pct < 1 ? "under 1%" : `${Math.round(pct)}%`;
-}
-
-function regionsText(regions) {
-  const altered = regions.filter((r) => r.state === "altered");
-  const unknown = regions.filter((r) => r.state === "unknown");
-  const count = (list) => `${list.length} region${list.length === 1 ? "" : "s"}`;
-  const parts = [];
-  if (altered.length) {
-    const verb = altered.length === 1 ? "carries" : "carry";
-    parts.push(`${count(altered)} (${areaText(altered)} of the image) no longer ${verb} the watermark`);
-  } else if (unknown.length) {
-    parts.push("no region was found to have lost the watermark");
-  }
-  if (unknown.length) {
-    parts.push(`${count(unknown)} (${areaText(unknown)}) cannot be checked (too little texture)`);
-  }
-  return parts.join("; ");
-}
-
-// The preview is decoded from the file itself (no URL: the page's policy allows none) in
-// the file's stored pixel grid, which the report's boxes are in (no EXIF turn).
-async function decodePreview(file) {
-  try {
-    return await createImageBitmap(file, { imageOrientation: "none" });
-  } catch (err) {
-    return createImageBitmap(file);
-  }
-}
-
-function setPreview(file) {
-  const token = {};
-  previewToken = token;
-  $("regions").replaceChildren();
-  $("preview-box").hidden = true;
-  if (!file || typeof file.type !== "string" || !file.type.startsWith("image/")) {
-    previewReady = Promise.resolve(null);
-    return;
-  }
-  previewReady = decodePreview(file).then(
-    (bitmap) => {
-      if (previewToken !== token) return null; // another file was dropped meanwhile
-      const canvas = $("preview");
-      canvas.width = bitmap.width;
-      canvas.height = bitmap.height;
-      canvas.getContext("2d").drawImage(bitmap, 0, 0);
-      return { width: bitmap.width, height: bitmap.height };
-    },
-    () => null, // a format this browser cannot show: no preview
-  );
-}
-
-// The preview with the regions drawn over it (altered: red, unknown: grey hatching).
-async function showRegions(report, verdict) {
-  const token = previewToken;
-  const layer = $("regions");
-  layer.replaceChildren();
-  const regions = verdict === "error" ? [] : regionsOf(report.watermark);
-  $("regions-caption").textContent = regionsText(regions);
-  $("regions-legend").hidden = regions.length === 0;
-  const size = await previewReady;
-  if (!size || previewToken !== token) return;
-  $("overlay").setAttribute("viewBox", `0 0 ${size.width} ${size.height}`);
-  const ordered = [...regions].sort((a, b) => (a.state === "altered") - (b.state === "altered"));
-  for (const r of ordered) {
-    const rect = document.createElementNS(SVG_NS, "rect");
-    rect.setAttribute("class", `region region-${r.state}`);
-    rect.setAttribute("x", String(r.x));
-    rect.setAttribute("y", String(r.y));
-    rect.setAttribute("width", String(r.width));
-    rect.setAttribute("height", String(r.height));
-    rect.setAttribute("vector-effect", "non-scaling-stroke");
-    layer.append(rect);
-  }
-  $("preview-box").hidden = false;
 }
 
 function explanationFor(cred, code) {
@@ -168,9 +72,12 @@ function asList(value) {
   return Array.isArray(value) ? value : [];
 }
 
+// The ingredient tree is bounded: a hostile report cannot make the page draw without end.
+const TREE_DEPTH = 8;
+const TREE_NODES = 200;
+
 // One ingredient (what the content was made from): title, relationship, its credentials.
-function ingredientText(ingredient) {
-  if (!ingredient || typeof ingredient !== "object") return null;
+function ingredientFacts(ingredient) {
   const state =
     ingredient.state === null || ingredient.state === undefined
       ? "no credentials"
@@ -178,15 +85,80 @@ function ingredientText(ingredient) {
   let ai = "";
   if (ingredient.ai_generated === true) ai = ", AI-generated";
   else if (ingredient.ai_generated === false) ai = ", not AI-generated";
-  const title = String(ingredient.title || "untitled");
-  return `${title} (${String(ingredient.relationship || "ingredient")}): ${state}${ai}`;
+  else if (ingredient.state !== null && ingredient.state !== undefined) ai = ", AI-generated unknown";
+  return ` (${String(ingredient.relationship || "ingredient")}): ${state}${ai}`;
 }
 
-function show(report) {
+function ingredientNode(cred, ingredient, depth, budget) {
+  const item = document.createElement("li");
+  const title = document.createElement("span");
+  title.className = "ingredient-title";
+  title.textContent = String(ingredient.title || "untitled");
+  const facts = document.createElement("span");
+  facts.className = "ingredient-facts";
+  facts.textContent = ingredientFacts(ingredient);
+  item.append(title, facts);
+  const failures = asList(ingredient.failures);
+  if (failures.length) {
+    const list = document.createElement("ul");
+    list.className = "ingredient-failures";
+    for (const code of failures.slice(0, 20)) list.append(failureItem(cred, code, "failed: "));
+    item.append(list);
+  }
+  const children = asList(ingredient.ingredients);
+  if (children.length && depth + 1 >= TREE_DEPTH) {
+    const more = document.createElement("p");
+    more.className = "tree-cut";
+    more.textContent = `(${children.length} more ingredient${children.length === 1 ? "" : "s"} deeper, not shown)`;
+    item.append(more);
+  } else if (children.length) {
+    item.append(ingredientList(cred, children, depth + 1, budget));
+  }
+  return item;
+}
+
+function ingredientList(cred, ingredients, depth, budget) {
+  const list = document.createElement("ul");
+  for (const ingredient of ingredients) {
+    if (!ingredient || typeof ingredient !== "object") continue;
+    if (budget.left <= 0) {
+      const cut = document.createElement("li");
+      cut.className = "tree-cut";
+      cut.textContent = "(more ingredients, not shown)";
+      list.append(cut);
+      break;
+    }
+    budget.left -= 1;
+    list.append(ingredientNode(cred, ingredient, depth, budget));
+  }
+  return list;
+}
+
+function showIngredients(cred) {
+  const box = $("ingredients");
+  const ingredients = asList(cred.ingredients);
+  box.replaceChildren();
+  if (ingredients.length) {
+    const tree = ingredientList(cred, ingredients, 0, { left: TREE_NODES });
+    box.append(...tree.children);
+  }
+  $("ingredients-box").hidden = box.children.length === 0;
+}
+
+// The report's verdict if it is one this page knows ("constructor" is not), else "error".
+function verdictOf(report) {
   const verdict = String(report.verdict || "error");
+  return Object.prototype.hasOwnProperty.call(WORDS, verdict) ? verdict : "error";
+}
+
+// The detail view of one file: its name, verdict, preview, facts, ingredients and manifest.
+function show(entry) {
+  const report = entry.report;
+  const verdict = String(report.verdict || "error");
+  const known = verdictOf(report);
   const box = $("verdict");
-  box.textContent = WORDS[verdict] || verdict;
-  box.className = "verdict verdict-" + (verdict in WORDS ? verdict : "error");
+  box.textContent = known === verdict ? WORDS[verdict] : verdict;
+  box.className = "verdict verdict-" + known;
   $("summary").textContent = report.summary || report.error || "";
   const facts = $("facts");
   facts.replaceChildren();
@@ -200,45 +172,44 @@ function show(report) {
   addFact(facts, "Created", cred.created_at);
   addFact(facts, "Time-stamped", cred.signed_at);
   addFact(facts, "Generator", cred.generator);
-  for (const ingredient of asList(cred.ingredients)) {
-    addFact(facts, "Made from", ingredientText(ingredient));
-  }
   addFact(facts, "Watermark", watermarkText(report.watermark));
   if (verdict !== "error") addFact(facts, "Where edited", regionsText(regionsOf(report.watermark)));
+  showIngredients(cred);
   const list = $("failures");
   list.replaceChildren();
   for (const code of asList(cred.failures)) list.append(failureItem(cred, code, ""));
   for (const code of asList(cred.ingredient_failures)) list.append(failureItem(cred, code, "ingredient: "));
   $("failures-box").hidden = list.children.length === 0;
   $("manifest").textContent = report.manifest ? JSON.stringify(report.manifest, null, 2) : "(none)";
+  setPreview(entry.file, typeof report.media_type === "string" ? report.media_type : null);
   showRegions(report, verdict);
   $("result").hidden = false;
 }
 
-function showChecking(name) {
+function showChecking(entry) {
+  clearPreview();
   const box = $("verdict");
   box.textContent = "Checking…";
   box.className = "verdict verdict-none";
-  $("summary").textContent = "Checking " + name + "…";
+  $("summary").textContent = "Checking " + entry.file.name + "…";
   $("facts").replaceChildren();
+  $("ingredients").replaceChildren();
+  $("ingredients-box").hidden = true;
   $("failures").replaceChildren();
   $("failures-box").hidden = true;
   $("manifest").textContent = "";
-  $("preview-box").hidden = true;
   $("result").hidden = false;
 }
 
-async function check(file) {
-  setPreview(file);
-  showChecking(file.name);
+// The report for one file (never throws: a failure is an "error" report naming the file).
+async function verify(file, signal) {
   const form = new FormData();
   form.append("file", file);
   let response;
   try {
-    response = await fetch("/v1/verify?include_manifest=true", { method: "POST", body: form });
+    response = await fetch("/v1/verify?include_manifest=true", { method: "POST", body: form, signal });
   } catch (err) {
-    show({ verdict: "error", summary: "The server could not be reached", path: file.name });
-    return;
+    return { verdict: "error", summary: "The server could not be reached", path: file.name };
   }
   let body = null;
   try {
@@ -246,18 +217,112 @@ async function check(file) {
   } catch (err) {
     body = null; // e.g. an HTML error page from a proxy
   }
-  if (response.ok && body && typeof body === "object") {
-    show(body);
-  } else {
-    const reason = (body && body.error) || `${response.status} ${response.statusText}`.trim();
-    show({ verdict: "error", summary: String(reason), path: file.name });
+  if (response.ok && body && typeof body === "object") return body;
+  const reason = (body && body.error) || `${response.status} ${response.statusText}`.trim();
+  return { verdict: "error", summary: String(reason), path: file.name };
+}
+
+// Several files at once: one request each, at most this many in flight (the server
+// refuses work beyond its --concurrency, 4 by default, with 503).
+const IN_FLIGHT = 3;
+const SHORT_WORDS = {
+  trusted: "Trusted",
+  valid: "Valid, signer not trusted",
+  invalid: "Invalid",
+  recovered: "Recovered through the watermark",
+  watermarked: "Watermark only",
+  none: "No provenance",
+  error: "Not checked",
+};
+let entries = []; // {file, report (null while checking), row (null for one file)}
+let opened = null; // the entry in the detail view
+let cancel = new AbortController(); // stops the requests of files no longer shown
+
+function open(entry) {
+  opened = entry;
+  $("result-name").textContent = entry.file.name;
+  for (const other of entries) {
+    if (other.row) other.row.classList.toggle("opened", other === entry);
   }
+  if (entry.report) show(entry);
+  else showChecking(entry);
+}
+
+function batchRow(entry) {
+  const row = document.createElement("tr");
+  const name = document.createElement("td");
+  name.className = "batch-name";
+  name.textContent = entry.file.name;
+  const verdict = document.createElement("td");
+  verdict.className = "batch-verdict verdict-none";
+  verdict.textContent = "Checking…";
+  const summary = document.createElement("td");
+  summary.className = "batch-summary";
+  const action = document.createElement("td");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Open";
+  button.setAttribute("aria-label", "Open " + entry.file.name);
+  button.addEventListener("click", () => {
+    open(entry);
+    $("result-name").focus();
+  });
+  action.append(button);
+  row.append(name, verdict, summary, action);
+  return row;
+}
+
+function fillRow(entry) {
+  const [, verdict, summary] = entry.row.children;
+  const key = verdictOf(entry.report);
+  verdict.className = "batch-verdict verdict-" + key;
+  verdict.textContent = SHORT_WORDS[key];
+  summary.textContent = String(entry.report.summary || entry.report.error || "");
+}
+
+async function checkAll(batch, signal) {
+  let next = 0;
+  const worker = async () => {
+    while (next < batch.length) {
+      const entry = batch[next++];
+      entry.report = await verify(entry.file, signal);
+      if (entries !== batch) return; // other files were dropped meanwhile
+      if (entry.row) fillRow(entry);
+      if (opened === entry) show(entry);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batch.length) }, worker));
+}
+
+// One file goes straight to its detail view; several make a table of verdicts.
+function checkFiles(fileList) {
+  const files = [...fileList];
+  if (!files.length) return;
+  const several = files.length > 1;
+  const batch = files.map((file) => ({ file, report: null, row: null }));
+  cancel.abort();
+  cancel = new AbortController();
+  entries = batch;
+  opened = null;
+  const rows = $("batch-rows");
+  rows.replaceChildren();
+  if (several) {
+    for (const entry of batch) {
+      entry.row = batchRow(entry);
+      rows.append(entry.row);
+    }
+    $("batch-count").textContent = `${batch.length} files`;
+    clearPreview();
+    $("result").hidden = true;
+  } else {
+    open(batch[0]);
+  }
+  $("batch").hidden = !several;
+  checkAll(batch, cancel.signal);
 }
 
 const drop = $("drop");
-$("file").addEventListener("change", (event) => {
-  if (event.target.files.length) check(event.target.files[0]);
-});
+$("file").addEventListener("change", (event) => checkFiles(event.target.files));
 drop.addEventListener("dragover", (event) => {
   event.preventDefault();
   drop.classList.add("over");
@@ -266,5 +331,5 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (event) => {
   event.preventDefault();
   drop.classList.remove("over");
-  if (event.dataTransfer.files.length) check(event.dataTransfer.files[0]);
+  checkFiles(event.dataTransfer.files);
 });
