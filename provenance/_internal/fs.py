@@ -391,7 +391,7 @@ def write_output_from(path: Path, write: Callable[[IO[bytes]], T], *, force: boo
 #: ``sync_file_range(2)``'s flag that starts writeback and does not wait for it (Linux).
 _SYNC_FILE_RANGE_WRITE = 2
 #: How much is written between two starts of writeback.
-_WRITEBACK_EVERY = 8 * 1024 * 1024
+_WRITEBACK_EVERY = 4 * 1024 * 1024
 
 
 @functools.cache
