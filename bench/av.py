@@ -274,8 +274,9 @@ def main() -> None:
         f"{args.rounds} interleaved rounds (the order reversed each round), {versions}. "
         "Ours includes opening the file through the bounded reader, sniffing, walking "
         "the container's boxes or chunks, checking the output path, the atomic write "
-        "(fsynced, as every output here: the last two columns add the same fsync to the "
-        "raw signature) and the verdict."
+        "(fsynced, as every output here, its writeback started every 4 MiB as c2pa-rs "
+        "writes it: the last two columns add the same fsync, at the end, to the raw "
+        "signature) and the verdict."
     )
     memory_note = (
         "The toolkit never reads an audio or video file whole (it streams it to "
