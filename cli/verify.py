@@ -108,6 +108,13 @@ def verify(
     repository: str = typer.Option(
         None, "--repository", help="Manifest repository (default: HOME/repository.sqlite)."
     ),
+    manifest: Path = typer.Option(
+        None,
+        "--manifest",
+        metavar="STORE.c2pa",
+        help="Validate PATH (one file) against this manifest store instead of its own "
+        "or its sidecar.",
+    ),
     tokenizer: str = typer.Option(
         None,
         "--tokenizer",
@@ -128,6 +135,8 @@ def verify(
     paths = paths or []
     if not paths and from_file is None:
         raise UsageError("name files or directories to verify, or --from-file LIST")
+    if manifest is not None:
+        _check_one_file(paths, from_file, recursive)
     check_engine(engine, scheduler, workers, paths)
     config = _config(
         home_of(ctx), trust_anchors or [], trust_config, allowed_list or [], crls or []
@@ -158,6 +167,8 @@ def verify(
         except InputError as exc:
             raise InputError(f"standard input: {exc}") from None
         reports: Iterable[Report] = [Verifier(config).verify_bytes(data, "-")]
+    elif manifest is not None:
+        reports = [Verifier(config).verify_path(paths[0], manifest=manifest)]
     else:
         reports = verify_many(
             iter_files(inputs.names(), recursive=recursive),
@@ -202,19 +213,53 @@ def inspect(
     tree: bool = typer.Option(
         False, "--tree", help="Print what FILE was made from, as a tree of ingredients."
     ),
+    detailed: bool = typer.Option(
+        False, "--detailed", help="Print c2pa-rs's detailed report of the store as JSON."
+    ),
+    certs: bool = typer.Option(
+        False,
+        "--certs",
+        help="Print the active manifest's signing certificate chain as PEM, leaf first "
+        "(without the time-stamping authority's).",
+    ),
+    manifest: Path = typer.Option(
+        None,
+        "--manifest",
+        metavar="STORE.c2pa",
+        help="Validate FILE against this manifest store instead of its own or its sidecar.",
+    ),
 ) -> None:
     """Print the full C2PA manifest store of FILE as JSON (exit 1: none)."""
     from provenance.credentials.tree import manifest_tree, render
     from provenance.verify import Verifier
 
+    views = [
+        flag for flag, on in (("--tree", tree), ("--detailed", detailed), ("--certs", certs)) if on
+    ]
+    if len(views) > 1:
+        raise UsageError(f"choose one of {' and '.join(views)}")
+    if manifest is not None:
+        _check_one_file([file], None, False)
     config = _config(home_of(ctx), trust_anchors or [], trust_config, allowed_list or [])
     try:
-        store = Verifier(config).manifest_store(file)
+        found = Verifier(config).inspect_store(file, manifest=manifest)
+        if found is None:
+            typer.echo(f"{safe_text(file, 4096)}: no C2PA manifest", err=True)
+            raise typer.Exit(1)
+        if found.source:
+            typer.echo(f"{safe_text(file, 4096)}: {found.source}", err=True)
+        if certs:
+            from cryptography.hazmat.primitives.serialization import Encoding
+
+            chain = found.signing_chain()
+            typer.echo(b"".join(c.public_bytes(Encoding.PEM) for c in chain).decode(), nl=False)
+            return
+        if detailed:
+            typer.echo(json.dumps(found.detailed(), indent=2))
+            return
     except InputError as exc:
         raise type(exc)(f"{file}: {exc}") from None
-    if store is None:
-        typer.echo(f"{safe_text(file, 4096)}: no C2PA manifest", err=True)
-        raise typer.Exit(1)
+    store = found.store
     if tree:
         root = manifest_tree(store.store)
         if root is None:
@@ -222,6 +267,16 @@ def inspect(
         typer.echo("\n".join(render(root)))
         return
     typer.echo(json.dumps(store.store or {"validation_state": store.state}, indent=2))
+
+
+def _check_one_file(paths: list[Path], from_file: object, recursive: bool) -> None:
+    """``--manifest`` is about one file: refuse it with several, a list, -r or a folder."""
+    if from_file is not None or recursive or len(paths) != 1:
+        raise UsageError("--manifest takes exactly one file (not -r, --from-file or several)")
+    if paths[0] == Path("-"):
+        raise UsageError("--manifest takes a file, not standard input")
+    if paths[0].is_dir():
+        raise UsageError("--manifest takes a file, not a directory")
 
 
 def _config(

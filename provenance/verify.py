@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
+from provenance.credentials.inspected import Inspected
 from provenance.credentials.read import (
     MAX_SIDECAR_BYTES,
     CredentialReader,
@@ -28,7 +29,7 @@ from provenance.credentials.read import (
 from provenance.credentials.revocation import Revocation, Revocations
 from provenance.credentials.softbinding import soft_bindings
 from provenance.credentials.status import REVOKED, ValidationState
-from provenance.errors import InputError
+from provenance.errors import InputError, UsageError
 from provenance.kinds import (
     MediaKind,
     StreamedKind,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AI_SOURCE_TYPES",
     "Credentials",
+    "Inspected",
     "Report",
     "Verdict",
     "Verifier",
@@ -98,22 +100,25 @@ class Verifier:
         self._records = RecordLookup(config.repository, self._reader)
         self._tokenizer: Encoder | None = None
 
-    def verify_path(self, path: Path) -> Report:
+    def verify_path(self, path: Path, *, manifest: Path | None = None) -> Report:
         """Verify one file; never raises for bad input, reports ``error`` instead.
 
         Audio and video are read as streams (never whole, up to their own size limit);
-        the other kinds are read whole (docs/design.md, "Reading").
+        the other kinds are read whole (docs/design.md, "Reading"). ``manifest``: a
+        manifest store file (``.c2pa``) to validate the file against instead of its own
+        or its sidecar (docs/design.md, "Sidecars"); ``UsageError`` for a kind that keeps
+        its manifest in itself.
         """
         media_type: str | None = None
         try:
             with open_content(path, self.config.limits) as (kind, media_type, handle):
+                source = self._source(Path(path), kind, manifest)
                 stream_kind = streamed(kind)
-                sidecar = _sidecar_of(Path(path), kind)
                 if stream_kind is None:
                     data = read_opened(handle, self.config.limits.max_file_bytes)
-                    report = self._verify(kind, media_type, data, path, sidecar)
+                    report = self._verify(kind, media_type, data, path, source)
                 else:
-                    report = self._verify(stream_kind, media_type, handle, path, sidecar)
+                    report = self._verify(stream_kind, media_type, handle, path, source)
         except InputError as exc:
             return Report.failed(path, exc.diagnostics(), media_type)
         if report.media_type and extension_mismatch(Path(path), report.media_type):
@@ -130,17 +135,35 @@ class Verifier:
         except InputError as exc:
             return Report.failed(name, exc.diagnostics(), media_type)
 
-    def manifest_store(self, path: Path) -> ManifestStore | None:
-        """The validated manifest store of a file (None: it has none).
+    def manifest_store(self, path: Path, *, manifest: Path | None = None) -> ManifestStore | None:
+        """The validated manifest store of a file (None: it has none): its own, else its
+        sidecar's, or ``manifest``'s (a ``.c2pa`` file) when given, as ``verify_path``.
 
-        Raises ``InputError`` when the file cannot be read or is not a supported type.
+        Raises ``InputError`` when the file (or ``manifest``) cannot be read or is not a
+        supported type, ``UsageError`` for ``manifest`` with a kind that takes none.
         """
-        with open_content(path, self.config.limits) as (kind, media_type, handle):
+        found = self.inspect_store(path, manifest=manifest)
+        return found.store if found is not None else None
+
+    def inspect_store(self, path: Path, *, manifest: Path | None = None) -> Inspected | None:
+        """``manifest_store`` with where the store came from, c2pa-rs's detailed report
+        and the store's bytes (``provenance inspect``)."""
+        with self._reader.capture() as seen, open_content(path, self.config.limits) as opened:
+            kind, media_type, handle = opened
+            source = self._source(Path(path), kind, manifest)
             stream_kind = streamed(kind)
             if stream_kind is not None:
-                return self._read(stream_kind, media_type, handle)
-            data = read_opened(handle, self.config.limits.max_file_bytes)
-            return self._read(kind, media_type, data)
+                store, note = self._store_for(stream_kind, media_type, handle, source)
+            else:
+                data = read_opened(handle, self.config.limits.max_file_bytes)
+                store, note = self._store_for(kind, media_type, data, source)
+        if store is None:
+            return None
+        last = seen[-1] if seen else None
+        label = store.store.get("active_manifest")
+        # The last read is the store's own unless it failed (a malformed store is no read).
+        same = last is not None and isinstance(label, str) and last.active == label
+        return Inspected(store, note.strip(" ()"), last if same else None)
 
     def find_mark(self, data: bytes) -> Watermark:
         """The watermark in ``data`` under the configured keys (the soft-binding API's
@@ -171,18 +194,9 @@ class Verifier:
         media_type: str,
         data: bytes | BinaryIO,
         name: str | Path,
-        sidecar: Path | None = None,
+        source: _Source | None = None,
     ) -> Report:
-        store = self._read(kind, media_type, data)
-        from_sidecar = sidecar if store is None else None
-        if from_sidecar is not None:
-            # No embedded manifest: the one beside it (c2pa-rs binds it to all of the file).
-            manifest = read_input(from_sidecar, MAX_SIDECAR_BYTES)
-            if not isinstance(data, bytes):
-                data.seek(0)
-            store = self._reader.read(data, media_type, manifest)
-            if not isinstance(data, bytes):
-                data.seek(0)
+        store, note = self._store_for(kind, media_type, data, source)
         if store is None:
             # Without a manifest the content is all there is: a bomb or a broken file is
             # an error, never "none" (which would claim it was checked and found clean).
@@ -212,9 +226,7 @@ class Verifier:
         decision = decide(Observations(facts, mark, record, self._records.available, llm))
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
-        summary = decision.summary_line
-        if from_sidecar is not None:
-            summary += f" (manifest from the sidecar {safe_text(from_sidecar.name, 4096)})"
+        summary = decision.summary_line + note
         return Report(
             path=path,
             verdict=decision.verdict,
@@ -226,6 +238,54 @@ class Verifier:
             path_bytes=raw,
             llm_watermark=llm,
         )
+
+    def _source(self, path: Path, kind: MediaKind, manifest: Path | None) -> _Source | None:
+        """Where a store other than the file's own may come from: ``manifest`` (read
+        and checked now), else the sidecar beside ``path``."""
+        if manifest is None:
+            sidecar = _sidecar_of(path, kind)
+            return _Source(sidecar, None) if sidecar is not None else None
+        if not kind.sidecars:
+            raise UsageError(
+                f"{kind.name} content keeps its manifest in itself; it is not validated "
+                "against a manifest store apart"
+            )
+        from provenance.credentials.certs import check_manifest_store  # JUMBF, CBOR: here only
+
+        name = safe_text(manifest.name, 4096)
+        try:
+            data = read_input(manifest, MAX_SIDECAR_BYTES)
+            check_manifest_store(data)
+        except InputError as exc:
+            raise InputError(f"the manifest store {name}: {exc.diagnostics()}") from None
+        return _Source(manifest, data)
+
+    def _store_for(
+        self, kind: MediaKind, media_type: str, data: bytes | BinaryIO, source: _Source | None
+    ) -> tuple[ManifestStore | None, str]:
+        """The store to judge ``data`` by and the summary's note on where it came from.
+
+        A given store replaces the embedded one: c2pa-rs validates only the store it is
+        handed (its hard binding against all of the file, embedded store included), so
+        the note says the embedded one was set aside. A sidecar is read only when the
+        file embeds none."""
+        embedded = self._read(kind, media_type, data)
+        if source is None or (source.data is None and embedded is not None):
+            return embedded, ""
+        name = safe_text(source.path.name, 4096)
+        if source.data is None:
+            note = f" (manifest from the sidecar {name})"
+            given = read_input(source.path, MAX_SIDECAR_BYTES)
+        else:
+            aside = "; the manifest embedded in the file was not used" if embedded else ""
+            note = f" (manifest from {name}{aside})"
+            given = source.data
+        if not isinstance(data, bytes):
+            data.seek(0)
+        store = self._reader.read(data, media_type, given)
+        if not isinstance(data, bytes):
+            data.seek(0)
+        return store, note
 
     def _llm(self, kind: MediaKind, media_type: str, data: bytes | BinaryIO) -> LLMWatermark | None:
         """The LLM watermark test, when configured and the kind has one."""
@@ -328,6 +388,15 @@ class Verifier:
                 _reported(_ingredient_facts(ingredient)) for ingredient in source.ingredients
             ),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """A store from outside the file: a sidecar found beside it (``data`` None, read
+    when the file embeds none) or a store file the caller named (read and checked)."""
+
+    path: Path
+    data: bytes | None
 
 
 def _as_streamed(kind: MediaKind) -> StreamedKind:

@@ -7,11 +7,14 @@ threads and costs far more to build than a read.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,6 +37,7 @@ __all__ = [
     "Ingredient",
     "ManifestStore",
     "RemoteManifest",
+    "Seen",
     "Status",
     "TrustSettings",
     "breaks",
@@ -203,12 +207,43 @@ def sidecar_path(content: Path) -> Path:
 MAX_SIDECAR_BYTES = 64 * 1024 * 1024
 
 
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """What c2pa-rs was given and said in one read, kept only while ``capture`` is on:
+    the store's bytes (None: they could not be had, ``problem`` says why) and its
+    detailed report (``Reader.detailed_json``), with the label of its active manifest."""
+
+    active: str | None
+    store_bytes: bytes | None
+    detailed: dict[str, Any]
+    problem: str | None = None
+
+
+# The reads of this thread or task while ``CredentialReader.capture`` is on (None: off).
+_SEEN: contextvars.ContextVar[list[Seen] | None] = contextvars.ContextVar(
+    "provenance_seen_stores", default=None
+)
+
+
 class CredentialReader:
     """Validates manifest stores under one set of trust settings."""
 
     def __init__(self, trust: TrustSettings = TrustSettings()) -> None:
         self.trust = trust
         self._context = c2pa.Context.from_dict(trust.context_settings())
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[list[Seen]]:
+        """Collect, in the list it yields, a ``Seen`` for every store ``read`` finds in
+        this thread or task until the block ends (``inspect --detailed`` and ``--certs``:
+        the report and the bytes of exactly the store that was validated, whoever called
+        ``read``). Off, reads cost nothing more."""
+        seen: list[Seen] = []
+        token = _SEEN.set(seen)
+        try:
+            yield seen
+        finally:
+            _SEEN.reset(token)
 
     def read(
         self, asset: bytes | BinaryIO, media_type: str, sidecar: bytes | None = None
@@ -238,6 +273,10 @@ class CredentialReader:
             results = reader.get_validation_results() or {}
             state = ValidationState.parse(reader.get_validation_state())
             ingredients = self._ingredients(reader, store, results)
+            seen = _SEEN.get()
+            if seen is not None:
+                given = asset if media_type == "application/c2pa" else sidecar
+                seen.append(_seen(reader, store, given if isinstance(given, bytes) else None))
         active = results.get("activeManifest") or {}
         deltas = [
             status
@@ -412,6 +451,29 @@ def _ingredient(
         manifest,
         tuple(nested),
     )
+
+
+def _seen(reader: c2pa.Reader, store: dict[str, Any], given: bytes | None) -> Seen:
+    """The detailed report and the bytes of the store ``reader`` read: those it was given
+    (a sidecar, a bare store), else what c2pa-rs hands out for the active manifest's
+    signature URI, which c2pa-python 0.38.1 answers with the whole store (measured on
+    JPEG, PNG, MP4, WAV and the conformance files); ``certs`` checks they parse."""
+    label = store.get("active_manifest")
+    active = label if isinstance(label, str) else None
+    try:
+        detailed = json.loads(reader.detailed_json())
+    except (c2pa.C2paError, ValueError) as exc:
+        detailed = {"error": f"c2pa-rs gave no detailed report: {exc}"}
+    if given is not None:
+        return Seen(active, given, detailed)
+    if active is None:
+        return Seen(None, None, detailed, "the store names no active manifest")
+    out = io.BytesIO()
+    try:
+        reader.resource_to_stream(f"self#jumbf=/c2pa/{active}/c2pa.signature", out)
+    except c2pa.C2paError as exc:
+        return Seen(active, None, detailed, f"c2pa-rs did not hand out the store's bytes: {exc}")
+    return Seen(active, out.getvalue(), detailed)
 
 
 def _status(entry: dict[str, Any]) -> Status:
