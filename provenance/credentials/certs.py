@@ -17,7 +17,7 @@ from typing import Any, Final
 import cbor2
 from cryptography import x509
 
-from provenance.credentials.text import jumbf
+from provenance.credentials import jumbf
 from provenance.errors import InputError
 
 __all__ = ["MAX_CHAIN_CERTIFICATES", "MAX_STORE_BYTES", "check_manifest_store", "signing_chain"]
@@ -30,7 +30,7 @@ _X5CHAIN, _COSE_SIGN1_TAG = 33, 18
 _SIGNATURE_LABEL: Final = "c2pa.signature"
 # A manifest box is a standard manifest (c2ma) or an update manifest (c2um), which
 # c2pa-rs names active when it is the last (conformance update_manifest.jpg).
-_MANIFEST_TYPES: Final = (jumbf.MANIFEST, b"c2um" + jumbf.MANIFEST[4:])
+_MANIFEST_TYPES: Final = (jumbf.MANIFEST, jumbf.UPDATE_MANIFEST)
 
 
 def check_manifest_store(data: bytes) -> None:

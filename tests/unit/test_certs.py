@@ -9,13 +9,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from fixtures.support import ExternalCA
+from provenance.credentials import jumbf
 from provenance.credentials.certs import (
     MAX_CHAIN_CERTIFICATES,
     MAX_STORE_BYTES,
     check_manifest_store,
     signing_chain,
 )
-from provenance.credentials.text import jumbf
 from provenance.errors import InputError
 
 CA = ExternalCA("Certs Test Root")

@@ -106,7 +106,7 @@ def test_truncated_jpeg_is_refused_from_its_structure(progressive: bool) -> None
 
 
 def test_a_manifest_store_alone_is_named_as_such() -> None:
-    from provenance.credentials.text.jumbf import MANIFEST_STORE, superbox
+    from provenance.credentials.jumbf import MANIFEST_STORE, superbox
     from provenance.errors import Remedy, UnsupportedMedia
     from provenance.kinds import identify
 

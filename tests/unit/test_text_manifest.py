@@ -9,6 +9,7 @@ import cbor2
 import pytest
 
 from fixtures.support import PASSPHRASE
+from provenance.credentials import jumbf
 from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import CredentialReader, TrustSettings
 from provenance.credentials.softbinding import SoftBinding, soft_binding_assertion, soft_bindings
@@ -16,7 +17,6 @@ from provenance.credentials.text import (
     TextWrapperError,
     embed_text_manifest,
     find_wrapper,
-    jumbf,
     read_text_manifest,
     strip_text_manifest,
 )

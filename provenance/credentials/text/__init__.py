@@ -5,8 +5,8 @@
     signed, store = embed_text_manifest(text, definition, signer)
     found = read_text_manifest(signed, reader)   # ManifestStore, or None without a wrapper
 
-c2pa-python cannot sign text, so the manifest store is built here (``jumbf``, ``claim``,
-``cose``) and signed through the key store's ``Signer``; c2pa-rs validates the store's
+c2pa-python cannot sign text, so the manifest store is built here (``credentials.jumbf``,
+``claim``, ``cose``) and signed through the key store's ``Signer``; c2pa-rs validates the store's
 signature, chain and assertion hashes, and ``verify`` checks the text's hard binding.
 """
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import cbor2
 
-from . import jumbf
+from provenance.credentials import jumbf
 
 __all__ = [
     "CLAIM_LABEL",

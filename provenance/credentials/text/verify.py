@@ -18,11 +18,11 @@ from typing import Any, Final
 
 import cbor2
 
+from provenance.credentials import jumbf
 from provenance.credentials.read import CredentialReader, ManifestStore, Status
 from provenance.credentials.status import MALFORMED, ValidationState
 from provenance.errors import InputError
 
-from . import jumbf
 from .claim import DATA_HASH_LABEL
 from .wrapper import TextWrapperError, Wrapper, find_wrapper
 

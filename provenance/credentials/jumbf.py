@@ -23,6 +23,7 @@ __all__ = [
     "MANIFEST",
     "MANIFEST_STORE",
     "SIGNATURE",
+    "UPDATE_MANIFEST",
     "ContentBox",
     "JumbfError",
     "Superbox",
@@ -39,6 +40,7 @@ def _type_uuid(four_cc: bytes) -> bytes:
 
 MANIFEST_STORE: Final = _type_uuid(b"c2pa")
 MANIFEST: Final = _type_uuid(b"c2ma")
+UPDATE_MANIFEST: Final = _type_uuid(b"c2um")
 ASSERTION_STORE: Final = _type_uuid(b"c2as")
 CLAIM: Final = _type_uuid(b"c2cl")
 SIGNATURE: Final = _type_uuid(b"c2cs")
