@@ -240,15 +240,7 @@ class ContentSigner:
                 keep_invalid_history=self.keep_invalid_history,
                 sidecar=sidecar,
             )
-            if self._audit:
-                self.store.audit_event(
-                    "sign",
-                    identity=self.identity,
-                    output="(in memory)",
-                    media_type=signed.media_type,
-                    record=f"{signed.record_id:016x}" if signed.record_id is not None else "",
-                    time_stamp=self.time_stamp_authority or "",
-                )
+            self._audited("(in memory)", signed.media_type, signed.record_id)
         return signed
 
     def sign_file(
@@ -282,16 +274,20 @@ class ContentSigner:
                 keep_invalid_history=self.keep_invalid_history,
                 sidecar=sidecar,
             )
-            if self._audit:
-                self.store.audit_event(
-                    "sign",
-                    identity=self.identity,
-                    output=str(result.output),
-                    media_type=result.media_type,
-                    record=f"{result.record_id:016x}" if result.record_id is not None else "",
-                    time_stamp=self.time_stamp_authority or "",
-                )
+            self._audited(str(result.output), result.media_type, result.record_id)
         return result
+
+    def _audited(self, output: str, media_type: str, record_id: int | None) -> None:
+        """The signature's line in the key store's audit log, when ``audit`` is on."""
+        if self._audit:
+            self.store.audit_event(
+                "sign",
+                identity=self.identity,
+                output=output,
+                media_type=media_type,
+                record=f"{record_id:016x}" if record_id is not None else "",
+                time_stamp=self.time_stamp_authority or "",
+            )
 
     def _load_parent(self, parent: str | Path | bytes | None) -> Asset | None:
         if parent is None:
