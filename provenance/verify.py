@@ -148,22 +148,20 @@ class Verifier:
     def inspect_store(self, path: Path, *, manifest: Path | None = None) -> Inspected | None:
         """``manifest_store`` with where the store came from, c2pa-rs's detailed report
         and the store's bytes (``provenance inspect``)."""
-        with self._reader.capture() as seen, open_content(path, self.config.limits) as opened:
-            kind, media_type, handle = opened
+        # A reader that keeps each store's bytes and detailed report (one inspect: the
+        # cost of building it is nothing beside a person reading the output).
+        keeping = CredentialReader(self.config.trust, keep_store=True)
+        with open_content(path, self.config.limits) as (kind, media_type, handle):
             source = self._source(Path(path), kind, manifest)
             stream_kind = streamed(kind)
             if stream_kind is not None:
-                store, note = self._store_for(stream_kind, media_type, handle, source)
+                store, note = self._store_for(stream_kind, media_type, handle, source, keeping)
             else:
                 data = read_opened(handle, self.config.limits.max_file_bytes)
-                store, note = self._store_for(kind, media_type, data, source)
+                store, note = self._store_for(kind, media_type, data, source, keeping)
         if store is None:
             return None
-        last = seen[-1] if seen else None
-        label = store.store.get("active_manifest")
-        # The last read is the store's own unless it failed (a malformed store is no read).
-        same = last is not None and isinstance(label, str) and last.active == label
-        return Inspected(store, note.strip(" ()"), last if same else None)
+        return Inspected(store, note.strip(" ()"))
 
     def find_mark(self, data: bytes) -> Watermark:
         """The watermark in ``data`` under the configured keys (the soft-binding API's
@@ -174,12 +172,17 @@ class Verifier:
     # --- the wiring ------------------------------------------------------------------
 
     def _read(
-        self, kind: MediaKind, media_type: str, content: bytes | BinaryIO
+        self,
+        kind: MediaKind,
+        media_type: str,
+        content: bytes | BinaryIO,
+        reader: CredentialReader | None = None,
     ) -> ManifestStore | None:
+        reader = reader or self._reader
         if isinstance(content, bytes):
-            return kind.read_credentials(content, media_type, self._reader, self.config.limits)
+            return kind.read_credentials(content, media_type, reader, self.config.limits)
         return _as_streamed(kind).read_stream_credentials(
-            content, media_type, self._reader, self.config.limits
+            content, media_type, reader, self.config.limits
         )
 
     def _check(self, kind: MediaKind, media_type: str, content: bytes | BinaryIO) -> None:
@@ -261,7 +264,12 @@ class Verifier:
         return _Source(manifest, data)
 
     def _store_for(
-        self, kind: MediaKind, media_type: str, data: bytes | BinaryIO, source: _Source | None
+        self,
+        kind: MediaKind,
+        media_type: str,
+        data: bytes | BinaryIO,
+        source: _Source | None,
+        reader: CredentialReader | None = None,
     ) -> tuple[ManifestStore | None, str]:
         """The store to judge ``data`` by and the summary's note on where it came from.
 
@@ -269,7 +277,8 @@ class Verifier:
         handed (its hard binding against all of the file, embedded store included), so
         the note says the embedded one was set aside. A sidecar is read only when the
         file embeds none."""
-        embedded = self._read(kind, media_type, data)
+        reader = reader or self._reader
+        embedded = self._read(kind, media_type, data, reader)
         if source is None or (source.data is None and embedded is not None):
             return embedded, ""
         name = safe_text(source.path.name, 4096)
@@ -282,7 +291,7 @@ class Verifier:
             given = source.data
         if not isinstance(data, bytes):
             data.seek(0)
-        store = self._reader.read(data, media_type, given)
+        store = reader.read(data, media_type, given)
         if not isinstance(data, bytes):
             data.seek(0)
         return store, note

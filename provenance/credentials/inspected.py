@@ -1,6 +1,7 @@
 """What ``provenance inspect`` shows of a validated store besides its reader JSON:
 c2pa-rs's detailed report and the signing certificate chain (c2patool's ``--detailed``
-and ``--certs``), both from the read that validated it (``CredentialReader.capture``)."""
+and ``--certs``), both from the read that validated it (``ManifestStore.seen``, kept by a
+``CredentialReader(keep_store=True)``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ class Inspected:
 
     store: ManifestStore
     source: str
-    seen: Seen | None
+
+    @property
+    def seen(self) -> Seen | None:
+        return self.store.seen
 
     def detailed(self) -> dict[str, Any]:
         """c2pa-rs's detailed report, with the validation this toolkit concluded (for

@@ -7,14 +7,11 @@ threads and costs far more to build than a read.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -122,6 +119,18 @@ class Ingredient:
 
 
 @dataclasses.dataclass(frozen=True)
+class Seen:
+    """What c2pa-rs was given and said in one read (``CredentialReader(keep_store=True)``):
+    the store's bytes (None: they could not be had, ``problem`` says why) and its
+    detailed report (``Reader.detailed_json``), with the label of its active manifest."""
+
+    active: str | None
+    store_bytes: bytes | None
+    detailed: dict[str, Any]
+    problem: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class ManifestStore:
     """What a manifest store says and how it validated."""
 
@@ -130,6 +139,8 @@ class ManifestStore:
     ingredient_failures: tuple[Status, ...]
     store: dict[str, Any]  # the full store as c2pa-rs reports it (reader JSON)
     ingredients: tuple[Ingredient, ...] = ()  # of the active manifest, in its order
+    # Its bytes and c2pa-rs's detailed report, read with ``keep_store`` (else None).
+    seen: Seen | None = None
 
     @property
     def active(self) -> dict[str, Any]:
@@ -207,43 +218,16 @@ def sidecar_path(content: Path) -> Path:
 MAX_SIDECAR_BYTES = 64 * 1024 * 1024
 
 
-@dataclasses.dataclass(frozen=True)
-class Seen:
-    """What c2pa-rs was given and said in one read, kept only while ``capture`` is on:
-    the store's bytes (None: they could not be had, ``problem`` says why) and its
-    detailed report (``Reader.detailed_json``), with the label of its active manifest."""
-
-    active: str | None
-    store_bytes: bytes | None
-    detailed: dict[str, Any]
-    problem: str | None = None
-
-
-# The reads of this thread or task while ``CredentialReader.capture`` is on (None: off).
-_SEEN: contextvars.ContextVar[list[Seen] | None] = contextvars.ContextVar(
-    "provenance_seen_stores", default=None
-)
-
-
 class CredentialReader:
     """Validates manifest stores under one set of trust settings."""
 
-    def __init__(self, trust: TrustSettings = TrustSettings()) -> None:
+    def __init__(self, trust: TrustSettings = TrustSettings(), *, keep_store: bool = False) -> None:
+        """``keep_store``: every store read keeps its bytes and c2pa-rs's detailed report
+        (``ManifestStore.seen``: what ``inspect --detailed`` and ``--certs`` show); off,
+        a read costs nothing more."""
         self.trust = trust
+        self.keep_store = keep_store
         self._context = c2pa.Context.from_dict(trust.context_settings())
-
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[list[Seen]]:
-        """Collect, in the list it yields, a ``Seen`` for every store ``read`` finds in
-        this thread or task until the block ends (``inspect --detailed`` and ``--certs``:
-        the report and the bytes of exactly the store that was validated, whoever called
-        ``read``). Off, reads cost nothing more."""
-        seen: list[Seen] = []
-        token = _SEEN.set(seen)
-        try:
-            yield seen
-        finally:
-            _SEEN.reset(token)
 
     def read(
         self, asset: bytes | BinaryIO, media_type: str, sidecar: bytes | None = None
@@ -273,10 +257,10 @@ class CredentialReader:
             results = reader.get_validation_results() or {}
             state = ValidationState.parse(reader.get_validation_state())
             ingredients = self._ingredients(reader, store, results)
-            seen = _SEEN.get()
-            if seen is not None:
+            seen = None
+            if self.keep_store:
                 given = asset if media_type == "application/c2pa" else sidecar
-                seen.append(_seen(reader, store, given if isinstance(given, bytes) else None))
+                seen = _seen(reader, store, given if isinstance(given, bytes) else None)
         active = results.get("activeManifest") or {}
         deltas = [
             status
@@ -298,6 +282,7 @@ class CredentialReader:
             ingredient_failures=tuple(_status(entry) for entry in deltas),
             store=store,
             ingredients=ingredients,
+            seen=seen,
         )
 
     def _ingredients(

@@ -155,6 +155,7 @@ def _with_binding(store: ManifestStore, problem: str | None) -> ManifestStore:
         ingredient_failures=store.ingredient_failures,
         store=_patched_json(store.store, state, url, problem),
         ingredients=store.ingredients,
+        seen=store.seen,
     )
 
 
