@@ -38,21 +38,18 @@ from provenance.kinds import (
     streamed,
 )
 from provenance.media import Limits, extension_mismatch
-from provenance.recovery import RecordLookup
-from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
-from provenance.report import Ingredient as ReportedIngredient
-from provenance.verdict import (
+from provenance.observations import (
     AI_SOURCE_TYPES,
     Claims,
-    Decision,
     IngredientFacts,
     ManifestFacts,
     Observations,
     RecordFacts,
-    assess,
-    decide,
-    needs_mark,
 )
+from provenance.recovery import RecordLookup
+from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
+from provenance.report import Ingredient as ReportedIngredient
+from provenance.verdict import Decision, assess, decide, needs_mark
 from provenance.watermark.image import WatermarkSecret
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ from provenance.credentials.manifest import (
 from provenance.credentials.read import CredentialReader, TrustSettings, breaks
 from provenance.credentials.status import UNTRUSTED, ValidationState
 from provenance.keystore import KeyStore
+from provenance.observations import Claims, IngredientFacts, origin
 from provenance.pipeline import ContentSigner
 from provenance.report import Ingredient, to_json
-from provenance.verdict import Claims, IngredientFacts, origin
 from provenance.verify import Verifier, VerifyConfig
 
 AI = str(DigitalSourceType.TRAINED_ALGORITHMIC_MEDIA)

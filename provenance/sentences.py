@@ -1,0 +1,129 @@
+"""The summary's sentences: plain words for what was observed, never a guessed cause.
+
+``provenance.verdict`` decides; these say how the content was made (``claims``,
+``made``, ``edited_from``), who signed it and when (``signed_by``, ``time``), why it
+failed (``reason``) and what failed among its ingredients (``ingredients``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from provenance.credentials.explain import explain_code
+from provenance.credentials.status import REVOKED, UNTRUSTED, ValidationState
+from provenance.observations import (
+    COMPOSITE,
+    IPTC,
+    Claims,
+    IngredientFacts,
+    ManifestFacts,
+    origin,
+)
+
+__all__ = [
+    "claims",
+    "edited_from",
+    "ingredients",
+    "made",
+    "moment",
+    "reason",
+    "signed_by",
+    "time",
+]
+
+
+def claims(said: Claims, *, claimed: bool = False) -> list[str]:
+    """How the content was made, as the manifest says (``claimed``: its word is not proof)."""
+    says = "claims " if claimed else ""
+    if said.ai_generated:
+        model = f" by {said.model}" if said.model else ""
+        kind = "AI-edited" if said.digital_source_type == COMPOSITE else "AI-generated"
+        return [f"{says}{kind}{model}"]
+    if said.ai_generated is False:
+        source = (said.digital_source_type or "").removeprefix(IPTC)
+        return [f"{says}not AI-generated (digital source type {source})"]
+    return [] if claimed else ["does not say how it was made"]
+
+
+def made(manifest: ManifestFacts) -> list[str]:
+    """How intact content was made: its manifest's word, and for an edit what it was
+    edited from (a silent edit takes its origin from its parent)."""
+    parent = manifest.parent
+    if parent is None:
+        return claims(manifest.claims)
+    silent = manifest.claims.ai_generated is None
+    said = not silent or origin(manifest.claims, parent) is None  # else the parent says
+    return [*(claims(manifest.claims) if said else []), edited_from(parent)]
+
+
+def edited_from(parent: IngredientFacts) -> str:
+    if parent.state is None:
+        return "edited from an original without credentials"
+    if parent.state is ValidationState.INVALID:
+        reasons = ", ".join(
+            dict.fromkeys(
+                explain_code(code)
+                for code in parent.failures
+                if code != UNTRUSTED and not code.startswith("timeStamp.")
+            )
+        )
+        return "edited from an original whose credentials failed validation" + (
+            f" ({reasons})" if reasons else ""
+        )
+    found = origin(parent.claims, parent.parent)
+    if found is None:
+        return "edited from an original that does not say how it was made"
+    if found.ai_generated:
+        made = "AI-edited" if found.digital_source_type == COMPOSITE else "AI-generated"
+        model = f" by {found.model}" if found.model else ""
+        return f"edited from an {made} original{model}"
+    source = (found.digital_source_type or "").removeprefix(IPTC)
+    return f"edited from an original that is not AI-generated (digital source type {source})"
+
+
+def signed_by(claims: Claims) -> str:
+    if not (claims.signer or claims.issuer):
+        return ""
+    issuer = f" ({claims.issuer})" if claims.issuer else ""
+    return f"signed by {claims.signer or 'an unnamed signer'}{issuer}"
+
+
+def reason(code: str, manifest: ManifestFacts) -> str:
+    """Plain words for a failure; a revocation says when and who said so."""
+    revocation = manifest.revocation
+    if code != REVOKED or revocation is None:
+        return explain_code(code)
+    when = f" on {moment(revocation.since)}" if revocation.since else ""
+    stamped = (
+        f", before its time-stamp of {moment(manifest.stamped_at)}"
+        if manifest.stamped_at and revocation.since
+        else ", and no trusted time-stamp shows it was signed before"
+        if revocation.since
+        else ""
+    )
+    return f"the signing certificate was revoked{when} ({revocation.source}){stamped}"
+
+
+def time(manifest: ManifestFacts) -> list[str]:
+    """When it was signed, as a trusted time-stamp says; and a revocation it predates."""
+    if manifest.stamped_at is None:
+        return []
+    when = moment(manifest.stamped_at)
+    parts = [f"signed at {when} (time-stamped by {manifest.stamped_by or 'a trusted TSA'})"]
+    revocation = manifest.revocation
+    if revocation is not None and not manifest.revoked and revocation.since is not None:
+        signer = manifest.claims.signer or "the signer"
+        parts.append(f"signed before {signer} was revoked on {moment(revocation.since)}")
+    return parts
+
+
+def moment(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def ingredients(manifest: ManifestFacts) -> list[str]:
+    return [
+        f"ingredient: {explain_code(code)}"
+        for code in dict.fromkeys(manifest.ingredient_failures)
+        if code != UNTRUSTED
+    ]
