@@ -159,6 +159,17 @@ def time_part(store: KeyStore, folder: Path, rounds: int) -> str:
     return "\n".join(rows)
 
 
+def measured_rows(runs: list[tuple[str, list[str]]], env: dict[str, str]) -> list[str]:
+    """A table row per (label, command), each run as a fresh process: time and peak RSS."""
+    rows = ["| process | seconds | peak RSS |", "|---|---|---|"]
+    for label, command in runs:
+        seconds, peak, code = run_measured(command, env=env)
+        if code != 0:
+            raise RuntimeError(f"{label}: exit {code}")
+        rows.append(f"| {label} | {seconds:.1f} | {peak / 2**20:,.0f} MiB |")
+    return rows
+
+
 def memory_part(home: Path, folder: Path, size_mb: int) -> str:
     child = [sys.executable, "-m", "bench.av", "--child"]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -175,13 +186,8 @@ def memory_part(home: Path, folder: Path, size_mb: int) -> str:
         ),
         ("sign, provenance-toolkit `sign_file`", [*child, "sign", str(home), str(mid)]),
     ]
-    mid_rows = ["| process | seconds | peak RSS |", "|---|---|---|"]
     try:
-        for label, command in working_copy:
-            seconds, peak, code = run_measured(command, env=env)
-            if code != 0:
-                raise RuntimeError(f"{label}: exit {code}")
-            mid_rows.append(f"| {label} | {seconds:.1f} | {peak / 2**20:,.0f} MiB |")
+        mid_rows = measured_rows(working_copy, env)
         mid_size = mid.stat().st_size
     finally:
         for path in folder.glob("big*.mp4"):
@@ -198,13 +204,8 @@ def memory_part(home: Path, folder: Path, size_mb: int) -> str:
         ("verify, raw c2pa-python (file stream)", [*child, "raw-verify", str(home), str(big)]),
         ("verify, provenance-toolkit `verify_path`", [*child, "verify", str(home), str(big)]),
     ]
-    rows = ["| process | seconds | peak RSS |", "|---|---|---|"]
     try:
-        for label, command in runs:
-            seconds, peak, code = run_measured(command, env=env)
-            if code != 0:
-                raise RuntimeError(f"{label}: exit {code}")
-            rows.append(f"| {label} | {seconds:.1f} | {peak / 2**20:,.0f} MiB |")
+        rows = measured_rows(runs, env)
     finally:
         for path in folder.glob("big*.mp4"):
             path.unlink()

@@ -258,7 +258,7 @@ def inspect(
             typer.echo(json.dumps(found.detailed(), indent=2))
             return
     except InputError as exc:
-        raise type(exc)(f"{file}: {exc}") from None
+        raise exc.about(file) from None
     store = found.store
     if tree:
         root = manifest_tree(store.store)

@@ -124,7 +124,7 @@ def detect_command(
         kind, media_type = identify(data)
         found = kind.detect_mark(data, media_type, secrets, limits, strict=True)
     except InputError as exc:
-        raise type(exc)(f"{source}: {exc}") from None
+        raise exc.about(source) from None
     if as_json:
         typer.echo(json.dumps(to_json(found)))
     elif found.found:

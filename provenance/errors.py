@@ -20,6 +20,7 @@ to replace it"), the HTTP API as a request field.
 from __future__ import annotations
 
 import enum
+from typing import Self, cast
 
 __all__ = [
     "CredentialsError",
@@ -75,6 +76,13 @@ class ProvenanceError(Exception):
     def diagnostics(self) -> str:
         """One line a person can act on."""
         return str(self)
+
+    def about(self, name: object) -> Self:
+        """The same error naming what it is about (``NAME: message``); its remedy and
+        other attributes are kept."""
+        named = _rebuild(type(self), (f"{name}: {self}",), self.remedy)
+        named.__dict__.update(self.__dict__)
+        return cast(Self, named)
 
 
 class UsageError(ProvenanceError):

@@ -74,7 +74,7 @@ def read_asset(source: Path, *, limits: Limits = Limits()) -> Asset:
     try:
         return open_asset(source, limits=limits)
     except InputError as exc:
-        raise type(exc)(f"{source}: {exc}") from exc
+        raise exc.about(source) from exc
 
 
 def open_asset(source: Path, *, limits: Limits = Limits()) -> Asset:

@@ -139,8 +139,7 @@ class Verifier:
         Raises ``InputError`` when the file (or ``manifest``) cannot be read or is not a
         supported type, ``UsageError`` for ``manifest`` with a kind that takes none.
         """
-        found = self.inspect_store(path, manifest=manifest)
-        return found.store if found is not None else None
+        return self._opened_store(path, manifest, self._reader)[0]
 
     def inspect_store(self, path: Path, *, manifest: Path | None = None) -> Inspected | None:
         """``manifest_store`` with where the store came from, c2pa-rs's detailed report
@@ -148,17 +147,8 @@ class Verifier:
         # A reader that keeps each store's bytes and detailed report (one inspect: the
         # cost of building it is nothing beside a person reading the output).
         keeping = CredentialReader(self.config.trust, keep_store=True)
-        with open_content(path, self.config.limits) as (kind, media_type, handle):
-            source = self._source(Path(path), kind, manifest)
-            stream_kind = streamed(kind)
-            if stream_kind is not None:
-                store, note = self._store_for(stream_kind, media_type, handle, source, keeping)
-            else:
-                data = read_opened(handle, self.config.limits.max_file_bytes)
-                store, note = self._store_for(kind, media_type, data, source, keeping)
-        if store is None:
-            return None
-        return Inspected(store, note.strip(" ()"))
+        store, note = self._opened_store(path, manifest, keeping)
+        return Inspected(store, note.strip(" ()")) if store is not None else None
 
     def find_mark(self, data: bytes) -> Watermark:
         """The watermark in ``data`` under the configured keys (the soft-binding API's
@@ -167,6 +157,18 @@ class Verifier:
         return self._detect(kind, media_type, data, strict=False, localise=False)
 
     # --- the wiring ------------------------------------------------------------------
+
+    def _opened_store(
+        self, path: Path, manifest: Path | None, reader: CredentialReader
+    ) -> tuple[ManifestStore | None, str]:
+        """The store of the file at ``path`` as ``_store_for`` finds it, read by ``reader``."""
+        with open_content(path, self.config.limits) as (kind, media_type, handle):
+            source = self._source(Path(path), kind, manifest)
+            stream_kind = streamed(kind)
+            if stream_kind is not None:
+                return self._store_for(stream_kind, media_type, handle, source, reader)
+            data = read_opened(handle, self.config.limits.max_file_bytes)
+            return self._store_for(kind, media_type, data, source, reader)
 
     def _read(
         self,

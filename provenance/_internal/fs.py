@@ -510,5 +510,5 @@ def check_paths(source: Path, output: Path, *, force: bool = False) -> None:
     try:
         check_input(source)
     except InputError as exc:
-        raise InputError(f"{source}: {exc}") from None
+        raise exc.about(source) from None
     check_output(output, force=force, source=source)

@@ -122,9 +122,8 @@ class Ingredient:
 class Seen:
     """What c2pa-rs was given and said in one read (``CredentialReader(keep_store=True)``):
     the store's bytes (None: they could not be had, ``problem`` says why) and its
-    detailed report (``Reader.detailed_json``), with the label of its active manifest."""
+    detailed report (``Reader.detailed_json``)."""
 
-    active: str | None
     store_bytes: bytes | None
     detailed: dict[str, Any]
     problem: str | None = None
@@ -313,7 +312,7 @@ class CredentialReader:
                 judged.add(uri)
         found: list[Ingredient] = []
         budget = [_MAX_INGREDIENTS]
-        seen = _Deltas(deltas, judged)
+        judged_now = _Deltas(deltas, judged)
         for entry in active.get("ingredients") or ():
             if not isinstance(entry, dict) or budget[0] <= 0:
                 continue
@@ -324,7 +323,9 @@ class CredentialReader:
                 again = []  # its deltas say who is trusted; nothing to read again
             elif len(found) < _MAX_RECHECKS:
                 again = self._recheck(reader, entry)
-            found.append(_ingredient(entry, manifests, deltas.get(uri, []), again, 0, budget, seen))
+            found.append(
+                _ingredient(entry, manifests, deltas.get(uri, []), again, 0, budget, judged_now)
+            )
         return tuple(found)
 
     def _recheck(self, reader: c2pa.Reader, entry: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -443,22 +444,21 @@ def _seen(reader: c2pa.Reader, store: dict[str, Any], given: bytes | None) -> Se
     (a sidecar, a bare store), else what c2pa-rs hands out for the active manifest's
     signature URI, which c2pa-python 0.38.1 answers with the whole store (measured on
     JPEG, PNG, MP4, WAV and the conformance files); ``certs`` checks they parse."""
-    label = store.get("active_manifest")
-    active = label if isinstance(label, str) else None
+    active = store.get("active_manifest")
     try:
         detailed = json.loads(reader.detailed_json())
     except (c2pa.C2paError, ValueError) as exc:
         detailed = {"error": f"c2pa-rs gave no detailed report: {exc}"}
     if given is not None:
-        return Seen(active, given, detailed)
-    if active is None:
-        return Seen(None, None, detailed, "the store names no active manifest")
+        return Seen(given, detailed)
+    if not isinstance(active, str):
+        return Seen(None, detailed, "the store names no active manifest")
     out = io.BytesIO()
     try:
         reader.resource_to_stream(f"self#jumbf=/c2pa/{active}/c2pa.signature", out)
     except c2pa.C2paError as exc:
-        return Seen(active, None, detailed, f"c2pa-rs did not hand out the store's bytes: {exc}")
-    return Seen(active, out.getvalue(), detailed)
+        return Seen(None, detailed, f"c2pa-rs did not hand out the store's bytes: {exc}")
+    return Seen(out.getvalue(), detailed)
 
 
 def _status(entry: dict[str, Any]) -> Status:

@@ -37,3 +37,12 @@ def test_every_remedy_has_a_flag_and_none_adds_nothing() -> None:
     assert set(HINTS) == set(Remedy)
     assert with_hint("plain fact", None) == "plain fact"
     assert with_hint("x", "no-watermark") == "x (or use --no-watermark)"
+
+
+def test_an_error_about_a_file_keeps_its_type_and_remedy() -> None:
+    from provenance.errors import UnsupportedMedia
+
+    error = UnsupportedMedia("a store on its own", remedy=Remedy.MANIFEST_ALONE)
+    named = error.about("side.c2pa")
+    assert type(named) is UnsupportedMedia and named.remedy is Remedy.MANIFEST_ALONE
+    assert str(named) == "side.c2pa: a store on its own" and named.exit_code == error.exit_code

@@ -33,7 +33,13 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from numpy.typing import ArrayLike, NDArray
 
-from .greenlist import _MIN_SECRET_BYTES, _PAD, MAX_CONTEXT_WIDTH, _as_ids, context_rows
+from .greenlist import (
+    _MIN_SECRET_BYTES,
+    _PAD,
+    MAX_CONTEXT_WIDTH,
+    context_rows,
+    paired_rows,
+)
 
 __all__ = [
     "EXPONENTIAL_KEY_LABEL",
@@ -112,10 +118,7 @@ class KeyedUniforms:
 
     def values(self, contexts: ArrayLike, tokens: ArrayLike) -> NDArray[np.float64]:
         """``r(contexts[i], tokens[i])`` for each row of ``contexts`` (shape ``(n, h)``)."""
-        context_ids = context_rows(contexts, self.scheme.context_width)
-        token_ids = _as_ids(tokens, "tokens")
-        if token_ids.shape != (context_ids.shape[0],):
-            raise ValueError("need exactly one token per context")
+        context_ids, token_ids = paired_rows(contexts, tokens, self.scheme.context_width)
         if not token_ids.size:
             return np.zeros(0, dtype=np.float64)
         h = self.scheme.context_width

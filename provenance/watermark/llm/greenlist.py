@@ -102,6 +102,17 @@ def context_rows(contexts: ArrayLike, context_width: int) -> NDArray[np.int64]:
     return array
 
 
+def paired_rows(
+    contexts: ArrayLike, tokens: ArrayLike, context_width: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``contexts`` (``context_rows``) and one token id for each; ``ValueError`` else."""
+    context_ids = context_rows(contexts, context_width)
+    token_ids = _as_ids(tokens, "tokens")
+    if token_ids.shape != (context_ids.shape[0],):
+        raise ValueError("need exactly one token per context")
+    return context_ids, token_ids
+
+
 class GreenList:
     """The green lists of one key under one scheme; see the module docstring."""
 
@@ -127,10 +138,7 @@ class GreenList:
 
     def is_green(self, contexts: ArrayLike, tokens: ArrayLike) -> NDArray[np.bool_]:
         """Whether ``tokens[i]`` is green after ``contexts[i]`` (shape ``(n, h)``)."""
-        context_ids = context_rows(contexts, self.scheme.context_width)
-        token_ids = _as_ids(tokens, "tokens")
-        if token_ids.shape != (context_ids.shape[0],):
-            raise ValueError("need exactly one token per context")
+        context_ids, token_ids = paired_rows(contexts, tokens, self.scheme.context_width)
         if not token_ids.size:
             return np.zeros(0, dtype=np.bool_)
         values = self._values(self._blocks(context_ids, token_ids))
