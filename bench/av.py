@@ -38,8 +38,8 @@ from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner, SignOptions
 from provenance.keystore import KeyStore
-from provenance.sign import sign_file
-from provenance.verify import Verifier, VerifyConfig
+from provenance.signing.sign import sign_file
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 MB = 1_000_000
 CONTENT = AIContent(model="bench-model", model_version="1")

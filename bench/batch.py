@@ -44,8 +44,8 @@ from provenance.credentials.manifest import AIContent
 from provenance.credentials.sign import ManifestSigner
 from provenance.home import default_repository, verify_config_for_home, watermark_secret
 from provenance.repository import SQLiteRepository
-from provenance.sign import Watermarking, sign_bytes
-from provenance.verify import Verdict, Verifier
+from provenance.signing.sign import Watermarking, sign_bytes
+from provenance.verify.verifier import Verdict, Verifier
 
 FOLDER_SIZE = 500
 PHOTOS = ["astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry",

@@ -28,8 +28,8 @@ from provenance.credentials.manifest import AIContent, manifest_definition
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner, SignOptions
 from provenance.keystore import Signer
-from provenance.sign import sign_bytes
-from provenance.verify import Verifier, VerifyConfig
+from provenance.signing.sign import sign_bytes
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 
 def one_megapixel_jpeg() -> bytes:

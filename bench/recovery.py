@@ -32,8 +32,8 @@ from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
 from provenance.errors import UnsupportedMedia
 from provenance.repository import SQLiteRepository
-from provenance.sign import Watermarking, sign_bytes
-from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.signing.sign import Watermarking, sign_bytes
+from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 from provenance.watermark.image import WatermarkSecret
 
 

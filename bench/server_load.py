@@ -30,7 +30,7 @@ from fixtures.demo_image import landscape
 from fixtures.support import PASSPHRASE, encode, make_key_store
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.sign import ManifestSigner
-from provenance.sign import sign_bytes
+from provenance.signing.sign import sign_bytes
 
 
 def free_port() -> int:

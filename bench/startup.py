@@ -50,7 +50,7 @@ def cpu_of(argv: list[str], env: dict[str, str]) -> float:
 def signed_jpeg(tmp: Path) -> tuple[Path, Path]:
     """A home and a JPEG signed (with a watermark) into it, through the library."""
     from fixtures.support import FAST_CONFIG, PASSPHRASE, encode, make_key_store, natural_image
-    from provenance.pipeline import ContentSigner
+    from provenance.signing.session import ContentSigner
 
     home = tmp / "home"
     make_key_store(home, config=FAST_CONFIG)

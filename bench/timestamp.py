@@ -27,8 +27,8 @@ from fixtures.support import PASSPHRASE, encode, make_key_store
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
-from provenance.sign import sign_bytes
-from provenance.verify import Verifier, VerifyConfig
+from provenance.signing.sign import sign_bytes
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 TEXT = (
     "A generated answer of about one kilobyte, written the way a language model writes: "

@@ -43,7 +43,7 @@ from provenance.errors import InputError, UsageError
 from provenance.files import read_input
 
 if TYPE_CHECKING:
-    from provenance.batch import SignOutcome
+    from provenance.batch.many import SignOutcome
 
 _COLOURS = {
     "signed": typer.colors.GREEN,
@@ -274,7 +274,13 @@ def _sign_one(
     from provenance.home import manifest_signer, watermark_secret
     from provenance.keystore import KeyStore
     from provenance.repository import open_repository
-    from provenance.sign import Watermarking, check_paths, read_asset, sidecar_path, sign_asset
+    from provenance.signing.sign import (
+        Watermarking,
+        check_paths,
+        read_asset,
+        sidecar_path,
+        sign_asset,
+    )
 
     check_paths(source, output, force=force)
     store = KeyStore.open(home_of(ctx))
@@ -340,7 +346,7 @@ def _sign_many(
     options: dict[str, Any],
 ) -> int:
     """Sign the batch, print one line per input; the exit code it calls for."""
-    from provenance.batch import SignSettings, SignStatus, sign_many
+    from provenance.batch.many import SignSettings, SignStatus, sign_many
 
     settings = SignSettings(
         home=home_of(ctx),

@@ -29,12 +29,12 @@ from cli._common import handle_errors, home_of, repository_location, with_hint
 from provenance.errors import InputError, UsageError
 from provenance.files import read_input, read_stdin, safe_text
 from provenance.report import Report, Verdict
-from provenance.verdict import Requirement, meets
+from provenance.verify.verdict import Requirement, meets
 
 # The verifier (c2pa-rs, the key store, cryptography) loads in the commands; the watermark
 # engine (NumPy, SciPy, Pillow) only when a file's watermark is looked for.
 if TYPE_CHECKING:
-    from provenance.verify import VerifyConfig
+    from provenance.verify.verifier import VerifyConfig
 
 _COLOURS = {
     Verdict.TRUSTED: typer.colors.GREEN,
@@ -126,9 +126,9 @@ def verify(
     ),
 ) -> None:
     """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
-    from provenance.batch import iter_files, verify_many
-    from provenance.recovery import check_repository
-    from provenance.verify import Verifier
+    from provenance.batch.many import iter_files, verify_many
+    from provenance.verify.recovery import check_repository
+    from provenance.verify.verifier import Verifier
 
     if as_json and as_jsonl:
         raise UsageError("choose one of --json and --jsonl")
@@ -231,7 +231,7 @@ def inspect(
 ) -> None:
     """Print the full C2PA manifest store of FILE as JSON (exit 1: none)."""
     from provenance.credentials.tree import manifest_tree, render
-    from provenance.verify import Verifier
+    from provenance.verify.verifier import Verifier
 
     views = [
         flag for flag, on in (("--tree", tree), ("--detailed", detailed), ("--certs", certs)) if on

@@ -110,7 +110,7 @@ def detect_command(
     from provenance.home import watermark_secrets
     from provenance.keystore import KeyStore
     from provenance.kinds import identify
-    from provenance.media import Limits
+    from provenance.kinds.media import Limits
     from provenance.report import to_json
 
     store = KeyStore.open(home_of(ctx))

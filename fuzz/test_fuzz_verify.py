@@ -26,7 +26,7 @@ from PIL import Image
 from fixtures.support import FAST_CONFIG, PASSPHRASE, make_key_store
 from provenance import AIContent, ManifestSigner, Verdict, Verifier, VerifyConfig
 from provenance.credentials.read import TrustSettings
-from provenance.sign import sign_bytes
+from provenance.signing.sign import sign_bytes
 from provenance.watermark.image import WatermarkSecret
 
 # Per-test example budget: `make fuzz` overrides it with FUZZ_EXAMPLES.

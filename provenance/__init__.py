@@ -16,17 +16,17 @@ from provenance._internal.lazy import lazy_attributes
 from provenance._version import __version__
 
 if TYPE_CHECKING:
-    from provenance.allocator import keep_freed_memory
-    from provenance.batch import iter_files, verify_many
+    from provenance._internal.allocator import keep_freed_memory
+    from provenance.batch.many import iter_files, verify_many
     from provenance.credentials.manifest import AIContent, DigitalSourceType, TrainingMining
     from provenance.credentials.read import TrustSettings
     from provenance.credentials.sign import ManifestSigner, SignOptions
     from provenance.errors import ProvenanceError
     from provenance.keystore import Algorithm, KeyStore, Signer
-    from provenance.media import Limits, sniff
-    from provenance.pipeline import ContentSigner
-    from provenance.sign import SignResult, sign_bytes, sign_file
-    from provenance.verify import Report, Verdict, Verifier, VerifyConfig
+    from provenance.kinds.media import Limits, sniff
+    from provenance.signing.session import ContentSigner
+    from provenance.signing.sign import SignResult, sign_bytes, sign_file
+    from provenance.verify.verifier import Report, Verdict, Verifier, VerifyConfig
 
 __all__ = [
     "AIContent",
@@ -60,28 +60,28 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "AIContent": "provenance.credentials.manifest",
-        "keep_freed_memory": "provenance.allocator",
+        "keep_freed_memory": "provenance._internal.allocator",
         "Algorithm": "provenance.keystore",
-        "ContentSigner": "provenance.pipeline",
+        "ContentSigner": "provenance.signing.session",
         "DigitalSourceType": "provenance.credentials.manifest",
         "KeyStore": "provenance.keystore",
-        "Limits": "provenance.media",
+        "Limits": "provenance.kinds.media",
         "ManifestSigner": "provenance.credentials.sign",
         "ProvenanceError": "provenance.errors",
-        "Report": "provenance.verify",
+        "Report": "provenance.verify.verifier",
         "SignOptions": "provenance.credentials.sign",
-        "SignResult": "provenance.sign",
+        "SignResult": "provenance.signing.sign",
         "Signer": "provenance.keystore",
         "TrainingMining": "provenance.credentials.manifest",
         "TrustSettings": "provenance.credentials.read",
-        "Verdict": "provenance.verify",
-        "Verifier": "provenance.verify",
-        "VerifyConfig": "provenance.verify",
-        "iter_files": "provenance.batch",
-        "sign_bytes": "provenance.sign",
-        "sign_file": "provenance.sign",
-        "sniff": "provenance.media",
-        "verify_many": "provenance.batch",
+        "Verdict": "provenance.verify.verifier",
+        "Verifier": "provenance.verify.verifier",
+        "VerifyConfig": "provenance.verify.verifier",
+        "iter_files": "provenance.batch.many",
+        "sign_bytes": "provenance.signing.sign",
+        "sign_file": "provenance.signing.sign",
+        "sniff": "provenance.kinds.media",
+        "verify_many": "provenance.batch.many",
     },
 )
 

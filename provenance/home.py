@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from provenance.credentials.sign import ManifestSigner
     from provenance.keystore.records import WatermarkKey
     from provenance.timestamp import Authority
-    from provenance.verify import VerifyConfig
+    from provenance.verify.verifier import VerifyConfig
 
 __all__ = [
     "default_repository",
@@ -46,7 +46,7 @@ def verify_config_for_home(
     Revocations are the store's own plus those of every CRL (imported into the store, or
     in ``extra_crls_pem``) that a trust anchor (the store's or an extra one) signed."""
     from provenance.credentials.read import TrustSettings
-    from provenance.verify import VerifyConfig
+    from provenance.verify.verifier import VerifyConfig
 
     pems: list[str] = []
     crls: list[bytes] = []

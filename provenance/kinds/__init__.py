@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from provenance.errors import InputError, Remedy, UnsupportedMedia
-from provenance.media import Limits, id3_tag_end, sniff, sniff_behind_id3
+from provenance.kinds.media import Limits, id3_tag_end, sniff, sniff_behind_id3
 
 from .av import AudioKind, VideoKind
 from .base import Asset, Marker, MediaKind, StreamedKind

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from provenance.errors import UnsupportedMedia
-from provenance.media import AUDIO_TYPES, VIDEO_TYPES, Limits
+from provenance.kinds.media import AUDIO_TYPES, VIDEO_TYPES, Limits
 from provenance.report import Watermark
 
 from .base import Asset, Marker

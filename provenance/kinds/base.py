@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
-from provenance.media import Limits
+from provenance.kinds.media import Limits
 
 if TYPE_CHECKING:
     from provenance.credentials.read import CredentialReader, ManifestStore
@@ -125,7 +125,7 @@ class Asset:
     """An input that was checked (under ``limits``): its content, media type and kind.
 
     ``content`` is None for a file of a ``StreamedKind`` that was checked on disk and not
-    read (audio, video: ``provenance.sign.read_asset``); it is signed from a stream of
+    read (audio, video: ``provenance.signing.sign.read_asset``); it is signed from a stream of
     ``path``, and ``data`` reads it whole only when asked (within ``max_file_bytes``).
     """
 

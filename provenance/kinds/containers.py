@@ -14,7 +14,7 @@ import os
 from typing import BinaryIO
 
 from provenance.errors import InputError
-from provenance.media import Limits, id3_tag_end, sniff
+from provenance.kinds.media import Limits, id3_tag_end, sniff
 
 __all__ = ["check_container", "stream_size"]
 

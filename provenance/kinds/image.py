@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provenance.errors import InputError, ProvenanceError, Remedy, UnsupportedMedia
-from provenance.media import IMAGE_TYPES, Limits, check_image_header
+from provenance.kinds.media import IMAGE_TYPES, Limits, check_image_header
 from provenance.report import MarkStatus, Region, Watermark
 from provenance.watermark.image.config import ALGORITHM, ALGORITHMS
 
@@ -61,7 +61,7 @@ class ImageKind:
     ) -> Watermark:
         if media_type not in _DECODABLE:
             return Watermark.not_checked(f"this toolkit cannot decode {media_type} pixels")
-        from provenance.imaging import decode_image
+        from provenance.kinds.imaging import decode_image
         from provenance.watermark.image import detect
 
         try:
@@ -102,7 +102,7 @@ class ImageKind:
         # strengthened or refused (UnsupportedMedia) when it does not: a manifest never
         # declares a soft binding that `watermark detect` cannot find. sign_loaded calls
         # mark() before anything is stored, so a refusal there leaves no record.
-        from provenance.imaging import decode_image
+        from provenance.kinds.imaging import decode_image
         from provenance.watermark.image.files import mark_in_kind, unmarkable
 
         name = str(asset.path or "the image")

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provenance.errors import UsageError
-from provenance.media import TEXT_TYPES, Limits, decode_text
+from provenance.kinds.media import TEXT_TYPES, Limits, decode_text
 from provenance.report import MarkStatus, Watermark
 from provenance.watermark.text import ALGORITHM, ALGORITHMS
 

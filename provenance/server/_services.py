@@ -21,12 +21,12 @@ from provenance.home import (
 )
 from provenance.keystore import KeyStore
 from provenance.kinds import MediaKind, identify, identify_stream
-from provenance.media import Limits
+from provenance.kinds.media import Limits
 from provenance.repository import Repository, open_repository
 from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
-from provenance.sign import Watermarking
-from provenance.verify import Verifier
+from provenance.signing.sign import Watermarking
+from provenance.verify.verifier import Verifier
 from provenance.watermark.image import WatermarkSecret
 
 log = logging.getLogger(__name__)

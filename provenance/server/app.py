@@ -34,7 +34,7 @@ from provenance.server._softbinding import softbinding_router
 from provenance.server._uploads import upload_of
 from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
-from provenance.sign import Signed, sign_bytes
+from provenance.signing.sign import Signed, sign_bytes
 
 __all__ = ["ACCESS_LOGGER", "create_app"]
 

@@ -179,7 +179,7 @@ def _signed_image(home: Path, tmp_path: Path) -> Path:
     from provenance.credentials.manifest import AIContent
     from provenance.credentials.sign import ManifestSigner
     from provenance.keystore import KeyStore
-    from provenance.sign import sign_bytes
+    from provenance.signing.sign import sign_bytes
 
     signer = ManifestSigner(KeyStore.open(home).signer(None, PASSPHRASE))
     signed = sign_bytes(encode(natural_image(96, 64), "PNG"), signer, AIContent(model="m"))

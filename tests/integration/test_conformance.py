@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from fixtures.support import conformance_trust
-from provenance.verify import Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 
 @pytest.mark.parametrize("mode", ["default", "testroot"])

@@ -21,18 +21,18 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from fixtures.support import PASSPHRASE, encode, natural_image
-from provenance.batch import SignSettings, SignStatus, iter_files, sign_many, verify_many
+from provenance.batch.many import SignSettings, SignStatus, iter_files, sign_many, verify_many
 from provenance.errors import UsageError
 from provenance.home import default_repository, verify_config_for_home
-from provenance.verify import Verdict, VerifyConfig
+from provenance.verify.verifier import Verdict, VerifyConfig
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-from provenance._internal.batch import dask as dask_engine  # noqa: E402
-from provenance._internal.batch.signing import signers_built  # noqa: E402
-from provenance._internal.batch.task import verifiers_built  # noqa: E402
+from provenance.batch import dask as dask_engine  # noqa: E402
+from provenance.batch.signing import signers_built  # noqa: E402
+from provenance.batch.task import verifiers_built  # noqa: E402
 
 EXPECTED = ["trusted", "recovered", "none", "error", "error", "error", "trusted"]
 
@@ -122,7 +122,7 @@ def test_cli_on_dask_prints_what_the_local_engine_prints(
 
 
 def _make_verify_slow() -> None:  # runs in each worker process
-    from provenance.verify import Verifier
+    from provenance.verify.verifier import Verifier
 
     def slow(self: Any, path: Path) -> Any:
         end = time.monotonic() + 10
@@ -135,7 +135,7 @@ def _make_verify_slow() -> None:  # runs in each worker process
 
 
 def _restore_verify() -> None:
-    from provenance.verify import Verifier
+    from provenance.verify.verifier import Verifier
 
     Verifier.verify_path = Verifier._real_verify_path  # type: ignore[attr-defined, method-assign]
 
@@ -239,7 +239,7 @@ def test_missing_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
 def test_reports_pickle() -> None:
     import pickle
 
-    from provenance.verify import Report
+    from provenance.verify.verifier import Report
 
     report = Report("a.png", Verdict.NONE, "no provenance found", "image/png", watermark={})
     assert pickle.loads(pickle.dumps(report)) == report
@@ -249,7 +249,7 @@ def test_reports_pickle() -> None:
 
 
 def _signers_held() -> int:  # runs on each worker
-    from provenance._internal.batch import signing
+    from provenance.batch import signing
 
     return len(signing._signers)
 

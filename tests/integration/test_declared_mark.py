@@ -24,8 +24,8 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from fixtures.support import FAST_CONFIG, PASSPHRASE, encode, photo_like
 from provenance.home import default_repository
-from provenance.imaging import read_image
 from provenance.keystore import KeyStore
+from provenance.kinds.imaging import read_image
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from fixtures import hostile
 from fixtures.support import PASSPHRASE
-from provenance.batch import iter_files
+from provenance.batch.many import iter_files
 from provenance.credentials.sign import ManifestSigner
 from provenance.keystore import KeyStore
 
@@ -105,7 +105,9 @@ def batch_result(hostile_batch: tuple[Path, Path], request: pytest.FixtureReques
             yield item
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("provenance.batch.iter_files", vanishing_walk)  # cli.verify imports it late
+        patch.setattr(
+            "provenance.batch.many.iter_files", vanishing_walk
+        )  # cli.verify imports it late
         patch.setattr("os.open", _deny_one(os.open, "locked.png"))
         patch.setenv("PROVENANCE_PASSPHRASE", PASSPHRASE)
         args = ["--home", str(home), "verify", "--jsonl", "-r", "--workers", "2", *request.param]

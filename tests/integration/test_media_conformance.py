@@ -18,10 +18,10 @@ from fixtures.support import PASSPHRASE, conformance_trust, encode, make_key_sto
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.home import manifest_signer, watermark_secrets
-from provenance.imaging import decode_image
 from provenance.keystore import KeyStore
-from provenance.sign import sign_file
-from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.kinds.imaging import decode_image
+from provenance.signing.sign import sign_file
+from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 from provenance.watermark.image.files import mark_in_kind
 
 Expected = dict[str, dict[str, list[str]]]

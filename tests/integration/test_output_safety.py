@@ -225,7 +225,7 @@ def test_racing_signers_past_the_check_one_wins(
     tmp_path: Path, fast_store: KeyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two sign_file calls that both passed every check before either wrote."""
-    import provenance.sign as signing
+    import provenance.signing.sign as signing
     from provenance.credentials.manifest import AIContent
     from provenance.home import manifest_signer
 

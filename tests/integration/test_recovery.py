@@ -19,8 +19,8 @@ from provenance.credentials.sign import ManifestSigner
 from provenance.home import revocations_of
 from provenance.keystore import KeyStore
 from provenance.repository import SQLiteRepository
-from provenance.sign import Watermarking, sign_bytes, sign_file
-from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.signing.sign import Watermarking, sign_bytes, sign_file
+from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 from provenance.watermark.image import ALGORITHM, WatermarkSecret
 
 

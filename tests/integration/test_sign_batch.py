@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from fixtures.support import PASSPHRASE, REPO, encode, natural_image, process_group_gone
-from provenance.batch import SignSettings, SignStatus, sign_many
+from provenance.batch.many import SignSettings, SignStatus, sign_many
 from provenance.errors import WrongPassphrase
 from provenance.keystore import KeyStore
 

@@ -16,8 +16,8 @@ from provenance.home import revocations_of
 from provenance.keystore import KeyStore
 from provenance.kinds.image import ImageKind
 from provenance.repository import SQLiteRepository
-from provenance.sign import Watermarking, sign_bytes
-from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.signing.sign import Watermarking, sign_bytes
+from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 from provenance.watermark.image import ALGORITHM, WatermarkSecret
 from provenance.watermark.image.config import ALGORITHM_V1
 

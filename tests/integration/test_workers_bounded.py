@@ -23,11 +23,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fixtures.support import encode, natural_image
-from provenance._internal.batch import local
-from provenance._internal.batch.job import FileJob
-from provenance._internal.batch.task import VerifyJob, error_report
-from provenance.batch import WORKERS_PER_CPU, max_workers
-from provenance.verify import Report, VerifyConfig
+from provenance.batch import local
+from provenance.batch.job import FileJob
+from provenance.batch.many import WORKERS_PER_CPU, max_workers
+from provenance.batch.task import VerifyJob, error_report
+from provenance.verify.verifier import Report, VerifyConfig
 
 CLI = Path(sys.executable).with_name("provenance")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.batch import count_files, iter_files, paths_from_lines, verify_many
-from provenance.verify import Report, Verdict, VerifyConfig
+from provenance.batch.many import count_files, iter_files, paths_from_lines, verify_many
+from provenance.verify.verifier import Report, Verdict, VerifyConfig
 
 
 def test_walk_is_sorted_depth_first_and_survives_a_symlink_loop(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_slow_file_becomes_an_error_report(
 ) -> None:
     import time
 
-    from provenance.verify import Verifier
+    from provenance.verify.verifier import Verifier
 
     def slow(self: Verifier, path: Path) -> Report:
         time.sleep(5)
@@ -83,7 +83,7 @@ def test_a_file_that_kills_its_worker_costs_only_its_own_report(
     the pool for the files in flight beside it, nor the rest of the batch."""
     import signal
 
-    from provenance.verify import Verifier
+    from provenance.verify.verifier import Verifier
 
     real = Verifier.verify_path
 
@@ -142,7 +142,7 @@ def test_count_includes_an_unlistable_directory_as_one_report(
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr("provenance.batch.os.scandir", deny_locked)
+    monkeypatch.setattr("provenance.batch.many.os.scandir", deny_locked)
     walked = list(iter_files([tmp_path], recursive=True))
     assert count_files([tmp_path], recursive=True) == len(walked) == 2
     assert any(isinstance(item, Report) and item.verdict is Verdict.ERROR for item in walked)

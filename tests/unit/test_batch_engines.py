@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from provenance._internal.batch.deadline import DeadlineExceeded, call_with_deadline
-from provenance._internal.batch.task import verifiers_built, verify_file
+from provenance.batch.deadline import DeadlineExceeded, call_with_deadline
+from provenance.batch.task import verifiers_built, verify_file
 from provenance.credentials.revocation import Revocation, Revocations
-from provenance.media import Limits
-from provenance.verify import Verdict, VerifyConfig
+from provenance.kinds.media import Limits
+from provenance.verify.verifier import Verdict, VerifyConfig
 
 
 def spin(seconds: float) -> str:
@@ -86,7 +86,7 @@ def test_verifier_is_built_once_per_configuration_and_thread(
 def test_a_timed_out_file_in_a_thread_is_an_error_report(
     image_file: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provenance.verify import Verifier
+    from provenance.verify.verifier import Verifier
 
     monkeypatch.setattr(Verifier, "verify_path", lambda self, path: spin(10))
     path = image_file("slow.png", "PNG", size=(32, 32))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from provenance.batch import paths_from_lines
+from provenance.batch.many import paths_from_lines
 
 
 def names(lines: list[bytes]) -> list[str]:

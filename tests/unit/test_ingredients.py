@@ -20,10 +20,10 @@ from provenance.credentials.manifest import (
 from provenance.credentials.read import CredentialReader, TrustSettings, breaks
 from provenance.credentials.status import UNTRUSTED, ValidationState
 from provenance.keystore import KeyStore
-from provenance.observations import Claims, IngredientFacts, origin
-from provenance.pipeline import ContentSigner
 from provenance.report import Ingredient, to_json
-from provenance.verify import Verifier, VerifyConfig
+from provenance.signing.session import ContentSigner
+from provenance.verify.observations import Claims, IngredientFacts, origin
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 AI = str(DigitalSourceType.TRAINED_ALGORITHMIC_MEDIA)
 COMPOSITE = str(DigitalSourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)

@@ -19,7 +19,7 @@ from provenance.kinds import (
     streamed,
 )
 from provenance.kinds.containers import check_container
-from provenance.media import Limits
+from provenance.kinds.media import Limits
 
 KIND_OF = {
     "video/mp4": "video",

@@ -19,9 +19,9 @@ from provenance.credentials.sign import ManifestSigner
 from provenance.errors import InputError
 from provenance.home import manifest_signer, revocations_of
 from provenance.keystore import KeyStore
-from provenance.media import Limits
-from provenance.sign import read_asset, sign_bytes, sign_file
-from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.kinds.media import Limits
+from provenance.signing.sign import read_asset, sign_bytes, sign_file
+from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 
 MAKERS = every_kind()
 
@@ -212,7 +212,7 @@ def test_batch_signing_streams_video_over_the_in_memory_limit(
 ) -> None:
     """``sign --out-dir`` signs audio and video from a stream as one file does: with the
     in-memory limit at 1 MiB, a 24 MiB MP4 signs; an image over it is that file's error."""
-    from provenance.batch import SignSettings, SignStatus, sign_many
+    from provenance.batch.many import SignSettings, SignStatus, sign_many
 
     limits = Limits(max_file_bytes=1 << 20)
     folder = tmp_path / "in"

@@ -8,7 +8,13 @@ import pytest
 
 from fixtures.support import encode, natural_image
 from provenance.errors import InputError
-from provenance.media import Limits, check_image_header, decode_text, extension_mismatch, sniff
+from provenance.kinds.media import (
+    Limits,
+    check_image_header,
+    decode_text,
+    extension_mismatch,
+    sniff,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The in-memory API for generators (provenance.pipeline.ContentSigner): a PIL image or image
+"""The in-memory API for generators (provenance.signing.session.ContentSigner): a PIL image or image
 bytes, and a str, signed with the manifest, watermark and repository record of `provenance
 sign`, and nothing written to disk but the key store and the repository."""
 
@@ -24,11 +24,11 @@ from provenance.credentials.read import CredentialReader
 from provenance.errors import UnsupportedMedia, UsageError
 from provenance.home import default_repository, verify_config_for_home
 from provenance.kinds import identify
-from provenance.media import Limits
-from provenance.pipeline import ContentSigner, encode_image
+from provenance.kinds.media import Limits
 from provenance.report import Report
 from provenance.repository import open_repository
-from provenance.verify import Verifier
+from provenance.signing.session import ContentSigner, encode_image
+from provenance.verify.verifier import Verifier
 
 TEXT = (
     "The lighthouse keeper counted the ships that passed each night, writing their names "

@@ -16,8 +16,8 @@ from provenance.credentials.sign import ManifestSigner
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
 from provenance.home import revocations_of
 from provenance.keystore import Algorithm, KeyStore
-from provenance.sign import sign_bytes, sign_file
-from provenance.verify import Verdict, Verifier, VerifyConfig
+from provenance.signing.sign import sign_bytes, sign_file
+from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 
 FORMATS = [
     ("photo.jpg", "JPEG", "image/jpeg"),
@@ -184,7 +184,7 @@ def test_sign_refuses_unreadable_input_and_writes_nothing(
 
 
 def test_pixel_limit_refuses_decompression_bombs(signer: ManifestSigner) -> None:
-    from provenance.media import Limits
+    from provenance.kinds.media import Limits
 
     data = encode(natural_image(200, 100), "PNG")
     with pytest.raises(InputError, match="larger than the limit of 10,000 pixels"):
@@ -208,7 +208,7 @@ def test_verify_unreadable_input_is_error(tmp_path: Path, content: bytes, expect
 
 
 def test_verify_missing_file_and_size_limit(tmp_path: Path) -> None:
-    from provenance.media import Limits
+    from provenance.kinds.media import Limits
 
     assert Verifier().verify_path(tmp_path / "nope.png").error == "no such file"
     path = tmp_path / "big.png"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.support import PASSPHRASE, REPO, natural_image
-from provenance.pipeline import ContentSigner
+from provenance.signing.session import ContentSigner
 
 # What no command may load unless it needs it: the watermark engines, Pillow's decoders,
 # the server, the Dask engine and the LLM stack.
@@ -43,7 +43,7 @@ NOT_FOR_HELP = (
     "cryptography",
     "filelock",
     "provenance.keystore.store",
-    "provenance.verify",
+    "provenance.verify.verifier",
     "multiprocessing",
 )
 

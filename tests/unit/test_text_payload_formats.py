@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provenance.kinds.media import Limits
 from provenance.kinds.text import TextKind
-from provenance.media import Limits
 from provenance.report import MarkStatus
 from provenance.watermark.image import WatermarkSecret
 from provenance.watermark.text import (

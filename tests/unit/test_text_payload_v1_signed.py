@@ -19,8 +19,8 @@ from provenance.kinds import Asset, load_asset
 from provenance.kinds.base import Marker
 from provenance.kinds.text import TextKind
 from provenance.repository import open_repository
-from provenance.sign import Watermarking, sign_loaded
-from provenance.verify import Verifier
+from provenance.signing.sign import Watermarking, sign_loaded
+from provenance.verify.verifier import Verifier
 from provenance.watermark.image import WatermarkSecret
 from provenance.watermark.text import (
     ALGORITHM_V1,

@@ -15,15 +15,15 @@ import pytest
 
 from provenance.credentials.revocation import Revocation
 from provenance.credentials.status import UNTRUSTED, ValidationState
-from provenance.observations import (
+from provenance.report import LLMWatermark, MarkStatus, Verdict, Watermark
+from provenance.verify.observations import (
     Claims,
     IngredientFacts,
     ManifestFacts,
     Observations,
     RecordFacts,
 )
-from provenance.report import LLMWatermark, MarkStatus, Verdict, Watermark
-from provenance.verdict import Requirement, assess, decide, meets, needs_mark
+from provenance.verify.verdict import Requirement, assess, decide, meets, needs_mark
 from provenance.watermark.image import ALGORITHM as IMAGE_ALGORITHM
 from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
 

@@ -11,7 +11,7 @@ from PIL import Image, JpegImagePlugin
 
 from fixtures.support import photo_like
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
-from provenance.imaging import encode_like, read_image
+from provenance.kinds.imaging import encode_like, read_image
 from provenance.watermark.image import WatermarkSecret
 from provenance.watermark.image.files import detect_file, embed_file
 
@@ -110,7 +110,7 @@ def test_png_text_chunks_are_kept() -> None:
     buf = io.BytesIO()
     photo_like(260, 260).save(buf, "PNG", pnginfo=info)
     path_bytes = buf.getvalue()
-    from provenance.imaging import decode_image
+    from provenance.kinds.imaging import decode_image
 
     src = decode_image(path_bytes, "mem.png")
     out = Image.open(io.BytesIO(encode_like(src.image, src)))

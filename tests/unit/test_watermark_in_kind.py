@@ -19,8 +19,8 @@ from PIL import Image, PngImagePlugin
 
 from fixtures.support import encode, photo_like, png_chunks, psnr
 from provenance.errors import Remedy, UnsupportedMedia, UsageError
-from provenance.imaging import decode_image, encode_like, read_image
 from provenance.kinds import load_asset
+from provenance.kinds.imaging import decode_image, encode_like, read_image
 from provenance.watermark.image import WatermarkSecret, detect, embed
 from provenance.watermark.image import files as wm_files
 from provenance.watermark.image.files import detect_file, embed_file, mark_in_kind

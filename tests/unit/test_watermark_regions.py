@@ -156,7 +156,7 @@ def test_residual_is_the_detectors(size: tuple[int, int]) -> None:
 def test_the_image_kind_reports_the_regions(marked: Image.Image) -> None:
     from fixtures.support import encode
     from provenance.kinds.image import ImageKind
-    from provenance.media import Limits
+    from provenance.kinds.media import Limits
 
     data = encode(painted(marked, BOX), "PNG")
     mark = ImageKind().detect_mark(data, "image/png", [SECRET], Limits())
@@ -171,7 +171,7 @@ def test_a_failed_localisation_keeps_the_finding(
 ) -> None:
     from fixtures.support import encode
     from provenance.kinds.image import ImageKind
-    from provenance.media import Limits
+    from provenance.kinds.media import Limits
     from provenance.watermark import image as engine
 
     def broken(*_: object, **__: object) -> None:

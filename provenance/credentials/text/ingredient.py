@@ -19,7 +19,7 @@ from typing import Any, Final
 from provenance.credentials import jumbf
 from provenance.credentials.manifest import Parent
 from provenance.errors import SigningError, UnsupportedMedia
-from provenance.media import TEXT_TYPES
+from provenance.kinds.media import TEXT_TYPES
 
 from .claim import ASSERTIONS_LABEL, SIGNATURE_LABEL, STORE_LABEL, assertion_box
 from .wrapper import TextWrapperError, find_wrapper

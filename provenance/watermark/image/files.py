@@ -21,7 +21,7 @@ from PIL import Image
 
 from provenance._internal.fs import check_paths
 from provenance.errors import Remedy, UnsupportedMedia, UsageError
-from provenance.imaging import (
+from provenance.kinds.imaging import (
     WRITABLE_FORMATS,
     SourceImage,
     decode_image,

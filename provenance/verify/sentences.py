@@ -1,6 +1,6 @@
 """The summary's sentences: plain words for what was observed, never a guessed cause.
 
-``provenance.verdict`` decides; these say how the content was made (``claims``,
+``provenance.verify.verdict`` decides; these say how the content was made (``claims``,
 ``made``, ``edited_from``), who signed it and when (``signed_by``, ``time``), why it
 failed (``reason``) and what failed among its ingredients (``ingredients``).
 """
@@ -11,7 +11,7 @@ import datetime as dt
 
 from provenance.credentials.explain import explain_code
 from provenance.credentials.status import REVOKED, UNTRUSTED, ValidationState
-from provenance.observations import (
+from provenance.verify.observations import (
     COMPOSITE,
     IPTC,
     Claims,

@@ -30,9 +30,9 @@ from provenance.errors import UnsupportedMedia, UsageError
 from provenance.home import default_repository, manifest_signer, watermark_secret
 from provenance.keystore import KeyStore
 from provenance.kinds import load_asset
-from provenance.media import Limits
+from provenance.kinds.media import Limits
 from provenance.repository import open_repository
-from provenance.sign import (
+from provenance.signing.sign import (
     Signed,
     SignResult,
     Watermarking,
@@ -71,7 +71,7 @@ class ContentSigner:
     ``audit``: record every signature in the key store's audit log, as the CLI does.
     ``parent`` (a file, or content as bytes): every output is an edit of it, recorded as
     the ``parentOf`` ingredient (each call may name its own); ``ai_edit``: an AI model
-    made the edit; ``keep_invalid_history``: see ``provenance.sign.sign_loaded``.
+    made the edit; ``keep_invalid_history``: see ``provenance.signing.sign.sign_loaded``.
     ``assertions``: the user's own, added to every manifest (``user_assertions``).
 
     Thread-safe: calls are serialised by a lock (the c2pa signer is not re-entrant). To
@@ -251,7 +251,7 @@ class ContentSigner:
         force: bool = False,
         sidecar: bool = False,
     ) -> SignResult:
-        """Sign a file (or an asset read with ``provenance.sign.read_asset``) into
+        """Sign a file (or an asset read with ``provenance.signing.sign.read_asset``) into
         ``output``, as `provenance sign -o` does: audio and video are signed from a
         stream, never read whole; the output appears whole or not at all, never replacing
         a file without ``force``; ``sidecar`` writes the manifest store beside it."""

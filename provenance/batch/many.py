@@ -19,15 +19,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from provenance._internal.batch.job import FileJob
-from provenance._internal.batch.local import WORKERS_PER_CPU, max_workers, run_locally
-from provenance._internal.batch.task import VerifyJob
 from provenance._internal.text import safe_text
+from provenance.batch.job import FileJob
+from provenance.batch.local import WORKERS_PER_CPU, max_workers, run_locally
+from provenance.batch.task import VerifyJob
 from provenance.credentials.manifest import TrainingMining
 from provenance.errors import OutputRefused, Remedy
-from provenance.media import Limits
+from provenance.kinds.media import Limits
 from provenance.report import path_fields
-from provenance.verify import Report, VerifyConfig
+from provenance.verify.verifier import Report, VerifyConfig
 
 if TYPE_CHECKING:
     import distributed
@@ -331,7 +331,7 @@ def sign_many(
     it when the batch ends. On Dask the passphrase travels to the workers with the job
     (docs/pipelines.md says what that exposes).
     """
-    from provenance._internal.batch.signing import SignJob, prepare
+    from provenance.batch.signing import SignJob, prepare
 
     _check_engine(engine, scheduler)
     out_dir, location = prepare(out_dir, settings)
@@ -367,7 +367,7 @@ def _one_input_a_sidecar(
     """Refuse an input whose sidecar another input of the batch already takes: ``x.jpg``
     and ``x.png`` both keep their manifest in ``x.c2pa``. Keeps the sidecar names seen
     (one path per input signed with a sidecar)."""
-    from provenance._internal.batch.signing import mirrored
+    from provenance.batch.signing import mirrored
     from provenance.credentials.read import sidecar_path
 
     taken: dict[Path, Path] = {}
@@ -418,7 +418,7 @@ def _run(
     iterator = iter(items)
     if engine == "local":
         return run_locally(iterator, job, workers=workers, ordered=ordered)
-    from provenance._internal.batch.dask import connect, run_on_dask
+    from provenance.batch.dask import connect, run_on_dask
 
     assert scheduler is not None
     client = connect(scheduler) if isinstance(scheduler, str) else scheduler

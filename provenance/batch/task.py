@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 from typing import ClassVar
 
-from provenance._internal.batch.deadline import DeadlineExceeded, call_with_deadline
-from provenance._internal.batch.job import FileJob
 from provenance._internal.text import safe_text
+from provenance.batch.deadline import DeadlineExceeded, call_with_deadline
+from provenance.batch.job import FileJob
 from provenance.report import path_fields
-from provenance.verify import Report, Verifier, VerifyConfig
+from provenance.verify.verifier import Report, Verifier, VerifyConfig
 
 __all__ = ["VerifyJob", "error_report", "verifiers_built", "verify_file", "warm_up"]
 

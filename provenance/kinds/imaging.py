@@ -33,7 +33,7 @@ from PIL import (
 from provenance._internal.fs import read_input, write_output
 from provenance._internal.text import safe_text
 from provenance.errors import InputError, UnsupportedMedia
-from provenance.media import HEIF_TYPES, Limits, heif_decoder, sniff
+from provenance.kinds.media import HEIF_TYPES, Limits, heif_decoder, sniff
 
 __all__ = [
     "WRITABLE_FORMATS",

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from provenance._internal.batch.job import FileJob, crashed, failure, run_file
+from provenance.batch.job import FileJob, crashed, failure, run_file
 
 # The process pool (multiprocessing, concurrent.futures.process) loads only when a batch
 # starts one: a single file, or --workers 1, is handled in this process without it.
@@ -214,7 +214,7 @@ def _init_worker(job: FileJob[Any], parent: int) -> None:
     ).start()
     _worker_job = job
     if job.start_method == "spawn":  # a forked worker has its parent's allocator already
-        from provenance.allocator import keep_freed_memory
+        from provenance._internal.allocator import keep_freed_memory
 
         keep_freed_memory()  # this process is the batch's: it owns its lifetime
     try:

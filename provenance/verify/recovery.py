@@ -2,7 +2,7 @@
 
 A recovered manifest is validated on its own (c2pa-rs reads the bare manifest store):
 its signature, certificate chain and assertion hashes must hold. Its hard binding cannot,
-having no content to check; ``provenance.verdict`` sets that expected mismatch aside.
+having no content to check; ``provenance.verify.verdict`` sets that expected mismatch aside.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 ``decide(Observations) -> Decision``: no I/O, no c2pa, no pixels. The ``Verifier`` reads
 the file, validates the manifest, runs the detector and looks the record up
-(``provenance.observations``); this module alone turns those observations into the
-verdict, ``ai_generated`` and the summary, whose sentences ``provenance.sentences`` words:
+(``provenance.verify.observations``); this module alone turns those observations into the
+verdict, ``ai_generated`` and the summary, whose sentences ``provenance.verify.sentences`` words:
 each states something that was observed, never a guessed cause.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from provenance import sentences as say
 from provenance.credentials.explain import explain_code
 from provenance.credentials.status import (
     HARD_BINDING_MISMATCHES,
@@ -20,8 +19,9 @@ from provenance.credentials.status import (
     UNTRUSTED,
     ValidationState,
 )
-from provenance.observations import ManifestFacts, Observations
 from provenance.report import MarkStatus, Verdict, Watermark
+from provenance.verify import sentences as say
+from provenance.verify.observations import ManifestFacts, Observations
 
 __all__ = [
     "Assessment",

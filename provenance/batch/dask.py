@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from provenance._internal.batch.job import FileJob, failure, run_file
-from provenance._internal.batch.local import WINDOW_PER_WORKER
 from provenance._internal.text import safe_text
 from provenance._version import __version__
+from provenance.batch.job import FileJob, failure, run_file
+from provenance.batch.local import WINDOW_PER_WORKER
 from provenance.errors import UsageError
 
 if TYPE_CHECKING:

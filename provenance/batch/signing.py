@@ -17,20 +17,20 @@ import uuid
 from pathlib import Path
 from typing import ClassVar
 
-from provenance._internal.batch.job import FileJob, failure
 from provenance._internal.fs import (
     check_input,
     check_output,
     output_error,
 )
 from provenance._internal.text import safe_text
-from provenance.batch import SignOutcome, SignSettings, SignStatus
+from provenance.batch.job import FileJob, failure
+from provenance.batch.many import SignOutcome, SignSettings, SignStatus
 from provenance.errors import OutputRefused, ProvenanceError
 from provenance.home import default_repository, watermark_secret
 from provenance.keystore import KeyStore
-from provenance.pipeline import ContentSigner
 from provenance.repository import open_repository
-from provenance.sign import check_sidecar_output, open_asset, sidecar_path
+from provenance.signing.session import ContentSigner
+from provenance.signing.sign import check_sidecar_output, open_asset, sidecar_path
 
 __all__ = ["SignJob", "mirrored", "prepare", "signers_built"]
 

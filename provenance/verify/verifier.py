@@ -1,7 +1,7 @@
 """One verdict per file: read, validate, detect, look up, then let ``verdict.decide`` judge.
 
 The ``Verifier`` does the I/O and the wiring only; which verdict a set of observations
-gets is decided in ``provenance.verdict`` (docs/design.md, "Decision table"), and what
+gets is decided in ``provenance.verify.verdict`` (docs/design.md, "Decision table"), and what
 differs between images and text lives in the media-kind registry (``provenance.kinds``).
 """
 
@@ -37,8 +37,10 @@ from provenance.kinds import (
     open_content,
     streamed,
 )
-from provenance.media import Limits, extension_mismatch
-from provenance.observations import (
+from provenance.kinds.media import Limits, extension_mismatch
+from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
+from provenance.report import Ingredient as ReportedIngredient
+from provenance.verify.observations import (
     AI_SOURCE_TYPES,
     Claims,
     IngredientFacts,
@@ -46,10 +48,8 @@ from provenance.observations import (
     Observations,
     RecordFacts,
 )
-from provenance.recovery import RecordLookup
-from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
-from provenance.report import Ingredient as ReportedIngredient
-from provenance.verdict import Decision, assess, decide, needs_mark
+from provenance.verify.recovery import RecordLookup
+from provenance.verify.verdict import Decision, assess, decide, needs_mark
 from provenance.watermark.image import WatermarkSecret
 
 if TYPE_CHECKING:

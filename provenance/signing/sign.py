@@ -29,7 +29,7 @@ from provenance.credentials.softbinding import (
 )
 from provenance.errors import InputError, UnsupportedMedia, UsageError
 from provenance.kinds import Asset, load_asset, open_content, size_limit, streamed
-from provenance.media import Limits, extension_mismatch
+from provenance.kinds.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
 from provenance.watermark.image import WatermarkSecret
 

@@ -1,6 +1,6 @@
 """What the verdict is decided from: the facts a ``Verifier`` observed, as plain data.
 
-``Observations`` holds them for ``provenance.verdict.decide``: the embedded manifest
+``Observations`` holds them for ``provenance.verify.verdict.decide``: the embedded manifest
 (``ManifestFacts``, with its claims and ingredients), the watermark finding, the record a
 payload points to (``RecordFacts``) and the LLM watermark test. ``origin`` follows a chain
 of edits to the claims that say how the content was made (docs/design.md, "Edits").

@@ -1,0 +1,55 @@
+"""Many files at once: walking inputs, ``verify_many`` and ``sign_many`` on the parallel
+engines (``local``: this process or a process pool; ``dask``: a Dask cluster) and the
+per-file jobs they run (``job``, ``task`` verifies, ``signing`` signs).
+
+May import: verify, signing, credentials, kinds, report, errors, _internal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from provenance._internal.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from provenance.batch.local import max_workers
+    from provenance.batch.many import (
+        WORKERS_PER_CPU,
+        SignOutcome,
+        SignSettings,
+        SignStatus,
+        count_files,
+        iter_files,
+        paths_from_lines,
+        sign_many,
+        verify_many,
+    )
+
+__all__ = [
+    "WORKERS_PER_CPU",
+    "SignOutcome",
+    "SignSettings",
+    "SignStatus",
+    "count_files",
+    "iter_files",
+    "max_workers",
+    "paths_from_lines",
+    "sign_many",
+    "verify_many",
+]
+
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "WORKERS_PER_CPU": "provenance.batch.many",
+        "SignOutcome": "provenance.batch.many",
+        "SignSettings": "provenance.batch.many",
+        "SignStatus": "provenance.batch.many",
+        "count_files": "provenance.batch.many",
+        "iter_files": "provenance.batch.many",
+        "max_workers": "provenance.batch.local",
+        "paths_from_lines": "provenance.batch.many",
+        "sign_many": "provenance.batch.many",
+        "verify_many": "provenance.batch.many",
+    },
+)
