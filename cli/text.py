@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cli._common import handle_errors, home_of, shown
+from cli._options import Json, WatermarkKey
 from provenance.errors import InputError, UsageError
 from provenance.files import read_input, read_stdin
 
@@ -51,9 +52,7 @@ def detect_command(
         help="The generating model's tokenizer: tokenizer.json, a folder of tokenizer files, "
         "a known name (gpt2) or a model in the local Hugging Face cache. Never downloads.",
     ),
-    key: str = typer.Option(
-        None, "--key", "-k", help="Watermark key name (default: the store's default key)."
-    ),
+    key: WatermarkKey = None,
     mode: str = typer.Option(
         None,
         "--mode",
@@ -71,7 +70,7 @@ def detect_command(
     context_width: int = typer.Option(
         1, "--context-width", min=1, max=3, help="Previous tokens seeding each keyed choice."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: Json = False,
 ) -> None:
     """Test FILE for the text watermark of one key, in the mode the key records.
 

@@ -26,6 +26,7 @@ from cli._batch import (
     drive,
 )
 from cli._common import handle_errors, home_of, repository_location, with_hint
+from cli._options import AllowedList, Json, Repository, TrustAnchors, TrustConfig
 from provenance.errors import InputError, UsageError
 from provenance.files import read_input, read_stdin, safe_text
 from provenance.report import Report, Verdict
@@ -73,22 +74,14 @@ def verify(
         help="Largest file to read, in MiB (default: 512; audio and video, streamed: 65,536).",
     ),
     recursive: Recursive = False,
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of reports."),
+    as_json: Json = False,
     as_jsonl: Jsonl = False,
     workers: Workers = None,
     engine: EngineOption = Engine.LOCAL,
     scheduler: Scheduler = None,
-    trust_anchors: list[Path] = typer.Option(
-        None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
-    ),
-    trust_config: Path = typer.Option(
-        None, "--trust-config", help="File of accepted signer EKU OIDs, one a line."
-    ),
-    allowed_list: list[Path] = typer.Option(
-        None,
-        "--allowed-list",
-        help="PEM file of signing (end-entity) certificates trusted alone (repeatable).",
-    ),
+    trust_anchors: TrustAnchors = None,
+    trust_config: TrustConfig = None,
+    allowed_list: AllowedList = None,
     crls: list[Path] = typer.Option(
         None,
         "--crl",
@@ -105,9 +98,7 @@ def verify(
     no_watermark: bool = typer.Option(
         False, "--no-watermark", help="Do not look for watermarks (faster; nothing recovered)."
     ),
-    repository: str = typer.Option(
-        None, "--repository", help="Manifest repository (default: HOME/repository.sqlite)."
-    ),
+    repository: Repository = None,
     manifest: Path = typer.Option(
         None,
         "--manifest",
@@ -203,13 +194,9 @@ def verify(
 def inspect(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="File whose manifest store to print."),
-    trust_anchors: list[Path] = typer.Option(
-        None, "--trust-anchors", help="PEM file of extra trust anchors (repeatable)."
-    ),
-    trust_config: Path = typer.Option(None, "--trust-config", help="EKU OID list."),
-    allowed_list: list[Path] = typer.Option(
-        None, "--allowed-list", help="PEM file of signing certificates trusted alone."
-    ),
+    trust_anchors: TrustAnchors = None,
+    trust_config: TrustConfig = None,
+    allowed_list: AllowedList = None,
     tree: bool = typer.Option(
         False, "--tree", help="Print what FILE was made from, as a tree of ingredients."
     ),

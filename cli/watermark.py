@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from cli._common import handle_errors, home_of
+from cli._options import Json, WatermarkKey
 from provenance.errors import InputError
 from provenance.files import read_input
 from provenance.watermark.image import PAYLOAD_BITS
@@ -58,9 +59,7 @@ def embed_command(
     payload: str = typer.Option(
         None, "--payload", help="64-bit payload as 16 hex digits (default: random)."
     ),
-    key: str = typer.Option(
-        None, "--key", "-k", help="Watermark key name (default: the default key)."
-    ),
+    key: WatermarkKey = None,
     force: bool = typer.Option(
         False,
         "--force",
@@ -101,10 +100,8 @@ _DETECT_HELP = (
 def detect_command(
     ctx: typer.Context,
     source: Path = typer.Argument(..., metavar="INPUT", help="Image or text to check."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    key: str = typer.Option(
-        None, "--key", "-k", help="Try only this watermark key (default: every key in the store)."
-    ),
+    as_json: Json = False,
+    key: WatermarkKey = None,
 ) -> None:
     """Look for the watermark in INPUT with the store's watermark keys."""
     from provenance.home import watermark_secrets

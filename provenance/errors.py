@@ -23,23 +23,32 @@ import enum
 from typing import Self, cast
 
 __all__ = [
+    "CorruptedWrapper",
     "CredentialsError",
     "IdentityNotFound",
     "IdentityUnusable",
     "InputError",
+    "JumbfError",
     "KeyStoreCorrupt",
     "KeyStoreError",
     "KeyStoreExists",
     "KeyStoreMissing",
+    "LLMExtraMissing",
+    "MultipleWrappers",
     "OutputError",
     "OutputExists",
     "OutputRefused",
     "PassphraseRequired",
+    "PayloadNotEmbeddable",
     "ProvenanceError",
     "Remedy",
+    "RepositoryError",
     "SigningError",
+    "TextWrapperError",
     "TimeStampAuthorityMissing",
     "TimeStampError",
+    "TokenizerNotFound",
+    "TokenizerUnreadable",
     "UnsupportedMedia",
     "UsageError",
     "WeakPassphrase",
@@ -176,8 +185,55 @@ class TimeStampError(SigningError):
     """A time-stamp could not be had: the authority failed, timed out or answered wrongly."""
 
 
+class RepositoryError(ProvenanceError):
+    """The repository could not be read or written."""
+
+
 class CredentialsError(ProvenanceError):
     """Reading a manifest store failed for a reason other than the file itself."""
+
+
+class TextWrapperError(InputError):
+    """The text carries a C2PA wrapper that cannot be used; ``code`` is the C2PA status."""
+
+    code = "manifest.text.corruptedWrapper"
+
+
+class CorruptedWrapper(TextWrapperError):
+    """A wrapper's magic matched but its version, length or contents are broken."""
+
+
+class MultipleWrappers(TextWrapperError):
+    """More than one intact wrapper: which one applies would be the attacker's choice."""
+
+    code = "manifest.text.multipleWrappers"
+
+
+class JumbfError(InputError):
+    """The bytes are not a well-formed JUMBF tree."""
+
+
+class PayloadNotEmbeddable(InputError):
+    """The text has no character either carrier may attach to."""
+
+
+class LLMExtraMissing(ProvenanceError):
+    """An optional package of the ``llm`` extra (transformers, torch, tokenizers) is missing."""
+
+    def __init__(self, package: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the Python package {package!r}, which is not installed: "
+            "run pip install 'provenance-toolkit[llm]'"
+        )
+        self.package = package
+
+
+class TokenizerNotFound(UsageError):
+    """No tokenizer of that name or at that path (exit 2)."""
+
+
+class TokenizerUnreadable(InputError):
+    """Tokenizer files exist but could not be loaded (exit 3)."""
 
 
 def _rebuild(

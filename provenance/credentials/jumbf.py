@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from provenance.errors import InputError
+from provenance.errors import JumbfError
 
 __all__ = [
     "ASSERTION_STORE",
@@ -49,10 +49,6 @@ CBOR: Final = _type_uuid(b"cbor")
 _HEADER: Final = struct.Struct(">I4s")
 _TOGGLE_REQUESTABLE, _TOGGLE_LABEL, _TOGGLE_ID, _TOGGLE_SIGNATURE = 0x01, 0x02, 0x04, 0x08
 _MAX_DEPTH: Final = 8
-
-
-class JumbfError(InputError):
-    """The bytes are not a well-formed JUMBF tree."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,8 @@ takes a path or URL; SQLite ships, and any other backend implements ``Repository
 
 from __future__ import annotations
 
-from provenance.repository.base import DEFAULT_FILENAME, Record, Repository, open_repository
+from provenance.repository.base import DEFAULT_FILENAME, Record, Repository
+from provenance.repository.factory import open_repository
 from provenance.repository.sqlite import SQLiteRepository
 
 __all__ = ["DEFAULT_FILENAME", "Record", "Repository", "SQLiteRepository", "open_repository"]

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 from typing import ClassVar, Protocol
 
-from provenance.errors import UsageError
-
-__all__ = ["DEFAULT_FILENAME", "Record", "Repository", "open_repository"]
+__all__ = ["DEFAULT_FILENAME", "Record", "Repository"]
 
 #: The repository file under ``--home`` when no location is given.
 DEFAULT_FILENAME = "repository.sqlite"
@@ -101,29 +98,3 @@ class SQLLookups:
     def get_by_label(self, manifest_label: str) -> Record | None:
         rows = self._query(f"manifest_label = {self._MARK}", (manifest_label,))
         return rows[0] if rows else None
-
-
-def open_repository(location: str | Path) -> Repository:
-    """A repository from a path (SQLite file) or a URL.
-
-    ``sqlite:///abs/path.db`` or a plain path opens SQLite; ``postgresql://...`` (or
-    ``postgres://``) a PostgreSQL database through psycopg (the ``postgres`` extra),
-    imported only then. Opening creates a SQLite file but never PostgreSQL tables: those
-    are made by the first write (docs/repository.md).
-    """
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        from provenance.repository.postgres import PostgresRepository
-
-        return PostgresRepository(text)
-    from provenance.repository.sqlite import SQLiteRepository
-
-    if text.startswith("sqlite:///"):
-        return SQLiteRepository(Path(text.removeprefix("sqlite://")))
-    if "://" in text:
-        scheme = text.split("://", 1)[0]
-        raise UsageError(
-            f"repository URL scheme {scheme!r} is not supported; use a SQLite path "
-            "(sqlite:///path/to/repository.db) or a PostgreSQL URL (postgresql://...)"
-        )
-    return SQLiteRepository(Path(text))

@@ -27,9 +27,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from provenance.errors import UsageError
+from provenance.errors import RepositoryError, UsageError
 from provenance.repository.base import Record, SQLLookups, from_sql, to_sql
-from provenance.repository.sqlite import RepositoryError
 
 try:
     import psycopg

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from provenance.errors import ProvenanceError, UsageError
+from provenance.errors import RepositoryError, UsageError
 from provenance.repository.base import Record, SQLLookups, from_sql, to_sql
 
 __all__ = ["RepositoryError", "SQLiteRepository"]
@@ -42,10 +42,6 @@ _COLUMNS = (
     "record_id, manifest, manifest_label, binding_alg, binding_value, media_type, signer, "
     "created_at"
 )
-
-
-class RepositoryError(ProvenanceError):
-    """The repository could not be read or written."""
 
 
 class SQLiteRepository(SQLLookups):

@@ -26,9 +26,8 @@ import pytest
 from PIL import Image
 
 from fixtures.support import PASSPHRASE, encode, natural_image
-from provenance.errors import UsageError
+from provenance.errors import RepositoryError, UsageError
 from provenance.repository import Record, open_repository
-from provenance.repository.sqlite import RepositoryError
 from provenance.verify.recovery import check_repository
 from tests.postgres_server import PostgresServer, start_server
 

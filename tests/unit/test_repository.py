@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.errors import UsageError
+from provenance.errors import RepositoryError, UsageError
 from provenance.repository import Record, SQLiteRepository, open_repository
-from provenance.repository.sqlite import RepositoryError
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 

@@ -10,9 +10,6 @@ import pytest
 from provenance.credentials.text.wrapper import (
     MAGIC,
     MARKER,
-    CorruptedWrapper,
-    MultipleWrappers,
-    TextWrapperError,
     decode_selectors,
     encode_selectors,
     encode_wrapper,
@@ -21,7 +18,7 @@ from provenance.credentials.text.wrapper import (
     utf8_cost,
     wrapper_utf8_length,
 )
-from provenance.errors import InputError
+from provenance.errors import CorruptedWrapper, InputError, MultipleWrappers, TextWrapperError
 
 STORE = os.urandom(300)
 

@@ -20,7 +20,7 @@ import re
 import struct
 from typing import Final
 
-from provenance.errors import InputError
+from provenance.errors import CorruptedWrapper, MultipleWrappers, TextWrapperError
 
 __all__ = [
     "MAGIC",
@@ -51,22 +51,6 @@ _LOW, _HIGH = 0xFE00, 0xE0100
 _ENCODE = {value: chr(_LOW + value if value < 16 else _HIGH + value - 16) for value in range(256)}
 _DECODE = {ord(char): chr(value) for value, char in _ENCODE.items()}
 _RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]*")
-
-
-class TextWrapperError(InputError):
-    """The text carries a C2PA wrapper that cannot be used; ``code`` is the C2PA status."""
-
-    code = "manifest.text.corruptedWrapper"
-
-
-class CorruptedWrapper(TextWrapperError):
-    """A wrapper's magic matched but its version, length or contents are broken."""
-
-
-class MultipleWrappers(TextWrapperError):
-    """More than one intact wrapper: which one applies would be the attacker's choice."""
-
-    code = "manifest.text.multipleWrappers"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import LLMExtraMissing, TokenizerNotFound, TokenizerUnreadable
+from provenance.errors import LLMExtraMissing, TokenizerNotFound, TokenizerUnreadable
+
 from .detector import (
     Detection,
     DetectionConfig,

@@ -19,7 +19,7 @@ This module needs the ``llm`` extra; importing it without torch and transformers
 
 from __future__ import annotations
 
-from ._errors import LLMExtraMissing
+from provenance.errors import LLMExtraMissing
 
 try:
     import torch

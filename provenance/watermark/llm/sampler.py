@@ -22,7 +22,7 @@ This module needs the ``llm`` extra (torch, transformers).
 
 from __future__ import annotations
 
-from ._errors import LLMExtraMissing
+from provenance.errors import LLMExtraMissing
 
 try:
     import torch

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._errors import LLMExtraMissing, TokenizerNotFound, TokenizerUnreadable
+from provenance.errors import LLMExtraMissing, TokenizerNotFound, TokenizerUnreadable
 
 __all__ = ["KNOWN_TOKENIZERS", "TextTokenizer", "load_tokenizer"]
 

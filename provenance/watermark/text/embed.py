@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from provenance.errors import InputError
+from provenance.errors import PayloadNotEmbeddable
 from provenance.watermark.image.keys import WatermarkSecret
 
 from .carriers import encode_run, has_wrapper, vs_host, zw_host
@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 _WORD: Final = re.compile(r"\S+")
 Host = Callable[[str, int, int], int | None]
 HostAt = Callable[[int], int | None]
-
-
-class PayloadNotEmbeddable(InputError):
-    """The text has no character either carrier may attach to."""
 
 
 def embed_payload(
