@@ -25,6 +25,7 @@ from provenance.credentials.status import (
     TST_TRUSTED,
     UNTRUSTED,
     ValidationState,
+    state_of,
 )
 from provenance.errors import InputError
 
@@ -37,7 +38,6 @@ __all__ = [
     "Seen",
     "Status",
     "TrustSettings",
-    "breaks",
     "sidecar_path",
 ]
 
@@ -356,8 +356,6 @@ class CredentialReader:
         ]
 
 
-# Failures that say who is trusted, not that the credentials are broken.
-_TRUST_ONLY = frozenset({UNTRUSTED, *TST_PROBLEMS})
 # A hostile store can nest ingredients deeply or list the same manifest many times over.
 _MAX_INGREDIENT_DEPTH = 8
 _MAX_INGREDIENTS = 64
@@ -365,12 +363,6 @@ _TRUST_VERDICTS = frozenset({UNTRUSTED, "signingCredential.trusted"})
 _MAX_RECHECKS = 8  # direct ingredients whose stores are read again (one c2pa read each)
 # Success codes that c2pa 1.x readers listed in an ingredient's validationStatus.
 _SUCCESS_SUFFIXES = (".match", ".validated", ".trusted", ".insideValidity")
-
-
-def breaks(code: str) -> bool:
-    """Whether a failure code says the credentials are broken, rather than who trusts
-    them (an untrusted signer, CAWG identity or time-stamping authority)."""
-    return code not in _TRUST_ONLY and not code.endswith(".untrusted")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,11 +406,7 @@ def _ingredient(
     if again is not None:  # trust is this reader's to decide, not the signer's
         recorded = [s for s in recorded if s.get("code") != UNTRUSTED] + again
     failures = tuple(dict.fromkeys(_status(s) for s in [*recorded, *now] if isinstance(s, dict)))
-    codes = {status.code for status in failures}
-    if any(map(breaks, codes)):
-        state = ValidationState.INVALID
-    else:
-        state = ValidationState.VALID if UNTRUSTED in codes else ValidationState.TRUSTED
+    state = state_of(status.code for status in failures)
     nested: list[Ingredient] = []
     for inner in manifest.get("ingredients") or () if depth < _MAX_INGREDIENT_DEPTH else ():
         if isinstance(inner, dict) and budget[0] > 0:

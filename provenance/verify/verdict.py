@@ -18,6 +18,8 @@ from provenance.credentials.status import (
     REVOKED,
     UNTRUSTED,
     ValidationState,
+    breaks,
+    signer_trusted,
 )
 from provenance.report import MarkStatus, Verdict, Watermark
 from provenance.verify import sentences as say
@@ -70,23 +72,21 @@ class Assessment:
 def assess(facts: ManifestFacts) -> Assessment:
     """Judge one manifest. Revocation is applied here, once, for every caller.
 
-    The validator's state decides whether its codes are fatal: a manifest it calls
-    ``Trusted`` or ``Valid`` fails only by a local revocation; one it calls ``Invalid``
-    fails by every code but the binding (judged apart) and "untrusted".
+    Which codes are fatal is the one rule of ``credentials.status`` (``breaks``): a code
+    that says who is trusted (the signer, a time-stamp's authority, a CAWG identity) is a
+    note, every other one a problem, except the binding, judged apart. A validator's
+    ``Invalid`` without any code (a failed ingredient) is a problem of its own.
     """
     codes = set(facts.failures)
     binding_broken = bool(codes & HARD_BINDING_MISMATCHES)
-    other = sorted(codes - HARD_BINDING_MISMATCHES - {UNTRUSTED, REVOKED})
-    revoked = [REVOKED] if facts.revoked else []
-    if facts.state is ValidationState.INVALID:
-        problems, notes = other + revoked, []
-        if not problems and not binding_broken:  # the validator said Invalid without a code
-            problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
-    else:
-        problems, notes = revoked, other
-    trusted = facts.state is ValidationState.TRUSTED or (
-        facts.state is ValidationState.INVALID and UNTRUSTED not in codes
-    )
+    other = sorted(codes - HARD_BINDING_MISMATCHES)
+    problems = [code for code in other if breaks(code)]
+    notes = [code for code in other if code != UNTRUSTED and not breaks(code)]
+    if facts.state is ValidationState.INVALID and not codes:
+        problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
+    if facts.revoked and REVOKED not in problems:
+        problems.append(REVOKED)
+    trusted = signer_trusted(codes, facts.state)
     if problems or binding_broken:
         state = ValidationState.INVALID
     else:
