@@ -26,11 +26,13 @@ from provenance.verify import sentences as say
 from provenance.verify.observations import ManifestFacts, Observations
 
 __all__ = [
+    "KEY_NOT_HELD",
     "Assessment",
     "Decision",
     "Requirement",
     "assess",
     "decide",
+    "key_not_held",
     "meets",
     "needs_mark",
 ]
@@ -128,6 +130,18 @@ def needs_mark(manifest: ManifestFacts | None) -> bool:
     return bool(manifest.declared) and (verdict.intact or verdict.only_binding_broken)
 
 
+#: Why a declared watermark was not looked for: nothing held here could find it.
+KEY_NOT_HELD = "the watermark key it was made with is not held here"
+
+
+def key_not_held(manifest: ManifestFacts | None, held: frozenset[str] | None) -> bool:
+    """Whether the manifest names the watermark keys its marks were made with and none
+    of them is held here: a detection could not find the mark, so none is made."""
+    if manifest is None or not manifest.mark_keys or held is None:
+        return False
+    return manifest.mark_keys.isdisjoint(held)
+
+
 def decide(seen: Observations) -> Decision:
     """The one verdict for what was observed (the decision table of docs/design.md)."""
     if seen.manifest is None:
@@ -148,7 +162,7 @@ def _with_manifest(manifest: ManifestFacts, seen: Observations) -> Decision:
         parts += [] if judged.trusted else [explain_code(UNTRUSTED)]
         parts += [*say.made(manifest), say.signed_by(manifest.claims), *say.time(manifest)]
         parts += say.ingredients(manifest)
-        parts.append(_agreement(mark, manifest.declared))
+        parts.append(_agreement(seen, manifest))
         return Decision(
             verdict,
             manifest.ai_generated,
@@ -205,7 +219,7 @@ def _changed_after_signing(
             "not made for this content",
         ]
     else:
-        parts = [*head, _agreement(mark, manifest.declared)]
+        parts = [*head, _agreement(seen, manifest)]
     parts += [*say.claims(manifest.claims, claimed=True), signer]
     return Decision(
         Verdict.INVALID, None, tuple(parts), agrees, "embedded", ValidationState.INVALID
@@ -218,14 +232,24 @@ def _agrees(mark: Watermark, declared: frozenset[str]) -> bool | None:
     return mark.payload in declared
 
 
-def _agreement(mark: Watermark, declared: frozenset[str]) -> str:
-    """What the watermark says about a manifest that declares one (empty: it declares none)."""
+def _agreement(seen: Observations, manifest: ManifestFacts) -> str:
+    """What the watermark says about a manifest that declares one (empty: it declares none).
+
+    "Not found" is said only as far as it was looked for: with the key the manifest names,
+    the declared mark is missing; with keys it cannot tell apart from its own (a manifest
+    that names none), only those keys found nothing; with none of its keys held, nothing
+    could be checked."""
+    mark, declared = seen.mark, manifest.declared
     if not declared:
         return ""
+    if key_not_held(manifest, seen.held_keys):
+        return f"its watermark could not be checked here ({KEY_NOT_HELD})"
     if mark.status is MarkStatus.NOT_CHECKED:
         return f"its watermark was not checked ({mark.note or 'not looked for'})"
     if mark.status is MarkStatus.NOT_FOUND:
-        return "the watermark it declares was not found"
+        if manifest.mark_keys:
+            return "the watermark it declares was not found"
+        return "its watermark was not found with the keys held here"
     if mark.payload in declared:
         return "watermark agrees"
     return f"the watermark carries another record ({mark.payload}) than the one declared"

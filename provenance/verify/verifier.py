@@ -17,6 +17,7 @@ from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
 from provenance.credentials.inspected import Inspected
+from provenance.credentials.markkey import declared_key_ids, mark_key_id
 from provenance.credentials.read import (
     MAX_SIDECAR_BYTES,
     CredentialReader,
@@ -49,7 +50,14 @@ from provenance.verify.observations import (
     RecordFacts,
 )
 from provenance.verify.recovery import RecordLookup
-from provenance.verify.verdict import Decision, assess, decide, needs_mark
+from provenance.verify.verdict import (
+    KEY_NOT_HELD,
+    Decision,
+    assess,
+    decide,
+    key_not_held,
+    needs_mark,
+)
 from provenance.watermark.image import WatermarkSecret
 
 if TYPE_CHECKING:
@@ -206,7 +214,10 @@ class Verifier:
         facts = self._facts(store, kind) if store is not None else None
         # A kind without a watermark says so in every report, manifest or not.
         looked = needs_mark(facts) or not kind.mark_algs
-        if looked:
+        held = self._held_keys()
+        if looked and key_not_held(facts, held):
+            mark = Watermark.not_checked(KEY_NOT_HELD, kind.mark_alg)
+        elif looked:
             # Where the content was edited is worth working out only when it may have been:
             # an intact hard binding says it was not.
             edited = facts is None or not assess(facts).intact
@@ -225,7 +236,8 @@ class Verifier:
         else:
             record = None
         llm = self._llm(kind, media_type, data)
-        decision = decide(Observations(facts, mark, record, self._records.available, llm))
+        seen = Observations(facts, mark, record, self._records.available, llm, held)
+        decision = decide(seen)
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
         summary = decision.summary_line + note
@@ -330,6 +342,14 @@ class Verifier:
             data, media_type, secrets, self.config.limits, strict=strict, localise=localise
         )
 
+    def _held_keys(self) -> frozenset[str] | None:
+        """The identifiers of the watermark keys detection runs with (None: it runs with
+        none, and the finding says why)."""
+        config = self.config
+        if not (config.check_watermark and config.watermark_secrets):
+            return None
+        return frozenset(mark_key_id(secret.key) for secret in config.watermark_secrets)
+
     def _facts(self, store: ManifestStore, kind: MediaKind) -> ManifestFacts:
         declared = frozenset(
             binding.payload.hex()
@@ -346,6 +366,7 @@ class Verifier:
             claims=_claims(store),
             ingredient_failures=tuple(status.code for status in store.ingredient_failures),
             ingredients=tuple(map(_ingredient_facts, store.ingredients)),
+            mark_keys=declared_key_ids(store.active) if declared else frozenset(),
         )
 
     def _revocation(self, store: ManifestStore) -> Revocation | None:
