@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from provenance.credentials import read
-from provenance.credentials.read import ManifestStore, Status
+from provenance.credentials import store as stores
 from provenance.credentials.sign import parent_failures
 from provenance.credentials.status import (
     TST_PROBLEMS,
@@ -23,6 +22,7 @@ from provenance.credentials.status import (
     breaks,
     state_of,
 )
+from provenance.credentials.store import ManifestStore, Status
 from provenance.credentials.text import verify as text_verify
 from provenance.verify.observations import ManifestFacts
 from provenance.verify.verdict import assess
@@ -80,8 +80,8 @@ def _ingredient_state(codes: tuple[str, ...]) -> ValidationState | None:
         "active_manifest": "urn:parent",
         "validation_results": {"activeManifest": {"failure": [{"code": c} for c in codes]}},
     }
-    deltas = read._Deltas({}, set())
-    found = read._ingredient(entry, {"urn:parent": {}}, [], None, 0, [64], deltas)
+    deltas = stores._Deltas({}, set())
+    found = stores._ingredient(entry, {"urn:parent": {}}, [], None, 0, [64], deltas)
     return found.state
 
 
