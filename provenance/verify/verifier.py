@@ -96,6 +96,7 @@ class Verifier:
         self._reader = CredentialReader(config.trust)
         self._records = RecordLookup(config.repository, self._reader)
         self._tokenizer: Encoder | None = None
+        self._held = self._held_keys()
 
     def verify_path(self, path: Path, *, manifest: Path | None = None) -> Report:
         """Verify one file; never raises for bad input, reports ``error`` instead.
@@ -206,7 +207,7 @@ class Verifier:
         facts = self._facts(store, kind) if store is not None else None
         # A kind without a watermark says so in every report, manifest or not.
         looked = needs_mark(facts) or not kind.mark_algs
-        held = self._held_keys()
+        held = self._held
         if looked and key_not_held(facts, held):
             mark = Watermark.not_checked(KEY_NOT_HELD, kind.mark_alg)
         elif looked:
