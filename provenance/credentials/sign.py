@@ -240,8 +240,9 @@ def edit_parent(
 
 def parent_failures(store: ManifestStore) -> tuple[Status, ...] | None:
     """Why a parent's credentials fail validation (empty: the validator said so without a
-    code), or None when they hold. One rule for every reader (``status.state_of``), judged
-    without trust anchors: an untrusted signer or time-stamp is no defect here."""
+    code that breaks them, for a failed ingredient), or None when they hold. One rule for
+    every reader (``status.state_of``), judged without trust anchors: an untrusted signer
+    or time-stamp is no defect here."""
     if state_of(store.failure_codes, store.state) is not ValidationState.INVALID:
         return None
     return tuple(status for status in store.failures if breaks(status.code))

@@ -102,10 +102,11 @@ def state_of(codes: Iterable[str], reported: ValidationState | None = None) -> V
     give the state (text, whose binding is checked here; ingredients; the verdict).
     ``reported``: the validator's own state for the same store, when it judged it (None:
     the codes alone decide). It can only lower the state: a store it called ``Invalid``
-    without naming a code (a failed ingredient) stays ``Invalid``, one it called
-    ``Valid`` is never ``Trusted``.
+    stays ``Invalid`` (c2pa-rs does so for an ingredient that fails now, with nothing
+    but ``signingCredential.untrusted`` among the active manifest's codes), one it
+    called ``Valid`` is never ``Trusted``.
     """
     found = set(codes)
-    if any(map(breaks, found)) or (reported is ValidationState.INVALID and not found):
+    if reported is ValidationState.INVALID or any(map(breaks, found)):
         return ValidationState.INVALID
     return ValidationState.TRUSTED if signer_trusted(found, reported) else ValidationState.VALID

@@ -77,14 +77,16 @@ def assess(facts: ManifestFacts) -> Assessment:
     Which codes are fatal is the one rule of ``credentials.status`` (``breaks``): a code
     that says who is trusted (the signer, a time-stamp's authority, a CAWG identity) is a
     note, every other one a problem, except the binding, judged apart. A validator's
-    ``Invalid`` without any code (a failed ingredient) is a problem of its own.
+    ``Invalid`` without a code that breaks it (a failed ingredient) is a problem of its
+    own: the validator's state can lower the state, never raise it (``state_of``).
     """
     codes = set(facts.failures)
     binding_broken = bool(codes & HARD_BINDING_MISMATCHES)
     other = sorted(codes - HARD_BINDING_MISMATCHES)
     problems = [code for code in other if breaks(code)]
     notes = [code for code in other if code != UNTRUSTED and not breaks(code)]
-    if facts.state is ValidationState.INVALID and not codes:
+    if facts.state is ValidationState.INVALID and not problems and not binding_broken:
+        # The validator failed it without a code that breaks it: a failed ingredient.
         problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
     if facts.revoked and REVOKED not in problems:
         problems.append(REVOKED)

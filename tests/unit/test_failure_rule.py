@@ -98,11 +98,12 @@ def test_every_reader_gives_the_same_state_for_the_same_codes(codes: tuple[str, 
     judged_text = assess(ManifestFacts(state=text, failures=frozenset(codes))).state
     ingredient = _ingredient_state(codes)
     assert (text, image, judged_text, ingredient) == (expected,) * 4
-    # The parent check follows the codes whatever state the reader set beside them (a
-    # validator's Invalid with codes of its own is judged by those codes).
-    reported = (_c2pa_state(codes), text, INVALID) if codes else (_c2pa_state(codes), text)
-    for state in reported:
+    # The parent check judges the codes, not the reader's state alone (a reader that
+    # said Trusted beside a breaking code is still refused), and a validator's Invalid
+    # stands whatever the codes.
+    for state in (_c2pa_state(codes), text, TRUSTED):
         assert _parent_refused(_store(state, codes)) is (expected is INVALID), state
+    assert _parent_refused(_store(INVALID, codes))
 
 
 def test_what_breaks_and_what_only_says_who_is_trusted() -> None:
@@ -113,9 +114,17 @@ def test_what_breaks_and_what_only_says_who_is_trusted() -> None:
 
 
 def test_the_validator_can_lower_the_state_but_never_raise_it() -> None:
-    # c2pa-rs failed it without a code of its own (a failed ingredient): still invalid.
+    # c2pa-rs failed it without a code that breaks it (an ingredient that fails now, as
+    # public-testfiles/adobe-20220124-E-uri-CIE-sig-CA.jpg): still invalid.
     assert state_of((), INVALID) is INVALID
-    assert parent_failures(_store(INVALID, ())) == ()
+    assert state_of((UNTRUSTED,), INVALID) is INVALID
+    assert parent_failures(_store(INVALID, (UNTRUSTED,))) == ()
+    failed_ingredient = ManifestFacts(
+        state=INVALID,
+        failures=frozenset({UNTRUSTED}),
+        ingredient_failures=("assertion.hashedURI.mismatch",),
+    )
+    assert assess(failed_ingredient).problems == ("ingredient.failed",)
     assert state_of((), VALID) is VALID
     assert state_of(("timeStamp.untrusted",), VALID) is VALID
     assert state_of(("claimSignature.mismatch",), TRUSTED) is INVALID
