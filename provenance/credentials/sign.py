@@ -14,8 +14,8 @@ import c2pa
 from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code, explain_signing_error
 from provenance.credentials.manifest import Parent, parent_of
-from provenance.credentials.read import CredentialReader, ManifestStore, RemoteManifest, breaks
-from provenance.credentials.status import ValidationState
+from provenance.credentials.read import CredentialReader, ManifestStore, RemoteManifest, Status
+from provenance.credentials.status import ValidationState, breaks, state_of
 from provenance.credentials.text.cose import Stamper
 from provenance.errors import Remedy, SigningError, UnsupportedMedia, UsageError
 from provenance.keystore.signer import Algorithm, Signer
@@ -24,7 +24,7 @@ from provenance.timestamp import Authority, LoopbackResponder, stamp
 if TYPE_CHECKING:
     from provenance.kinds.base import Asset
 
-__all__ = ["InvalidParent", "ManifestSigner", "SignOptions", "edit_parent"]
+__all__ = ["InvalidParent", "ManifestSigner", "SignOptions", "edit_parent", "parent_failures"]
 
 log = logging.getLogger(__name__)
 
@@ -215,14 +215,13 @@ def edit_parent(
         if own is not None and (store is None or _active_label(own) != _active_label(store)):
             raise UsageError(
                 f"{_name(asset)} carries credentials of its own, not those of its parent "
-                f"{_name(parent)}: sign it without --parent to keep them as its parent"
+                f"{_name(parent)}: recording that parent would drop them (signed without "
+                "a parent, they are kept as its parent)"
             )
     elif own is None:
         return None
-    # Judged without trust anchors: an untrusted signer or time-stamp is no defect here.
-    broken = [s for s in store.failures if breaks(s.code)] if store is not None else []
-    invalid = store is not None and store.state is ValidationState.INVALID
-    if invalid and (broken or not (store and store.failures)) and not keep_invalid:
+    broken = parent_failures(store) if store is not None else None
+    if broken is not None and not keep_invalid:
         reasons = ", ".join(dict.fromkeys(explain_code(s.code, s.explanation) for s in broken))
         raise InvalidParent(
             f"{_name(source)}: its credentials fail validation ({reasons or 'invalid'}); "
@@ -237,6 +236,16 @@ def edit_parent(
         keep_invalid,
         results if isinstance(results, dict) else None,
     )
+
+
+def parent_failures(store: ManifestStore) -> tuple[Status, ...] | None:
+    """Why a parent's credentials fail validation (empty: the validator said so without a
+    code that breaks them, for a failed ingredient), or None when they hold. One rule for
+    every reader (``status.state_of``), judged without trust anchors: an untrusted signer
+    or time-stamp is no defect here."""
+    if state_of(store.failure_codes, store.state) is not ValidationState.INVALID:
+        return None
+    return tuple(status for status in store.failures if breaks(status.code))
 
 
 def _credentials(asset: Asset, signer: ManifestSigner) -> ManifestStore | None:

@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 
 from provenance._version import __version__
-from provenance.credentials.read import ManifestStore
+from provenance.credentials.store import ManifestStore
 
 __all__ = ["SoftBinding", "soft_binding_assertion", "soft_bindings", "watermarked_action"]
 

@@ -20,6 +20,7 @@ from provenance._internal.fs import (
 )
 from provenance._internal.text import safe_text
 from provenance.credentials.manifest import AIContent, Parent, manifest_definition
+from provenance.credentials.markkey import KEY_ID_PARAMETER, mark_key_id
 from provenance.credentials.read import sidecar_path
 from provenance.credentials.sign import ManifestSigner, edit_parent
 from provenance.credentials.softbinding import (
@@ -165,7 +166,9 @@ def sign_loaded(
     payload = record_id.to_bytes(8, "big")
     marked = mark(payload)
     binding = SoftBinding.for_payload(alg, payload)
-    definition = _watermarked_definition(content, asset.media_type, binding, edit)
+    definition = _watermarked_definition(
+        content, asset.media_type, binding, edit, mark_key_id(watermarking.secret.key)
+    )
     signed, manifest = embed(marked, definition)
     _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed, asset.media_type, manifest, record_id)
@@ -215,14 +218,22 @@ def _mark_for(
 
 
 def _watermarked_definition(
-    content: AIContent, media_type: str, binding: SoftBinding, parent: Parent | None = None
+    content: AIContent,
+    media_type: str,
+    binding: SoftBinding,
+    parent: Parent | None = None,
+    key_id: str | None = None,
 ) -> dict[str, Any]:
-    """The AI manifest plus the watermark's record, under a label we choose (for storage)."""
+    """The AI manifest plus the watermark's record, under a label we choose (for storage).
+    ``key_id``: which watermark key made the mark (``credentials.markkey``)."""
+    action = watermarked_action(binding.alg)
+    if key_id is not None:
+        action["parameters"][KEY_ID_PARAMETER] = key_id
     definition = manifest_definition(
         content,
         media_type,
         extra_assertions=[soft_binding_assertion(binding)],
-        extra_actions=[watermarked_action(binding.alg)],
+        extra_actions=[action],
         parent=parent,
     )
     definition["label"] = f"urn:c2pa:{uuid.uuid4()}"

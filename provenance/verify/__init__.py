@@ -1,9 +1,13 @@
 """Judging a file: one verdict per input, and the report that says why.
 
-``verifier`` is the I/O shell (reading, sidecars, watermark detection, repository look-up);
-``observations``, ``verdict``, ``sentences`` and ``recovery`` are the pure core it asks
-(docs/design.md, "Decision table"). May import: credentials, kinds, watermark, repository,
-report, errors, _internal.
+The I/O shell: ``verifier`` (reading, sidecars, watermark detection) and ``recovery``
+(the repository look-up of a watermark's record). The pure core it asks, python-tuf's
+way, with no I/O and no c2pa: ``facts`` (a validated manifest store to the facts),
+``observations`` (those facts), ``verdict`` (the decision) and ``sentences`` (its words)
+(docs/design.md, "Decision table"). May import: credentials, kinds, watermark,
+repository, report, errors, _internal; the core only credentials' pure modules
+(``status``, ``store``, ``softbinding``, ``markkey``, ``explain``, ``revocation``), report
+and _internal.text.
 """
 
 from __future__ import annotations

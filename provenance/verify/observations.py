@@ -132,6 +132,9 @@ class ManifestFacts(_Edited):
     stamped_at: dt.datetime | None = None
     stamped_by: str | None = None
     ingredients: tuple[IngredientFacts, ...] = ()
+    # The identifiers of the watermark keys its marks were made with (empty: not said,
+    # manifests made before they were recorded; ``credentials.markkey``).
+    mark_keys: frozenset[str] = frozenset()
 
     @property
     def ai_generated(self) -> bool | None:
@@ -167,6 +170,8 @@ class Observations:
     ``record``: the looked-up record, or None when there was nothing to look up.
     ``repository``: whether a repository was configured to look records up in.
     ``llm``: text tested for an LLM watermark, or None when it was not.
+    ``held_keys``: the identifiers of the watermark keys detection ran with (None: it did
+    not run with any, for a reason ``mark`` gives).
     """
 
     manifest: ManifestFacts | None
@@ -174,3 +179,4 @@ class Observations:
     record: RecordFacts | None = None
     repository: bool = False
     llm: LLMWatermark | None = None
+    held_keys: frozenset[str] | None = None

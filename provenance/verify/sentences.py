@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from provenance.credentials.explain import explain_code
-from provenance.credentials.status import REVOKED, UNTRUSTED, ValidationState
+from provenance.credentials.status import REVOKED, ValidationState, breaks
 from provenance.verify.observations import (
     COMPOSITE,
     IPTC,
@@ -61,11 +61,7 @@ def edited_from(parent: IngredientFacts) -> str:
         return "edited from an original without credentials"
     if parent.state is ValidationState.INVALID:
         reasons = ", ".join(
-            dict.fromkeys(
-                explain_code(code)
-                for code in parent.failures
-                if code != UNTRUSTED and not code.startswith("timeStamp.")
-            )
+            dict.fromkeys(explain_code(code) for code in parent.failures if breaks(code))
         )
         return "edited from an original whose credentials failed validation" + (
             f" ({reasons})" if reasons else ""
@@ -125,5 +121,5 @@ def ingredients(manifest: ManifestFacts) -> list[str]:
     return [
         f"ingredient: {explain_code(code)}"
         for code in dict.fromkeys(manifest.ingredient_failures)
-        if code != UNTRUSTED
+        if breaks(code)
     ]

@@ -18,17 +18,21 @@ from provenance.credentials.status import (
     REVOKED,
     UNTRUSTED,
     ValidationState,
+    breaks,
+    signer_trusted,
 )
 from provenance.report import MarkStatus, Verdict, Watermark
 from provenance.verify import sentences as say
 from provenance.verify.observations import ManifestFacts, Observations
 
 __all__ = [
+    "KEY_NOT_HELD",
     "Assessment",
     "Decision",
     "Requirement",
     "assess",
     "decide",
+    "key_not_held",
     "meets",
     "needs_mark",
 ]
@@ -70,23 +74,23 @@ class Assessment:
 def assess(facts: ManifestFacts) -> Assessment:
     """Judge one manifest. Revocation is applied here, once, for every caller.
 
-    The validator's state decides whether its codes are fatal: a manifest it calls
-    ``Trusted`` or ``Valid`` fails only by a local revocation; one it calls ``Invalid``
-    fails by every code but the binding (judged apart) and "untrusted".
+    Which codes are fatal is the one rule of ``credentials.status`` (``breaks``): a code
+    that says who is trusted (the signer, a time-stamp's authority, a CAWG identity) is a
+    note, every other one a problem, except the binding, judged apart. A validator's
+    ``Invalid`` without a code that breaks it (a failed ingredient) is a problem of its
+    own: the validator's state can lower the state, never raise it (``state_of``).
     """
     codes = set(facts.failures)
     binding_broken = bool(codes & HARD_BINDING_MISMATCHES)
-    other = sorted(codes - HARD_BINDING_MISMATCHES - {UNTRUSTED, REVOKED})
-    revoked = [REVOKED] if facts.revoked else []
-    if facts.state is ValidationState.INVALID:
-        problems, notes = other + revoked, []
-        if not problems and not binding_broken:  # the validator said Invalid without a code
-            problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
-    else:
-        problems, notes = revoked, other
-    trusted = facts.state is ValidationState.TRUSTED or (
-        facts.state is ValidationState.INVALID and UNTRUSTED not in codes
-    )
+    other = sorted(codes - HARD_BINDING_MISMATCHES)
+    problems = [code for code in other if breaks(code)]
+    notes = [code for code in other if code != UNTRUSTED and not breaks(code)]
+    if facts.state is ValidationState.INVALID and not problems and not binding_broken:
+        # The validator failed it without a code that breaks it: a failed ingredient.
+        problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
+    if facts.revoked and REVOKED not in problems:
+        problems.append(REVOKED)
+    trusted = signer_trusted(codes, facts.state)
     if problems or binding_broken:
         state = ValidationState.INVALID
     else:
@@ -128,6 +132,18 @@ def needs_mark(manifest: ManifestFacts | None) -> bool:
     return bool(manifest.declared) and (verdict.intact or verdict.only_binding_broken)
 
 
+#: Why a declared watermark was not looked for: nothing held here could find it.
+KEY_NOT_HELD = "the watermark key it was made with is not held here"
+
+
+def key_not_held(manifest: ManifestFacts | None, held: frozenset[str] | None) -> bool:
+    """Whether the manifest names the watermark keys its marks were made with and none
+    of them is held here: a detection could not find the mark, so none is made."""
+    if manifest is None or not manifest.mark_keys or held is None:
+        return False
+    return manifest.mark_keys.isdisjoint(held)
+
+
 def decide(seen: Observations) -> Decision:
     """The one verdict for what was observed (the decision table of docs/design.md)."""
     if seen.manifest is None:
@@ -148,7 +164,7 @@ def _with_manifest(manifest: ManifestFacts, seen: Observations) -> Decision:
         parts += [] if judged.trusted else [explain_code(UNTRUSTED)]
         parts += [*say.made(manifest), say.signed_by(manifest.claims), *say.time(manifest)]
         parts += say.ingredients(manifest)
-        parts.append(_agreement(mark, manifest.declared))
+        parts.append(_agreement(seen, manifest))
         return Decision(
             verdict,
             manifest.ai_generated,
@@ -205,7 +221,7 @@ def _changed_after_signing(
             "not made for this content",
         ]
     else:
-        parts = [*head, _agreement(mark, manifest.declared)]
+        parts = [*head, _agreement(seen, manifest)]
     parts += [*say.claims(manifest.claims, claimed=True), signer]
     return Decision(
         Verdict.INVALID, None, tuple(parts), agrees, "embedded", ValidationState.INVALID
@@ -218,14 +234,24 @@ def _agrees(mark: Watermark, declared: frozenset[str]) -> bool | None:
     return mark.payload in declared
 
 
-def _agreement(mark: Watermark, declared: frozenset[str]) -> str:
-    """What the watermark says about a manifest that declares one (empty: it declares none)."""
+def _agreement(seen: Observations, manifest: ManifestFacts) -> str:
+    """What the watermark says about a manifest that declares one (empty: it declares none).
+
+    "Not found" is said only as far as it was looked for: with the key the manifest names,
+    the declared mark is missing; with keys it cannot tell apart from its own (a manifest
+    that names none), only those keys found nothing; with none of its keys held, nothing
+    could be checked."""
+    mark, declared = seen.mark, manifest.declared
     if not declared:
         return ""
+    if key_not_held(manifest, seen.held_keys):
+        return f"its watermark could not be checked here ({KEY_NOT_HELD})"
     if mark.status is MarkStatus.NOT_CHECKED:
         return f"its watermark was not checked ({mark.note or 'not looked for'})"
     if mark.status is MarkStatus.NOT_FOUND:
-        return "the watermark it declares was not found"
+        if manifest.mark_keys:
+            return "the watermark it declares was not found"
+        return "its watermark was not found with the keys held here"
     if mark.payload in declared:
         return "watermark agrees"
     return f"the watermark carries another record ({mark.payload}) than the one declared"

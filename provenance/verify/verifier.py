@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
-from provenance.credentials.explain import explain_code
 from provenance.credentials.inspected import Inspected
+from provenance.credentials.markkey import mark_key_id
 from provenance.credentials.read import (
     MAX_SIDECAR_BYTES,
     CredentialReader,
-    Ingredient,
     ManifestStore,
     TrustSettings,
-    manifest_assertion,
     sidecar_path,
 )
 from provenance.credentials.revocation import Revocation, Revocations
-from provenance.credentials.softbinding import soft_bindings
-from provenance.credentials.status import REVOKED, ValidationState
 from provenance.errors import InputError, UsageError
 from provenance.kinds import (
     MediaKind,
@@ -39,17 +34,22 @@ from provenance.kinds import (
 )
 from provenance.kinds.media import Limits, extension_mismatch
 from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
-from provenance.report import Ingredient as ReportedIngredient
+from provenance.verify.facts import manifest_facts, reported_credentials, signing_certificate
 from provenance.verify.observations import (
     AI_SOURCE_TYPES,
-    Claims,
-    IngredientFacts,
     ManifestFacts,
     Observations,
     RecordFacts,
 )
 from provenance.verify.recovery import RecordLookup
-from provenance.verify.verdict import Decision, assess, decide, needs_mark
+from provenance.verify.verdict import (
+    KEY_NOT_HELD,
+    Decision,
+    assess,
+    decide,
+    key_not_held,
+    needs_mark,
+)
 from provenance.watermark.image import WatermarkSecret
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class Verifier:
         self._reader = CredentialReader(config.trust)
         self._records = RecordLookup(config.repository, self._reader)
         self._tokenizer: Encoder | None = None
+        self._held = self._held_keys()
 
     def verify_path(self, path: Path, *, manifest: Path | None = None) -> Report:
         """Verify one file; never raises for bad input, reports ``error`` instead.
@@ -206,7 +207,10 @@ class Verifier:
         facts = self._facts(store, kind) if store is not None else None
         # A kind without a watermark says so in every report, manifest or not.
         looked = needs_mark(facts) or not kind.mark_algs
-        if looked:
+        held = self._held
+        if looked and key_not_held(facts, held):
+            mark = Watermark.not_checked(KEY_NOT_HELD, kind.mark_alg)
+        elif looked:
             # Where the content was edited is worth working out only when it may have been:
             # an intact hard binding says it was not.
             edited = facts is None or not assess(facts).intact
@@ -225,7 +229,8 @@ class Verifier:
         else:
             record = None
         llm = self._llm(kind, media_type, data)
-        decision = decide(Observations(facts, mark, record, self._records.available, llm))
+        seen = Observations(facts, mark, record, self._records.available, llm, held)
+        decision = decide(seen)
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
         summary = decision.summary_line + note
@@ -330,30 +335,20 @@ class Verifier:
             data, media_type, secrets, self.config.limits, strict=strict, localise=localise
         )
 
+    def _held_keys(self) -> frozenset[str] | None:
+        """The identifiers of the watermark keys detection runs with (None: it runs with
+        none, and the finding says why)."""
+        config = self.config
+        if not (config.check_watermark and config.watermark_secrets):
+            return None
+        return frozenset(mark_key_id(secret.key) for secret in config.watermark_secrets)
+
     def _facts(self, store: ManifestStore, kind: MediaKind) -> ManifestFacts:
-        declared = frozenset(
-            binding.payload.hex()
-            for binding in soft_bindings(store)
-            if binding.alg in kind.mark_algs and binding.payload
-        )
-        return ManifestFacts(
-            state=store.state,
-            failures=frozenset(store.failure_codes),
-            revocation=self._revocation(store),
-            stamped_at=store.stamped_at,
-            stamped_by=store.stamped_by,
-            declared=declared,
-            claims=_claims(store),
-            ingredient_failures=tuple(status.code for status in store.ingredient_failures),
-            ingredients=tuple(map(_ingredient_facts, store.ingredients)),
-        )
+        return manifest_facts(store, kind.mark_algs, self._revocation(store))
 
     def _revocation(self, store: ManifestStore) -> Revocation | None:
-        info = store.active.get("signature_info") or {}
-        serial, issuer = info.get("cert_serial_number"), info.get("issuer")
-        if isinstance(serial, str) and serial.isdigit():
-            return self.config.revocations.lookup(int(serial), str(issuer) if issuer else None)
-        return None
+        found = signing_certificate(store)
+        return self.config.revocations.lookup(*found) if found is not None else None
 
     def _credentials_for(
         self, decision: Decision, store: ManifestStore | None, recovered: ManifestStore | None
@@ -361,40 +356,11 @@ class Verifier:
         source = {"embedded": store, "record": recovered}.get(decision.credentials or "")
         if source is None:
             return None
-        failures = list(source.failure_codes)
-        if decision.revoked:
-            failures.append(REVOKED)
-        explanations = {status.code: explain_code(status.code) for status in source.failures}
-        explanations.update(
-            {s.code: explain_code(s.code, s.explanation) for s in source.ingredient_failures}
-        )
-        explanations.update(
-            {
-                s.code: explain_code(s.code, s.explanation)
-                for ingredient in _all(source.ingredients)
-                for s in ingredient.failures
-            }
-        )
-        if REVOKED in failures:
-            explanations[REVOKED] = explain_code(REVOKED)
-        created = _created_action(source)
-        claims = _claims(source)
-        return Credentials(
-            state=decision.state or ValidationState.INVALID,
-            signer=claims.signer,
-            issuer=claims.issuer,
-            signed_at=source.stamped_at.isoformat() if source.stamped_at else None,
-            created_at=_field(created.get("when")) if created else None,
-            generator=_generator(source.active),
-            model=claims.model,
-            digital_source_type=claims.digital_source_type,
-            failures=tuple(failures),
-            ingredient_failures=tuple(status.code for status in source.ingredient_failures),
-            explanations=explanations,
+        return reported_credentials(
+            source,
+            decision.state,
+            revoked=decision.revoked,
             revocation_sources=self.config.revocations.sources,
-            ingredients=tuple(
-                _reported(_ingredient_facts(ingredient)) for ingredient in source.ingredients
-            ),
         )
 
 
@@ -428,100 +394,3 @@ def _reported_mark(mark: Watermark, decision: Decision, looked: bool) -> Waterma
         return None  # nothing was looked for, and the verdict did not need it
     record = mark.payload if mark.found else None
     return dataclasses.replace(mark, record=record, agrees=decision.agrees)
-
-
-def _claims(store: ManifestStore) -> Claims:
-    return _claims_of(store.active)
-
-
-def _claims_of(manifest: dict[str, Any]) -> Claims:
-    """What a manifest says: the digital source type of its inception action, else of
-    an edit that declares one (``--ai-edit``); the model of that action."""
-    info = manifest.get("signature_info") or {}
-    actions = [a for a in _actions(manifest) if isinstance(a, dict)]
-    made = next((a for a in actions if a.get("action") in _INCEPTION), None)
-    if made is None or not made.get("digitalSourceType"):
-        edit = next(
-            (
-                a
-                for a in actions
-                if str(a.get("action", "")).startswith("c2pa.edited") and a.get("digitalSourceType")
-            ),
-            None,
-        )
-        made = edit or made
-    return Claims(
-        model=_agent(made.get("softwareAgent")) if made else None,
-        signer=_field(info.get("common_name")),
-        issuer=_field(info.get("issuer")),
-        digital_source_type=_field(made.get("digitalSourceType")) if made else None,
-    )
-
-
-def _all(ingredients: tuple[Ingredient, ...]) -> Iterator[Ingredient]:
-    """Every ingredient of the chain, nested ones included."""
-    for ingredient in ingredients:
-        yield ingredient
-        yield from _all(ingredient.ingredients)
-
-
-def _reported(facts: IngredientFacts) -> ReportedIngredient:
-    return ReportedIngredient(
-        title=facts.title,
-        relationship=facts.relationship,
-        state=facts.state,
-        ai_generated=facts.ai_generated,
-        failures=facts.failures,
-        ingredients=tuple(map(_reported, facts.ingredients)),
-    )
-
-
-def _ingredient_facts(ingredient: Ingredient) -> IngredientFacts:
-    return IngredientFacts(
-        title=_field(ingredient.title),
-        relationship=_field(ingredient.relationship),
-        state=ingredient.state,
-        claims=_claims_of(ingredient.manifest) if ingredient.manifest else Claims(),
-        failures=tuple(status.code for status in ingredient.failures),
-        ingredients=tuple(map(_ingredient_facts, ingredient.ingredients)),
-    )
-
-
-def _field(value: object) -> str | None:
-    return safe_text(value) if value not in (None, "") else None
-
-
-_INCEPTION = ("c2pa.created", "c2pa.opened")
-
-
-def _actions(manifest: dict[str, Any]) -> list[Any]:
-    actions = (manifest_assertion(manifest, "c2pa.actions") or {}).get("actions")
-    return actions if isinstance(actions, list) else []
-
-
-def _created_action(store: ManifestStore) -> dict[str, Any] | None:
-    """The action that says when the content was made: ``c2pa.created``, or for an edit
-    the ``c2pa.edited`` after its ``c2pa.opened`` (which carries no time)."""
-    actions = [a for a in _actions(store.active) if isinstance(a, dict)]
-    for action in actions:
-        if action.get("action") == "c2pa.opened" and not action.get("when"):
-            edited = next((a for a in actions if a.get("action") == "c2pa.edited"), None)
-            return edited or action
-        if action.get("action") in _INCEPTION:
-            return action
-    return None
-
-
-def _agent(agent: object) -> str | None:
-    if isinstance(agent, dict):
-        name, version = agent.get("name"), agent.get("version")
-        return _field(f"{name} {version}" if version else name) if name else None
-    return _field(agent)
-
-
-def _generator(active: dict[str, Any]) -> str | None:
-    infos = active.get("claim_generator_info")
-    if isinstance(infos, list) and infos and isinstance(infos[0], dict):
-        name, version = infos[0].get("name"), infos[0].get("version")
-        return _field(f"{name} {version}" if version else name)
-    return _field(active.get("claim_generator"))

@@ -17,8 +17,8 @@ from provenance.credentials.manifest import (
     manifest_definition,
     parent_of,
 )
-from provenance.credentials.read import CredentialReader, TrustSettings, breaks
-from provenance.credentials.status import UNTRUSTED, ValidationState
+from provenance.credentials.read import CredentialReader, TrustSettings
+from provenance.credentials.status import UNTRUSTED, ValidationState, breaks
 from provenance.keystore import KeyStore
 from provenance.report import Ingredient, to_json
 from provenance.signing.session import ContentSigner

@@ -23,13 +23,22 @@ from provenance.verify.observations import (
     Observations,
     RecordFacts,
 )
-from provenance.verify.verdict import Requirement, assess, decide, meets, needs_mark
+from provenance.verify.verdict import (
+    KEY_NOT_HELD,
+    Requirement,
+    assess,
+    decide,
+    key_not_held,
+    meets,
+    needs_mark,
+)
 from provenance.watermark.image import ALGORITHM as IMAGE_ALGORITHM
 from provenance.watermark.text import ALGORITHM as TEXT_ALGORITHM
 
 DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
 
 R, OTHER, K, M, S = "0123456789abcdef", "fedcba9876543210", "default", "gen-2", "Ann"
+KID, OTHER_KID = "c8004215b84948d0", "5d1e0a97f3b2c4e6"  # watermark key identifiers
 REASON = "no watermark key here"
 T = dt.datetime(2026, 12, 1, 18, 0, tzinfo=dt.UTC)
 D_AFTER, D_BEFORE = T + dt.timedelta(days=30), T - dt.timedelta(days=1)
@@ -78,6 +87,7 @@ def _manifest(
     declared: bool = True,
     revoked: bool = False,
     claims: Claims = CLAIMS,
+    mark_keys: frozenset[str] = frozenset({KID}),
 ) -> ManifestFacts:
     return ManifestFacts(
         state=state,
@@ -85,6 +95,7 @@ def _manifest(
         revocation=Revocation(1, "lost", None, "this key store") if revoked else None,
         declared=frozenset({R}) if declared else frozenset(),
         claims=claims,
+        mark_keys=mark_keys if declared else frozenset(),
     )
 
 
@@ -114,6 +125,7 @@ def _cases(alg: str) -> dict[str, Observations]:
     found, other = _mark(MarkStatus.FOUND, alg, R), _mark(MarkStatus.FOUND, alg, OTHER)
     not_found, unchecked = _mark(MarkStatus.NOT_FOUND, alg), _mark(MarkStatus.NOT_CHECKED, alg)
     unneeded = Watermark.not_checked("not needed for this verdict")
+    not_held = Watermark.not_checked(KEY_NOT_HELD, alg)
     record_ok = _manifest(ValidationState.INVALID, frozenset({BINDING}))
     record_valid = _manifest(ValidationState.INVALID, frozenset({BINDING, UNTRUSTED}))
     invalid = ValidationState.INVALID
@@ -143,6 +155,15 @@ def _cases(alg: str) -> dict[str, Observations]:
         "trusted-other-mark": Observations(_manifest(), other),
         "trusted-mark-not-found": Observations(_manifest(), not_found),
         "trusted-no-key": Observations(_manifest(), unchecked),
+        "trusted-key-not-held": Observations(
+            _manifest(), not_held, held_keys=frozenset({OTHER_KID})
+        ),
+        "trusted-mark-not-found-unnamed-key": Observations(
+            _manifest(mark_keys=frozenset()), not_found, held_keys=frozenset({OTHER_KID})
+        ),
+        "changed-key-not-held": Observations(
+            _changed(), not_held, held_keys=frozenset({OTHER_KID})
+        ),
         "trusted-no-mark-declared": Observations(_manifest(declared=False), unneeded),
         "trusted-silent": Observations(
             _manifest(declared=False, claims=Claims(signer=S)), unneeded
@@ -311,3 +332,20 @@ def test_requirement_admits_exactly_what_the_table_says(row: list[str]) -> None:
 
 def test_every_requirement_is_documented() -> None:
     assert {row[0].strip("`") for row in REQUIREMENTS} == {str(r) for r in Requirement}
+
+
+def test_a_mark_made_with_a_key_not_held_here_is_never_said_to_be_missing() -> None:
+    made_here = _manifest()
+    assert key_not_held(made_here, frozenset({OTHER_KID}))
+    assert not key_not_held(made_here, frozenset({KID, OTHER_KID}))
+    assert not key_not_held(made_here, None)  # no detection keys: the finding says why
+    assert not key_not_held(_manifest(mark_keys=frozenset()), frozenset({OTHER_KID}))
+    for facts in (made_here, _changed()):
+        for mark in (_mark(MarkStatus.NOT_FOUND, "a"), Watermark.not_checked(KEY_NOT_HELD, "a")):
+            line = decide(Observations(facts, mark, held_keys=frozenset({OTHER_KID}))).summary_line
+            assert "could not be checked here" in line and "not found" not in line
+    # With the key the manifest names, a missing mark is missing.
+    held = decide(
+        Observations(made_here, _mark(MarkStatus.NOT_FOUND, "a"), held_keys=frozenset({KID}))
+    )
+    assert "the watermark it declares was not found" in held.summary_line

@@ -20,7 +20,7 @@ import cbor2
 
 from provenance.credentials import jumbf
 from provenance.credentials.read import CredentialReader, ManifestStore, Status
-from provenance.credentials.status import MALFORMED, ValidationState
+from provenance.credentials.status import MALFORMED, ValidationState, state_of
 from provenance.errors import InputError
 
 from .claim import DATA_HASH_LABEL
@@ -144,7 +144,9 @@ def _with_binding(store: ManifestStore, problem: str | None) -> ManifestStore:
     url = next((s.url for s in store.failures if s.code == DATA_HASH_MISMATCH), None)
     if problem is None:
         failures = others
-        state = ValidationState.of_failures({status.code for status in others})
+        # c2pa-rs's own state for the bare store counts the asset-less binding it could
+        # not check; with that set aside, the codes decide as for every other reader.
+        state = state_of(status.code for status in others)
     else:
         log.debug("text binding fails: %s", problem)
         failures = (*others, Status(DATA_HASH_MISMATCH, url, f"text hash mismatch: {problem}"))
