@@ -176,7 +176,7 @@ def test_a_failed_localisation_keeps_the_finding(
     from fixtures.support import encode
     from provenance.kinds.image import ImageKind
     from provenance.kinds.media import Limits
-    from provenance.watermark import image as engine
+    from provenance.watermark.image import regions as engine
 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")

@@ -119,7 +119,7 @@ def _altered_regions(
 ) -> tuple[Region, ...]:
     """Where the found mark is missing; empty (and a warning) when that cannot be worked
     out: where it was edited is extra, it must never cost the finding."""
-    from provenance.watermark.image import altered_regions
+    from .regions import altered_regions
 
     try:
         secret = next(s for s in secrets if s.name == found.secret_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from fixtures.media import wav
 from provenance.errors import InputError, UnsupportedMedia
 from provenance.kinds.media import Limits
 from provenance.report import MarkStatus
-from provenance.watermark import WatermarkSecret
+from provenance.watermark import WatermarkSecret, detect_in
 
-from .engine import ALGORITHM, WavLsbMark, strip_c2pa
+from .engine import ALGORITHM, InMemoryWavLsbMark, WavLsbMark, strip_c2pa
 
 SECRET = WatermarkSecret("test", b"0123456789abcdef0123456789abcdef")
 OTHER = WatermarkSecret("other", b"fedcba9876543210fedcba9876543210")
@@ -136,3 +137,13 @@ def test_batch_signing_marks_each_wav(
     found = reports(*stripped)
     assert [r["verdict"] for r in found] == ["recovered", "recovered"]
     assert [r["watermark"]["record"] for r in found] == records
+
+
+def test_an_engine_that_cannot_stream_reads_a_stream_whole_within_the_limits() -> None:
+    engine = InMemoryWavLsbMark()
+    marked = engine.marker(wav().data, "audio/wav", SECRET, Limits(), "tone.wav")(PAYLOAD)
+    found = detect_in(engine, io.BytesIO(marked), "audio/wav", [SECRET], Limits())
+    assert found.found and found.payload == PAYLOAD.hex()
+    small = Limits(max_file_bytes=len(marked) - 1)
+    skipped = detect_in(engine, io.BytesIO(marked), "audio/wav", [SECRET], small)
+    assert skipped.status is MarkStatus.NOT_CHECKED and "limit" in (skipped.note or "")
