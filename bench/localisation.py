@@ -36,7 +36,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from bench import _watermark_attacks as attacks
 from bench._report import write_section
 from bench.watermark_image import photos
-from provenance.watermark.image import WatermarkSecret, detect, embed
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import detect, embed
 from provenance.watermark.image.regions import Region, altered_regions
 
 Box = tuple[int, int, int, int]

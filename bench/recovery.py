@@ -34,7 +34,7 @@ from provenance.errors import UnsupportedMedia
 from provenance.repository import SQLiteRepository
 from provenance.signing.sign import Watermarking, sign_bytes
 from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 
 
 def median_ms(fn: Callable[[], object], rounds: int) -> float:

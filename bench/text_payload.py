@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from bench._report import write_section
 from bench._text_corpus import generated_text
 from provenance.credentials.text.wrapper import encode_wrapper
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.text import (
     FORMAT,
     FORMAT_V1,

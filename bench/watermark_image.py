@@ -32,7 +32,8 @@ from bench import _watermark_attacks as attacks
 from bench._report import write_section
 from bench._watermark_report import report
 from fixtures.support import psnr
-from provenance.watermark.image import ALGORITHM, WatermarkSecret, detect, embed
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import ALGORITHM, detect, embed
 from provenance.watermark.image.config import ALGORITHM_V1
 
 Bits = np.ndarray[Any, np.dtype[np.uint8]]

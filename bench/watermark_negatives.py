@@ -59,7 +59,8 @@ def worker(quick: bool, kept: bool) -> dict[str, Any]:
     import provenance
     from bench import _watermark_attacks as attacks
     from bench.watermark_image import photos
-    from provenance.watermark.image import WatermarkSecret, detect, embed
+    from provenance.watermark import WatermarkSecret
+    from provenance.watermark.image import detect, embed
 
     if kept:
         _keep_freed_memory()

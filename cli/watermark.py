@@ -108,7 +108,7 @@ def detect_command(
     from provenance.keystore import KeyStore
     from provenance.kinds import identify
     from provenance.kinds.media import Limits
-    from provenance.report import to_json
+    from provenance.report import Watermark, to_json
 
     store = KeyStore.open(home_of(ctx))
     secrets = watermark_secrets(store, key)
@@ -119,21 +119,25 @@ def detect_command(
     try:
         data = read_input(source, limits.max_file_bytes)
         kind, media_type = identify(data)
-        found = kind.detect_mark(data, media_type, secrets, limits, strict=True)
+        if kind.mark is None:
+            found = Watermark.not_checked(f"no watermark check for {kind.name} content")
+        else:
+            found = kind.mark.detect(data, media_type, secrets, limits, strict=True)
     except InputError as exc:
         raise exc.about(source) from None
     if as_json:
         typer.echo(json.dumps(to_json(found)))
     elif found.found:
-        geometry = ""
-        if found.scale is not None and found.angle is not None and found.offset is not None:
-            x, y = found.offset
-            geometry = f" scale={found.scale} angle={found.angle} offset=({x:.1f}, {y:.1f})"
+        geometry, place = "", found.geometry
+        if place and place.scale is not None and place.angle is not None and place.offset:
+            x, y = place.offset
+            geometry = f" scale={place.scale} angle={place.angle} offset=({x:.1f}, {y:.1f})"
         typer.echo(
             f"found payload={found.payload} key={found.key} p<={found.p_value:.1e}{geometry}"
         )
-        unknown = [r for r in found.altered_regions if r.state != "altered"]
-        for region in found.altered_regions:
+        regions = place.altered_regions if place else ()
+        unknown = [r for r in regions if r.state != "altered"]
+        for region in regions:
             if region.state == "altered":
                 typer.echo(
                     f"  altered: x={region.x} y={region.y} {region.width}x{region.height} "

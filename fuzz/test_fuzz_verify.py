@@ -27,7 +27,7 @@ from fixtures.support import FAST_CONFIG, PASSPHRASE, make_key_store
 from provenance import AIContent, ManifestSigner, Verdict, Verifier, VerifyConfig
 from provenance.credentials.read import TrustSettings
 from provenance.signing.sign import sign_bytes
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 
 # Per-test example budget: `make fuzz` overrides it with FUZZ_EXAMPLES.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from provenance.credentials.revocation import Revocation, Revocations
 from provenance.keystore import KeyStore
 from provenance.repository.base import DEFAULT_FILENAME
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 
 # Verifying needs neither the signer (c2pa-rs's Builder, the time-stamp client and
 # responder) nor CRL parsing unless there are CRLs: each loads in the function using it.

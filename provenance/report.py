@@ -18,6 +18,7 @@ from provenance.credentials.status import ValidationState
 
 __all__ = [
     "Credentials",
+    "ImageGeometry",
     "Ingredient",
     "LLMWatermark",
     "MarkStatus",
@@ -65,15 +66,30 @@ class Region:
 
 
 @dataclasses.dataclass(frozen=True)
+class ImageGeometry:
+    """The image engine's part of a watermark finding.
+
+    ``scale``, ``angle`` and ``offset`` are where the found mark's tile lies in the image;
+    ``altered_regions`` the cells of a coarse grid over the image where the found mark is
+    missing or cannot be checked (empty: intact throughout, or not localised). A finding
+    without one reports these fields empty (None, no regions).
+    """
+
+    scale: float | None = None
+    angle: float | None = None
+    offset: tuple[float, float] | None = None
+    altered_regions: tuple[Region, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Watermark:
     """What a watermark detector found in one input, and how it relates to the manifest.
 
     ``payload`` and ``record`` are hex. ``agrees`` compares the payload with the soft
     bindings the embedded manifest declares (None: nothing to compare with). ``note`` says
-    why nothing was checked. ``scale``, ``angle`` and ``offset`` are the image mark's
-    geometry when found; ``altered_regions`` the cells of a coarse grid over the image
-    where the found mark is missing or cannot be checked (empty: intact throughout, or
-    not localised).
+    why nothing was checked. ``geometry`` is the image engine's part of a finding (None
+    for the other engines); in JSON its fields sit beside these, as they always have
+    (``to_json``, docs/design.md "The JSON report").
     """
 
     status: MarkStatus
@@ -85,14 +101,28 @@ class Watermark:
     record: str | None = None
     agrees: bool | None = None
     note: str | None = None
-    scale: float | None = None
-    angle: float | None = None
-    offset: tuple[float, float] | None = None
-    altered_regions: tuple[Region, ...] = ()
+    geometry: ImageGeometry | None = dataclasses.field(
+        default=None, metadata={"inline": ImageGeometry}
+    )
 
     def __post_init__(self) -> None:
         if self.detected != (self.status is MarkStatus.FOUND):
             raise ValueError("detected must be true exactly when the status is found")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """The OpenAPI schema as the JSON is written: an ``inline`` part's properties in
+        place of the part (pydantic calls this; the library never imports pydantic)."""
+        schema = handler(core_schema)
+        own = handler.resolve_ref_schema(schema)
+        properties = own.get("properties", {})
+        for field in dataclasses.fields(cls):
+            if field.metadata.get("inline") is None or field.name not in properties:
+                continue
+            part = properties.pop(field.name)
+            ref = next(item for item in part.get("anyOf", [part]) if "$ref" in item)
+            properties.update(handler.resolve_ref_schema(ref).get("properties", {}))
+        return schema
 
     @classmethod
     def not_checked(cls, note: str, alg: str | None = None) -> Watermark:
@@ -225,13 +255,18 @@ def path_fields(name: str | Path) -> tuple[str, str | None]:
 
 def to_json(value: Any) -> Any:
     """A report (or any part of it) as JSON-ready data: enums as their values, tuples as
-    lists, fields marked ``omit_if_none`` left out when None."""
+    lists, fields marked ``omit_if_none`` left out when None, the fields of a part marked
+    ``inline`` (its type) in place of the part (its empty value when None)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: to_json(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-            if not (field.metadata.get("omit_if_none") and getattr(value, field.name) is None)
-        }
+        found: dict[str, Any] = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            inline = field.metadata.get("inline")
+            if inline is not None:  # a part whose fields sit beside the others in JSON
+                found.update(to_json(inline() if item is None else item))
+            elif not (field.metadata.get("omit_if_none") and item is None):
+                found[field.name] = to_json(item)
+        return found
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, list | tuple):

@@ -7,11 +7,12 @@ import functools
 import io
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import c2pa
 
 from provenance._internal.text import safe_text
+from provenance.credentials.content import Content
 from provenance.credentials.explain import explain_code, explain_signing_error
 from provenance.credentials.manifest import Parent, parent_of
 from provenance.credentials.read import CredentialReader, ManifestStore, RemoteManifest, Status
@@ -20,9 +21,6 @@ from provenance.credentials.text.cose import Stamper
 from provenance.errors import Remedy, SigningError, UnsupportedMedia, UsageError
 from provenance.keystore.signer import Algorithm, Signer
 from provenance.timestamp import Authority, LoopbackResponder, stamp
-
-if TYPE_CHECKING:
-    from provenance.kinds.base import Asset
 
 __all__ = ["InvalidParent", "ManifestSigner", "SignOptions", "edit_parent", "parent_failures"]
 
@@ -197,7 +195,7 @@ class InvalidParent(SigningError):
 
 
 def edit_parent(
-    asset: Asset, signer: ManifestSigner, parent: Asset | None, *, keep_invalid: bool = False
+    asset: Content, signer: ManifestSigner, parent: Content | None, *, keep_invalid: bool = False
 ) -> Parent | None:
     """The parent an edit of ``asset`` records (docs/design.md, "Edits"): ``parent``, or
     else ``asset`` itself when it already carries a manifest; None: not an edit.
@@ -248,7 +246,7 @@ def parent_failures(store: ManifestStore) -> tuple[Status, ...] | None:
     return tuple(status for status in store.failures if breaks(status.code))
 
 
-def _credentials(asset: Asset, signer: ManifestSigner) -> ManifestStore | None:
+def _credentials(asset: Content, signer: ManifestSigner) -> ManifestStore | None:
     """The manifest store ``asset`` carries; one that cannot be read (a remote manifest,
     with fetching off) is refused: signing over it would drop it unseen."""
     try:
@@ -263,11 +261,11 @@ def _active_label(store: ManifestStore) -> object:
     return store.store.get("active_manifest")
 
 
-def _name(asset: Asset) -> str:
+def _name(asset: Content) -> str:
     return safe_text(asset.path, 4096) if asset.path is not None else "the input"
 
 
-def _title(asset: Asset, store: ManifestStore | None) -> str:
+def _title(asset: Content, store: ManifestStore | None) -> str:
     """The ingredient's title: the parent's file name, else the title its manifest gives."""
     if asset.path is not None:
         return safe_text(asset.path.name, 256)

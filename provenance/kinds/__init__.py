@@ -2,12 +2,13 @@
 
     kind, media_type = identify(data)          # from the bytes, never the file name
     store = kind.read_credentials(data, media_type, reader, limits)
-    mark = kind.detect_mark(data, media_type, secrets, limits)
+    if kind.mark is not None:                  # its mark engine, when it has one
+        mark = kind.mark.detect(data, media_type, secrets, limits)
 
 Sign, verify, inspect, the HTTP server and the soft-binding API reach content only
-through a ``MediaKind``; adding a kind means adding one entry to ``KINDS``. Audio and
-video are ``StreamedKind``s: their files are opened as streams, never read whole
-(``streamed``, ``size_limit``).
+through a ``MediaKind``; adding a kind means adding one entry to ``KINDS``, adding a mark
+to a kind one attribute (``mark``). Audio and video are ``StreamedKind``s: their files
+are opened as streams, never read whole (``streamed``, ``size_limit``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from provenance.errors import InputError, Remedy, UnsupportedMedia
 from provenance.kinds.media import Limits, id3_tag_end, sniff, sniff_behind_id3
 
 from .av import AudioKind, VideoKind
-from .base import Asset, Marker, MediaKind, StreamedKind
+from .base import Asset, LLMTest, MediaKind, StreamedKind
 from .image import ImageKind
 from .text import TextKind
 
@@ -29,7 +30,7 @@ __all__ = [
     "KINDS",
     "SNIFF_BYTES",
     "Asset",
-    "Marker",
+    "LLMTest",
     "MediaKind",
     "StreamedKind",
     "identify",
@@ -138,4 +139,5 @@ def load_asset(data: bytes, *, limits: Limits = Limits(), path: Path | None = No
 def mark_algorithms() -> Iterator[str]:
     """Every watermark algorithm some kind detects (the soft-binding API lists them)."""
     for kind in KINDS:
-        yield from sorted(kind.mark_algs)
+        if kind.mark is not None:
+            yield from sorted(kind.mark.algs)

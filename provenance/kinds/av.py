@@ -6,31 +6,27 @@ bound by a data hash. c2pa-rs reads and writes all of them from seekable streams
 file is never read whole here (docs/design.md, "Reading"); the bytes methods every kind
 has are the stream ones on an in-memory stream.
 
-There is no watermark for these kinds: ``mark_algs`` is empty, so a report says "no
-watermark check for audio content" instead of implying one was made, and signing
-without ``--no-watermark`` signs with C2PA alone and says so (``sign_loaded``).
+There is no watermark for these kinds yet: ``mark`` is None, so a report says "no
+watermark check for audio content" instead of implying one was made, and signing with a
+watermark asked for signs with C2PA alone and says so (``signing.sign``). A mark engine
+for one of them is one attribute here (docs/design.md, "Media kinds").
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from provenance.errors import UnsupportedMedia
 from provenance.kinds.media import AUDIO_TYPES, VIDEO_TYPES, Limits
-from provenance.report import Watermark
 
-from .base import Asset, Marker
 from .containers import check_container
 
 if TYPE_CHECKING:
     from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
-    from provenance.keystore.records import WatermarkKey
-    from provenance.report import LLMWatermark
-    from provenance.watermark.image import WatermarkSecret
-    from provenance.watermark.llm.detector import Encoder
+    from provenance.kinds.base import LLMTest
+    from provenance.watermark.engine import MarkEngine
 
 __all__ = ["AudioKind", "VideoKind"]
 
@@ -40,10 +36,10 @@ class _TimedMedia:
 
     name: str
     media_types: frozenset[str]
-    mark_algs: frozenset[str] = frozenset()
     sidecars = True
-    mark_alg: str | None = None
     streamed = True
+    mark: MarkEngine | None = None
+    llm: LLMTest | None = None
 
     def check(self, data: bytes, media_type: str, limits: Limits) -> None:
         self.check_stream(io.BytesIO(data), media_type, limits)
@@ -64,26 +60,6 @@ class _TimedMedia:
             return reader.read(stream, media_type)
         finally:
             stream.seek(0)
-
-    def detect_mark(
-        self,
-        data: bytes,
-        media_type: str,
-        secrets: Sequence[WatermarkSecret],
-        limits: Limits,
-        *,
-        strict: bool = False,
-        localise: bool = True,
-    ) -> Watermark:
-        return Watermark.not_checked(f"no watermark check for {self.name} content")
-
-    def detect_llm(
-        self, data: bytes, media_type: str, keys: Sequence[WatermarkKey], tokenizer: Encoder
-    ) -> LLMWatermark | None:
-        return None  # only text carries an LLM watermark
-
-    def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
-        raise UnsupportedMedia(f"{asset.media_type} content has no watermark in this toolkit")
 
     def embed_credentials(
         self, data: bytes, media_type: str, definition: Mapping[str, Any], signer: ManifestSigner

@@ -1,10 +1,15 @@
-"""What every media kind provides, and the plain data that flows between kind and caller."""
+"""What every media kind provides, and the plain data that flows between kind and caller.
+
+A kind is a container (this protocol: check, read and embed credentials, content type,
+sidecars, streams) plus an optional mark engine (``MediaKind.mark``, a
+``provenance.watermark.engine.MarkEngine``, None for a kind without one).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
@@ -14,18 +19,27 @@ if TYPE_CHECKING:
     from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
     from provenance.keystore.records import WatermarkKey
-    from provenance.report import LLMWatermark, Watermark
-    from provenance.watermark.image import WatermarkSecret
+    from provenance.report import LLMWatermark
+    from provenance.watermark.engine import MarkEngine
     from provenance.watermark.llm.detector import Encoder
 
-__all__ = ["Asset", "Marker", "MediaKind", "StreamedKind"]
+__all__ = ["Asset", "LLMTest", "MediaKind", "StreamedKind"]
 
-# Embeds a payload (the record id) into the content and returns the marked bytes, in kind.
-Marker = Callable[[bytes], bytes]
+
+class LLMTest(Protocol):
+    """The statistical watermark a language model writes into text (not a soft binding:
+    it carries no payload and leads to no record)."""
+
+    def detect(
+        self, data: bytes, keys: Sequence[WatermarkKey], tokenizer: Encoder
+    ) -> LLMWatermark | None:
+        """Every key's test, in the mode it records (``tokenizer``: the model's); None
+        without keys."""
 
 
 class MediaKind(Protocol):
-    """One kind of content: how its credentials and its watermark are read and written.
+    """One kind of content: its container (how its credentials are read and written) and
+    its mark engine, if it has one.
 
     The registry in ``provenance.kinds`` holds one of these per kind; sign, verify,
     inspect, the server and the soft-binding API reach content only through it.
@@ -36,13 +50,11 @@ class MediaKind(Protocol):
     # the whole asset); text keeps its manifest in itself (the C2PA text wrapper).
     sidecars: bool
     media_types: frozenset[str]
-    # The soft-binding algorithms of this kind's watermark that are read (old formats
-    # included); empty: it has none. New marks are written in ``mark_alg``.
-    mark_algs: frozenset[str]
-
-    @property
-    def mark_alg(self) -> str | None:
-        """The format new marks are written in; None: this kind has no watermark."""
+    # Its keyed mark (the algorithms it reads and writes, detection, marking); None: this
+    # kind has none, and reports say "no watermark check for <name> content".
+    mark: MarkEngine | None
+    # The LLM watermark test of text a language model wrote; None for the other kinds.
+    llm: LLMTest | None
 
     def check(self, data: bytes, media_type: str, limits: Limits) -> None:
         """Refuse, cheaply and without decoding, content that cannot be judged (damaged
@@ -52,33 +64,6 @@ class MediaKind(Protocol):
         self, data: bytes, media_type: str, reader: CredentialReader, limits: Limits
     ) -> ManifestStore | None:
         """The embedded manifest store, validated; None when the content carries none."""
-
-    def detect_mark(
-        self,
-        data: bytes,
-        media_type: str,
-        secrets: Sequence[WatermarkSecret],
-        limits: Limits,
-        *,
-        strict: bool = False,
-        localise: bool = True,
-    ) -> Watermark:
-        """Look for the watermark with ``secrets`` (at least one: the caller says when there
-        is no key). ``strict``: content that cannot be decoded for the
-        detector raises ``InputError`` (without a manifest it is all there is to judge);
-        otherwise such content reads ``not_checked`` with the reason. ``localise``: when
-        the mark is found, also say where it no longer is (``altered_regions``; the kinds
-        that can), worth its cost only when the content may have been edited."""
-
-    def detect_llm(
-        self, data: bytes, media_type: str, keys: Sequence[WatermarkKey], tokenizer: Encoder
-    ) -> LLMWatermark | None:
-        """The LLM watermark test of text written by a language model (every key, in the
-        mode it records; ``tokenizer``: the model's); None: this kind has none."""
-
-    def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
-        """A function that marks ``asset``; raises ``UnsupportedMedia`` first when this
-        content cannot be marked and written back in kind."""
 
     def embed_credentials(
         self, data: bytes, media_type: str, definition: Mapping[str, Any], signer: ManifestSigner
@@ -95,7 +80,8 @@ class StreamedKind(MediaKind, Protocol):
     """A kind whose files can be far larger than memory (audio, video): besides the bytes
     methods of every kind, it reads and signs seekable binary streams, never whole
     (docs/design.md, "Reading"). Its bytes methods are these on an in-memory stream: one
-    code path. It has no watermark (``mark_algs`` is empty).
+    code path. Its mark engine, when it has one, is marked and detected on the stream
+    when the engine ``streams``, else on the content read whole within the limits.
     """
 
     streamed: bool  # True: files of this kind are opened as streams, not read whole

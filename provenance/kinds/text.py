@@ -1,80 +1,36 @@
-"""Plain text: the C2PA text wrapper (built here, validated by c2pa-rs and this toolkit)
-and the invisible payload carried by variation selectors and zero-width characters."""
+"""Plain text: the C2PA text wrapper (built here, validated by c2pa-rs and this toolkit);
+its mark is the invisible payload (``TextPayloadEngine``), and text a language model wrote
+may carry that model's statistical watermark (``LanguageModelTest``, not a soft binding)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provenance.errors import UsageError
 from provenance.kinds.media import TEXT_TYPES, Limits, decode_text
-from provenance.report import MarkStatus, Watermark
-from provenance.watermark.text import ALGORITHM, ALGORITHMS
+from provenance.watermark.text.engine import TextPayloadEngine
 
-from .base import Asset, Marker
-
-# The C2PA text wrapper (c2pa-rs, CBOR, COSE, the key store) and the payload codec load in
-# the methods that read or write them: identifying and checking text costs none of that.
+# The C2PA text wrapper (c2pa-rs, CBOR, COSE, the key store), the payload codec and the
+# LLM detector load in the methods that read or write them: identifying and checking
+# text costs none of that.
 if TYPE_CHECKING:
     from provenance.credentials.read import CredentialReader, ManifestStore
     from provenance.credentials.sign import ManifestSigner
     from provenance.keystore.records import WatermarkKey
+    from provenance.kinds.base import LLMTest
     from provenance.report import LLMWatermark
-    from provenance.watermark.image import WatermarkSecret
+    from provenance.watermark.engine import MarkEngine
     from provenance.watermark.llm.detector import Encoder
 
 __all__ = ["TextKind"]
 
 
-class TextKind:
-    name = "text"
-    sidecars = False
-    media_types = TEXT_TYPES
-    mark_algs = frozenset(ALGORITHMS)  # v2 written; v1 still read
-    mark_alg = ALGORITHM
+class LanguageModelTest:
+    """The LLM watermark test of text (docs/llm-watermark.md): the text kind's ``llm``."""
 
-    def check(self, data: bytes, media_type: str, limits: Limits) -> None:
-        decode_text(data, limits)
-
-    def read_credentials(
-        self, data: bytes, media_type: str, reader: CredentialReader, limits: Limits
-    ) -> ManifestStore | None:
-        from provenance.credentials.text import read_text_manifest
-
-        return read_text_manifest(decode_text(data, limits), reader)
-
-    def detect_mark(
-        self,
-        data: bytes,
-        media_type: str,
-        secrets: Sequence[WatermarkSecret],
-        limits: Limits,
-        *,
-        strict: bool = False,
-        localise: bool = True,
-    ) -> Watermark:
-        from provenance.credentials.text import TextWrapperError, strip_text_manifest
-        from provenance.watermark.text import detect_payload
-
-        text = decode_text(data, limits)
-        # A damaged wrapper's characters are not payload carriers: detect in the text as is.
-        with contextlib.suppress(TextWrapperError):
-            text = strip_text_manifest(text)
-        found = detect_payload(text, secrets)
-        if not found.detected or found.payload is None:
-            return Watermark(MarkStatus.NOT_FOUND, alg=ALGORITHM, p_value=found.p_value)
-        return Watermark(
-            MarkStatus.FOUND,
-            detected=True,
-            alg=found.algorithm or ALGORITHM,
-            payload=found.payload.hex(),
-            key=found.secret_name,
-            p_value=found.p_value,
-        )
-
-    def detect_llm(
-        self, data: bytes, media_type: str, keys: Sequence[WatermarkKey], tokenizer: Encoder
+    def detect(
+        self, data: bytes, keys: Sequence[WatermarkKey], tokenizer: Encoder
     ) -> LLMWatermark | None:
         """Every key's test, in the mode it records; the best key's p-value times the keys
         tried (Bonferroni), judged with the detector's thresholds."""
@@ -97,20 +53,23 @@ class TextKind:
             keys_tried=len(tests),
         )
 
-    def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
-        from provenance.credentials.text import find_wrapper, strip_text_manifest
-        from provenance.watermark.text import embed_payload, strip_carriers
 
-        text = decode_text(asset.data, asset.limits)
-        if find_wrapper(text) is not None:
-            # Signed text (an edit of itself): sign_loaded keeps it, wrapper and payload,
-            # as the parent; the edit carries only its own record's payload and wrapper.
-            text = strip_carriers(strip_text_manifest(text))
+class TextKind:
+    name = "text"
+    sidecars = False
+    media_types = TEXT_TYPES
+    mark: MarkEngine | None = TextPayloadEngine()
+    llm: LLMTest | None = LanguageModelTest()
 
-        def mark(payload: bytes) -> bytes:
-            return embed_payload(text, payload, secret).encode("utf-8")
+    def check(self, data: bytes, media_type: str, limits: Limits) -> None:
+        decode_text(data, limits)
 
-        return mark
+    def read_credentials(
+        self, data: bytes, media_type: str, reader: CredentialReader, limits: Limits
+    ) -> ManifestStore | None:
+        from provenance.credentials.text import read_text_manifest
+
+        return read_text_manifest(decode_text(data, limits), reader)
 
     def embed_credentials(
         self, data: bytes, media_type: str, definition: Mapping[str, Any], signer: ManifestSigner

@@ -27,7 +27,7 @@ from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
 from provenance.signing.sign import Watermarking
 from provenance.verify.verifier import Verifier
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -28,11 +29,11 @@ from provenance.credentials.softbinding import (
     soft_binding_assertion,
     watermarked_action,
 )
-from provenance.errors import InputError, UnsupportedMedia, UsageError
+from provenance.errors import InputError, UsageError
 from provenance.kinds import Asset, load_asset, open_content, size_limit, streamed
 from provenance.kinds.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import MarkEngine, WatermarkSecret, streaming
 
 __all__ = [
     "Asset",
@@ -98,6 +99,19 @@ class Watermarking:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Marking:
+    """A watermark that will be embedded: the kind's engine and where it comes from."""
+
+    engine: MarkEngine
+    watermarking: Watermarking
+
+    def payload(self) -> tuple[int, bytes]:
+        """A record id reserved in the repository, and the payload that carries it."""
+        record_id = self.watermarking.repository.reserve_id()
+        return record_id, record_id.to_bytes(8, "big")
+
+
+@dataclasses.dataclass(frozen=True)
 class Signed:
     """A signed asset, its manifest store alone, and the record it was stored under."""
 
@@ -146,7 +160,7 @@ def sign_loaded(
     kind = asset.kind
     if sidecar and not kind.sidecars:
         raise UsageError(f"{kind.name} content keeps its manifest in itself; it has no sidecar")
-    watermarking = _mark_for(asset, watermarking)
+    marking = _mark_for(asset, watermarking)
     edit = edit_parent(asset, signer, parent, keep_invalid=keep_invalid_history)
 
     def embed(data: bytes, definition: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -154,23 +168,21 @@ def sign_loaded(
             return signer.embed_with_manifest(data, asset.media_type, definition, embed=False)
         return kind.embed_credentials(data, asset.media_type, definition, signer)
 
-    if watermarking is None:
+    if marking is None:
         definition = manifest_definition(content, asset.media_type, parent=edit)
         signed, manifest = embed(asset.data, definition)
         return Signed(signed, asset.media_type, manifest, None)
-    alg = kind.mark_alg
-    if alg is None:
-        raise UnsupportedMedia(f"{asset.media_type} content has no watermark in this toolkit")
-    mark = kind.marker(asset, watermarking.secret)  # refuses before a record id is taken
-    record_id = watermarking.repository.reserve_id()
-    payload = record_id.to_bytes(8, "big")
+    engine, secret = marking.engine, marking.watermarking.secret
+    # The marker refuses what it cannot mark before a record id is taken.
+    mark = engine.marker(asset.data, asset.media_type, secret, asset.limits, _name(asset))
+    record_id, payload = marking.payload()
     marked = mark(payload)
-    binding = SoftBinding.for_payload(alg, payload)
+    binding = SoftBinding.for_payload(engine.alg, payload)
     definition = _watermarked_definition(
-        content, asset.media_type, binding, edit, mark_key_id(watermarking.secret.key)
+        content, asset.media_type, binding, edit, mark_key_id(secret.key)
     )
     signed, manifest = embed(marked, definition)
-    _store(watermarking, record_id, manifest, definition["label"], binding, asset, signer)
+    _store(marking.watermarking, record_id, manifest, definition["label"], binding, asset, signer)
     return Signed(signed, asset.media_type, manifest, record_id)
 
 
@@ -202,12 +214,16 @@ def write_signed(output: Path, signed: Signed, *, force: bool, sidecar: bool = F
 
 def _mark_for(
     asset: Asset, watermarking: Watermarking | None, output: Path | None = None
-) -> Watermarking | None:
-    """``watermarking``, or None for a kind without a watermark (audio, video): what a user
-    asking for the default expects of a song or a film is its credentials, and to be told
-    there is no mark (docs/design.md, "Media kinds")."""
-    if watermarking is None or asset.kind.mark_alg is not None:
-        return watermarking
+) -> _Marking | None:
+    """The kind's engine with ``watermarking``; None when no watermark is asked for, or
+    for a kind without a mark engine: what a user asking for the default expects of a
+    song or a film is its credentials, and to be told there is no mark (docs/design.md,
+    "Media kinds")."""
+    if watermarking is None:
+        return None
+    engine = asset.kind.mark
+    if engine is not None:
+        return _Marking(engine, watermarking)
     name = safe_text(asset.path or output or "the input", 4096)
     log.warning(
         "%s: %s content has no watermark in this toolkit; signed with C2PA alone",
@@ -288,16 +304,16 @@ def sign_asset(
         check_sidecar_output(output, force=force)
     if content.title is None:
         content = dataclasses.replace(content, title=output.name)
-    watermarking = _mark_for(asset, watermarking, output)
+    marking = _mark_for(asset, watermarking, output)
     if asset.on_disk and parent is None and not sidecar:
-        streamed_result = _sign_streamed(asset, output, signer, content, force=force)
+        streamed_result = _sign_streamed(asset, output, signer, content, marking, force=force)
         if streamed_result is not None:
             return streamed_result
     signed = sign_loaded(
         asset,
         signer,
         content,
-        watermarking,
+        marking.watermarking if marking is not None else None,
         parent,
         keep_invalid_history=keep_invalid_history,
         sidecar=sidecar,
@@ -315,36 +331,92 @@ def sign_asset(
 
 
 def _sign_streamed(
-    asset: Asset, output: Path, signer: ManifestSigner, content: AIContent, *, force: bool
+    asset: Asset,
+    output: Path,
+    signer: ManifestSigner,
+    content: AIContent,
+    marking: _Marking | None,
+    *,
+    force: bool,
 ) -> SignResult | None:
-    """Sign an asset on disk from a stream into ``output``, never reading it whole; None
-    when it already carries credentials (an edit: ``sign_loaded`` keeps them)."""
+    """Sign an asset on disk from a stream into ``output``, never reading it whole, marked
+    on the way when its engine marks streams. None: ``sign_loaded`` signs it in memory
+    instead, within the limits, because it already carries credentials (an edit keeps
+    them) or its engine marks only content held in memory."""
     stream_kind = streamed(asset.kind)
     if stream_kind is None or asset.path is None:
         raise TypeError("only an asset of a streamed kind stays on disk")
+    engine = streaming(marking.engine) if marking is not None else None
+    if marking is not None and engine is None:
+        return None
     with open_input(asset.path, size_limit(asset.kind, asset.limits)) as source:
         own = stream_kind.read_stream_credentials(
             source, asset.media_type, signer.reader, asset.limits
         )
         if own is not None:
             return None
-        definition = manifest_definition(content, asset.media_type)
         if extension_mismatch(output, asset.media_type):
             log.warning(
                 "%s: output name does not match its content type %s",
                 safe_text(output, 4096),
                 asset.media_type,
             )
+        if marking is None or engine is None:
+            definition = manifest_definition(content, asset.media_type)
 
-        def write(handle: IO[bytes]) -> int:
-            stream_kind.embed_stream_credentials(
-                source, asset.media_type, definition, signer, cast(BinaryIO, handle)
-            )
-            handle.flush()
-            return os.fstat(handle.fileno()).st_size
+            def write(handle: IO[bytes]) -> int:
+                stream_kind.embed_stream_credentials(
+                    source, asset.media_type, definition, signer, cast(BinaryIO, handle)
+                )
+                handle.flush()
+                return os.fstat(handle.fileno()).st_size
 
-        size = write_output_from(output, write, force=force)
-    return SignResult(output, asset.media_type, size, signer.signer.identity, None)
+            size = write_output_from(output, write, force=force)
+            return SignResult(output, asset.media_type, size, signer.signer.identity, None)
+
+        secret = marking.watermarking.secret
+        # The marker refuses what it cannot mark before a record id is taken.
+        mark = engine.stream_marker(source, asset.media_type, secret, asset.limits, _name(asset))
+        record_id, payload = marking.payload()
+        binding = SoftBinding.for_payload(engine.alg, payload)
+        definition = _watermarked_definition(
+            content, asset.media_type, binding, key_id=mark_key_id(secret.key)
+        )
+        # The marked copy waits in an unnamed file beside the output (its file system has
+        # room for the output), never in memory; c2pa-rs signs from it.
+        with tempfile.TemporaryFile(dir=output.parent) as marked:
+            mark(payload, cast(BinaryIO, marked))
+
+            def write_marked(handle: IO[bytes]) -> int:
+                marked.seek(0)
+                manifest = stream_kind.embed_stream_credentials(
+                    cast(BinaryIO, marked),
+                    asset.media_type,
+                    definition,
+                    signer,
+                    cast(BinaryIO, handle),
+                )
+                handle.flush()
+                # Stored before the output appears: a file whose mark names no record
+                # would lead nowhere.
+                _store(
+                    marking.watermarking,
+                    record_id,
+                    manifest,
+                    definition["label"],
+                    binding,
+                    asset,
+                    signer,
+                )
+                return os.fstat(handle.fileno()).st_size
+
+            size = write_output_from(output, write_marked, force=force)
+    return SignResult(output, asset.media_type, size, signer.signer.identity, record_id)
+
+
+def _name(asset: Asset) -> str:
+    """How messages name an asset: its path, else "the <kind>"."""
+    return str(asset.path) if asset.path is not None else f"the {asset.kind.name}"
 
 
 def sign_file(

@@ -50,7 +50,7 @@ from provenance.verify.verdict import (
     key_not_held,
     needs_mark,
 )
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret, detect_in
 
 if TYPE_CHECKING:
     from provenance.keystore.records import WatermarkKey
@@ -206,10 +206,10 @@ class Verifier:
             self._check(kind, media_type, data)
         facts = self._facts(store, kind) if store is not None else None
         # A kind without a watermark says so in every report, manifest or not.
-        looked = needs_mark(facts) or not kind.mark_algs
+        looked = needs_mark(facts) or kind.mark is None
         held = self._held
         if looked and key_not_held(facts, held):
-            mark = Watermark.not_checked(KEY_NOT_HELD, kind.mark_alg)
+            mark = Watermark.not_checked(KEY_NOT_HELD, kind.mark.alg if kind.mark else None)
         elif looked:
             # Where the content was edited is worth working out only when it may have been:
             # an intact hard binding says it was not.
@@ -305,13 +305,13 @@ class Verifier:
         config = self.config
         if not (config.check_watermark and config.llm_keys and config.llm_tokenizer):
             return None
-        if not isinstance(data, bytes):  # streamed kinds (audio, video) have none
+        if kind.llm is None or not isinstance(data, bytes):  # text only, read whole
             return None
         if self._tokenizer is None:
             from provenance.watermark.llm import load_tokenizer
 
             self._tokenizer = load_tokenizer(config.llm_tokenizer)
-        return kind.detect_llm(data, media_type, config.llm_keys, self._tokenizer)
+        return kind.llm.detect(data, config.llm_keys, self._tokenizer)
 
     def _detect(
         self,
@@ -322,17 +322,17 @@ class Verifier:
         strict: bool,
         localise: bool,
     ) -> Watermark:
-        if not kind.mark_algs:
+        engine = kind.mark
+        if engine is None:
             return Watermark.not_checked(f"no watermark check for {kind.name} content")
-        if not isinstance(data, bytes):  # a StreamedKind has no watermark
-            raise TypeError(f"{kind.name} content with a watermark must be read whole")
         if not self.config.check_watermark:
             return Watermark.not_checked("watermark detection is off")
         secrets = self.config.watermark_secrets
         if not secrets:
-            return Watermark.not_checked("no watermark key here", kind.mark_alg)
-        return kind.detect_mark(
-            data, media_type, secrets, self.config.limits, strict=strict, localise=localise
+            return Watermark.not_checked("no watermark key here", engine.alg)
+        # A streamed kind's content is its open stream: the engine reads it there.
+        return detect_in(
+            engine, data, media_type, secrets, self.config.limits, strict=strict, localise=localise
         )
 
     def _held_keys(self) -> frozenset[str] | None:
@@ -344,7 +344,8 @@ class Verifier:
         return frozenset(mark_key_id(secret.key) for secret in config.watermark_secrets)
 
     def _facts(self, store: ManifestStore, kind: MediaKind) -> ManifestFacts:
-        return manifest_facts(store, kind.mark_algs, self._revocation(store))
+        algs = kind.mark.algs if kind.mark is not None else frozenset()
+        return manifest_facts(store, algs, self._revocation(store))
 
     def _revocation(self, store: ManifestStore) -> Revocation | None:
         found = signing_certificate(store)

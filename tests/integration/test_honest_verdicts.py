@@ -275,7 +275,7 @@ def test_text_with_its_binding_broken_is_invalid_like_an_image(
 
 def test_report_json_is_generated_from_the_one_definition() -> None:
     from provenance.credentials.status import ValidationState
-    from provenance.report import Credentials, Report, Watermark
+    from provenance.report import Credentials, ImageGeometry, Report, Watermark
     from provenance.report import MarkStatus as Status
 
     report = Report(
@@ -283,7 +283,9 @@ def test_report_json_is_generated_from_the_one_definition() -> None:
         Verdict.TRUSTED,
         "fine",
         credentials=Credentials(state=ValidationState.TRUSTED),
-        watermark=Watermark(Status.FOUND, detected=True, payload="00", offset=(1.0, 2.0)),
+        watermark=Watermark(
+            Status.FOUND, detected=True, payload="00", geometry=ImageGeometry(offset=(1.0, 2.0))
+        ),
     )
     data = to_json(report)
     assert json.loads(json.dumps(data)) == data

@@ -21,7 +21,8 @@ from provenance.keystore import KeyStore
 from provenance.repository import SQLiteRepository
 from provenance.signing.sign import Watermarking, sign_bytes, sign_file
 from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
-from provenance.watermark.image import ALGORITHM, WatermarkSecret
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import ALGORITHM
 
 
 def run(*args: str) -> Result:

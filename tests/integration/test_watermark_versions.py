@@ -14,12 +14,13 @@ from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
 from provenance.home import revocations_of
 from provenance.keystore import KeyStore
-from provenance.kinds.image import ImageKind
 from provenance.repository import SQLiteRepository
 from provenance.signing.sign import Watermarking, sign_bytes
 from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
-from provenance.watermark.image import ALGORITHM, WatermarkSecret
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import ALGORITHM
 from provenance.watermark.image.config import ALGORITHM_V1
+from provenance.watermark.image.engine import ImageMarkEngine
 
 
 def stripped(data: bytes) -> bytes:
@@ -40,7 +41,7 @@ def test_each_version_signs_verifies_and_recovers(
     key = env_store.watermark_key()
     secret = WatermarkSecret(key.name, key.secret)
     # Content signed by a release that wrote ``alg``.
-    monkeypatch.setattr(ImageKind, "mark_alg", alg)
+    monkeypatch.setattr(ImageMarkEngine, "alg", alg)
     signed = sign_bytes(
         encode(natural_image(640, 480, seed=5), "JPEG", quality=92),
         ManifestSigner(env_store.signer(None, PASSPHRASE)),

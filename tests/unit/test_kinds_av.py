@@ -20,6 +20,7 @@ from provenance.kinds import (
 )
 from provenance.kinds.containers import check_container
 from provenance.kinds.media import Limits
+from provenance.verify.verifier import Verifier
 
 KIND_OF = {
     "video/mp4": "video",
@@ -40,7 +41,7 @@ def test_each_generated_file_is_identified_and_passes_its_check(make: object) ->
     assert kind.name == KIND_OF[media_type] == kind_name(media_type)
     assert identify_stream(io.BytesIO(media.data))[1] == media_type
     assert streamed(kind) is kind
-    assert kind.mark_algs == frozenset() and kind.mark_alg is None
+    assert kind.mark is None and kind.llm is None
     asset = load_asset(media.data)
     assert asset.kind is kind and not asset.on_disk
 
@@ -128,10 +129,10 @@ def test_flac_must_start_with_streaminfo_and_mp3_needs_a_frame() -> None:
 
 def test_the_av_kinds_say_there_is_no_watermark() -> None:
     video, _ = identify(mp4().data)
-    note = video.detect_mark(b"", "video/mp4", (), Limits())
-    assert note.note == "no watermark check for video content"
-    with pytest.raises(UnsupportedMedia, match="no watermark"):
-        video.marker(load_asset(mp4().data), None)  # type: ignore[arg-type]
+    assert video.mark is None
+    report = Verifier().verify_bytes(mp4().data, "clip.mp4")
+    assert report.watermark is not None
+    assert report.watermark.note == "no watermark check for video content"
 
 
 def test_an_empty_stream_is_not_identified() -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance.errors import InputError
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.text import (
     WORDS_PER_COPY,
     PayloadNotEmbeddable,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from provenance.kinds.media import Limits
 from provenance.kinds.text import TextKind
 from provenance.report import MarkStatus
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.text import (
     ALGORITHM,
     ALGORITHM_V1,
@@ -56,12 +56,14 @@ def test_v1_output_is_what_v1_wrote_and_still_detects() -> None:
 
 def test_the_text_kind_writes_v2_and_reads_both() -> None:
     kind = TextKind()
-    assert kind.mark_alg == ALGORITHM == "org.provenance-toolkit.wm.text.v2"
-    assert kind.mark_algs == {ALGORITHM, ALGORITHM_V1}
+    engine = kind.mark
+    assert engine is not None
+    assert engine.alg == ALGORITHM == "org.provenance-toolkit.wm.text.v2"
+    assert engine.algs == {ALGORITHM, ALGORITHM_V1}
     limits = Limits()
     for fmt, layout in ((FORMAT, LAYOUT), (FORMAT_V1, LAYOUT_V1)):
         data = embed_payload(TEXT, PAYLOAD, SECRET, fmt=fmt, layout=layout).encode()
-        mark = kind.detect_mark(data, "text/plain", [SECRET], limits)
+        mark = engine.detect(data, "text/plain", [SECRET], limits)
         assert mark.status is MarkStatus.FOUND and mark.payload == PAYLOAD.hex()
         assert mark.alg == fmt.algorithm  # the record is looked up under this binding
 

@@ -15,17 +15,18 @@ from provenance.home import (
     watermark_secret,
 )
 from provenance.keystore import KeyStore
-from provenance.kinds import Asset, load_asset
-from provenance.kinds.base import Marker
+from provenance.kinds import load_asset
+from provenance.kinds.media import Limits
 from provenance.kinds.text import TextKind
 from provenance.repository import open_repository
 from provenance.signing.sign import Watermarking, sign_loaded
 from provenance.verify.verifier import Verifier
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import MarkEngine, Marker, WatermarkSecret
 from provenance.watermark.text import (
     ALGORITHM_V1,
     FORMAT_V1,
     LAYOUT_V1,
+    TextPayloadEngine,
     detect_payload,
     embed_payload,
 )
@@ -36,18 +37,26 @@ TEXT = " ".join(
 )
 
 
-class _TextKindV1(TextKind):
-    """The text kind as it was before v2: it wrote the v1 payload under the v1 binding."""
+class _TextEngineV1(TextPayloadEngine):
+    """The text payload as it was before v2: the v1 payload under the v1 binding."""
 
-    mark_alg = ALGORITHM_V1
+    alg = ALGORITHM_V1
 
-    def marker(self, asset: Asset, secret: WatermarkSecret) -> Marker:
-        text = asset.data.decode("utf-8")
+    def marker(
+        self, data: bytes, media_type: str, secret: WatermarkSecret, limits: Limits, name: str
+    ) -> Marker:
+        text = data.decode("utf-8")
 
         def mark(payload: bytes) -> bytes:
             return embed_payload(text, payload, secret, fmt=FORMAT_V1, layout=LAYOUT_V1).encode()
 
         return mark
+
+
+class _TextKindV1(TextKind):
+    """The text kind as it was before v2."""
+
+    mark: MarkEngine | None = _TextEngineV1()
 
 
 def test_a_v1_signed_text_verifies_trusted_and_its_excerpt_is_recovered(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provenance.credentials.text.wrapper import encode_wrapper
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.llm import without_provenance_marks
 from provenance.watermark.text import detect_payload, embed_payload, strip_carriers
 

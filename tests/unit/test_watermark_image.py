@@ -14,11 +14,11 @@ from PIL import Image
 
 from fixtures.support import photo_like, psnr
 from provenance.errors import InputError, UnsupportedMedia
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.image import (
     ALGORITHM,
     TAG_BITS,
     WatermarkConfig,
-    WatermarkSecret,
     detect,
     embed,
 )

@@ -12,7 +12,7 @@ from PIL import Image, JpegImagePlugin
 from fixtures.support import photo_like
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
 from provenance.kinds.imaging import encode_like, read_image
-from provenance.watermark.image import WatermarkSecret
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.image.files import detect_file, embed_file
 
 SECRET = WatermarkSecret("test", b"0123456789abcdef0123456789abcdef")

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from fixtures.support import photo_like, psnr
-from provenance.watermark.image import WatermarkSecret, detect, embed, embedder
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import detect, embed, embedder
 
 SECRET = WatermarkSecret("test", b"0123456789abcdef0123456789abcdef")
 PAYLOAD = bytes.fromhex("0123456789abcdef")

@@ -21,7 +21,8 @@ from fixtures.support import encode, photo_like, png_chunks, psnr
 from provenance.errors import Remedy, UnsupportedMedia, UsageError
 from provenance.kinds import load_asset
 from provenance.kinds.imaging import decode_image, encode_like, read_image
-from provenance.watermark.image import WatermarkSecret, detect, embed
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import detect, embed
 from provenance.watermark.image import files as wm_files
 from provenance.watermark.image.files import detect_file, embed_file, mark_in_kind
 
@@ -252,7 +253,9 @@ def test_sixteen_bit_rgb_is_refused_by_both_paths(tmp_path: Path) -> None:
     assert not (tmp_path / "out.png").exists()
     asset = load_asset(src.read_bytes(), path=src)
     with pytest.raises(UnsupportedMedia, match=r"16-bit colour") as caught:
-        asset.kind.marker(asset, SECRET)
+        engine = asset.kind.mark
+        assert engine is not None
+        engine.marker(asset.data, asset.media_type, SECRET, asset.limits, str(src))
     assert caught.value.remedy is Remedy.NO_WATERMARK  # the CLI names --no-watermark
 
 

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from fixtures.support import natural_image
-from provenance.watermark.image import WatermarkConfig, WatermarkSecret, detect, embed
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import WatermarkConfig, detect, embed
 from provenance.watermark.image.pattern import ORIENTATIONS, reorient
 
 SECRET = WatermarkSecret("test", b"orientation-test-key-0123456789ab")

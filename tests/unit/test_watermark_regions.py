@@ -14,9 +14,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from fixtures.support import photo_like
-from provenance.report import MarkStatus, Region, Watermark, to_json
+from provenance.report import ImageGeometry, MarkStatus, Region, Watermark, to_json
+from provenance.watermark import WatermarkSecret
 from provenance.watermark.image import Region as EngineRegion
-from provenance.watermark.image import WatermarkSecret, altered_regions, detect, embed
+from provenance.watermark.image import altered_regions, detect, embed
 
 SECRET = WatermarkSecret("test", b"0123456789abcdef0123456789abcdef")
 PAYLOAD = bytes.fromhex("0123456789abcdef")
@@ -130,7 +131,7 @@ def test_report_json_is_plain() -> None:
         MarkStatus.FOUND,
         detected=True,
         payload="00",
-        altered_regions=(Region(64, 48, 64, 48, 0.0156, "altered"),),
+        geometry=ImageGeometry(altered_regions=(Region(64, 48, 64, 48, 0.0156, "altered"),)),
     )
     assert to_json(mark)["altered_regions"] == [
         {"x": 64, "y": 48, "width": 64, "height": 48, "share": 0.0156, "state": "altered"}
@@ -159,10 +160,13 @@ def test_the_image_kind_reports_the_regions(marked: Image.Image) -> None:
     from provenance.kinds.media import Limits
 
     data = encode(painted(marked, BOX), "PNG")
-    mark = ImageKind().detect_mark(data, "image/png", [SECRET], Limits())
-    assert mark.found
-    altered_ = [r for r in mark.altered_regions if r.state == "altered"]
-    assert altered_ and all(isinstance(r, Region) for r in mark.altered_regions)
+    engine = ImageKind().mark
+    assert engine is not None
+    mark = engine.detect(data, "image/png", [SECRET], Limits())
+    assert mark.found and mark.geometry is not None
+    regions = mark.geometry.altered_regions
+    altered_ = [r for r in regions if r.state == "altered"]
+    assert altered_ and all(isinstance(r, Region) for r in regions)
     assert all(inside(r, BOX) > 0.3 for r in altered_)  # type: ignore[arg-type]
 
 
@@ -172,12 +176,15 @@ def test_a_failed_localisation_keeps_the_finding(
     from fixtures.support import encode
     from provenance.kinds.image import ImageKind
     from provenance.kinds.media import Limits
-    from provenance.watermark import image as engine
+    from provenance.watermark.image import regions as engine
 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(engine, "altered_regions", broken)
-    mark = ImageKind().detect_mark(encode(marked, "PNG"), "image/png", [SECRET], Limits())
-    assert mark.found and mark.payload == PAYLOAD.hex() and mark.altered_regions == ()
+    kind_engine = ImageKind().mark
+    assert kind_engine is not None
+    mark = kind_engine.detect(encode(marked, "PNG"), "image/png", [SECRET], Limits())
+    assert mark.found and mark.payload == PAYLOAD.hex() and mark.geometry is not None
+    assert mark.geometry.altered_regions == ()
     assert "localising it failed" in caplog.text

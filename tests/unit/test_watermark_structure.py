@@ -9,7 +9,8 @@ from PIL import Image
 from scipy import ndimage
 
 from fixtures.support import photo_like, psnr
-from provenance.watermark.image import WatermarkConfig, WatermarkSecret, detect, embed
+from provenance.watermark import WatermarkSecret
+from provenance.watermark.image import WatermarkConfig, detect, embed
 from provenance.watermark.image.structure import (
     LOWEST_SCALE,
     structural_similarity,

@@ -17,8 +17,9 @@ import numpy.typing as npt
 from PIL import Image
 from scipy import ndimage
 
+from provenance.watermark.secret import WatermarkSecret
+
 from .config import CELL, TILE, WatermarkConfig
-from .keys import WatermarkSecret
 from .pattern import CELL_FILTER_FFT, ORIENTATIONS, Layout, Orientation, layout_for, reorient
 from .payload import CODED_BITS, decode_soft, tag_matches
 from .pixels import detection_luma

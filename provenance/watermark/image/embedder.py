@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from provenance.watermark.secret import WatermarkSecret
+
 from .config import ALGORITHM, CELL, PAYLOAD_BITS, TILE, TILES_PER_SHORT_SIDE, WatermarkConfig
 from .informed import informed_weights
-from .keys import WatermarkSecret
 from .mask import texture_mask
 from .pattern import layout_for, render_tile
 from .payload import encode

@@ -29,11 +29,11 @@ from provenance.kinds.imaging import (
     read_image,
     write_image,
 )
+from provenance.watermark.secret import WatermarkSecret
 
 from .config import ALGORITHM, WatermarkConfig
 from .detector import Detection, detect
 from .embedder import embed
-from .keys import WatermarkSecret
 
 __all__ = [
     "QUALITY_FLOOR_PSNR",

@@ -1,8 +1,7 @@
-"""Watermark secrets and the keyed material derived from them."""
+"""The image mark's keyed material, derived from a ``WatermarkSecret``'s key."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 from typing import TYPE_CHECKING
@@ -10,25 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["MIN_KEY_BYTES", "WatermarkSecret", "keyed_rng", "subkey"]
-
-MIN_KEY_BYTES = 16
-
-
-@dataclasses.dataclass(frozen=True)
-class WatermarkSecret:
-    """A named watermark secret: ``name`` is reported on detection, ``key`` stays private."""
-
-    name: str
-    key: bytes = dataclasses.field(repr=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise TypeError("WatermarkSecret.name must be a non-empty str")
-        if not isinstance(self.key, bytes):
-            raise TypeError("WatermarkSecret.key must be bytes")
-        if len(self.key) < MIN_KEY_BYTES:
-            raise ValueError(f"a watermark key needs at least {MIN_KEY_BYTES} bytes")
+__all__ = ["keyed_rng", "subkey"]
 
 
 def subkey(key: bytes, label: str) -> bytes:

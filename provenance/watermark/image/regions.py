@@ -30,9 +30,10 @@ from PIL import Image
 from scipy import fft as sp_fft
 from scipy import ndimage
 
+from provenance.watermark.secret import WatermarkSecret
+
 from .config import TILE, WatermarkConfig
 from .detector import Detection
-from .keys import WatermarkSecret
 from .mask import FLAT_GAIN, TEXTURE_GAIN
 from .pattern import layout_for, render_tile
 from .payload import encode

@@ -16,6 +16,8 @@ removers that strip all default-ignorable code points, and retyping or paraphras
 carrier alone is lost to a stripper aimed at it (zero-width cleaners, emoji/variation
 selector sanitisers). See docs/benchmarks.md for the measured table.
 
+``TextPayloadEngine`` (``engine``) is the text kind's ``mark``.
+
 ``strip_carriers(text)`` removes both carriers and the C2PA wrapper's characters, e.g.
 before tokenising a signed text for the LLM watermark's detector.
 """
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from .carriers import strip_carriers
     from .detect import TextDetection, detect_payload
     from .embed import PayloadNotEmbeddable, embed_payload
+    from .engine import TextPayloadEngine
 
 # The codec loads on first use: the media-kind registry needs only ALGORITHMS to start.
 __getattr__ = lazy_attributes(
@@ -50,6 +53,7 @@ __getattr__ = lazy_attributes(
     {
         "PayloadNotEmbeddable": ".embed",
         "TextDetection": ".detect",
+        "TextPayloadEngine": ".engine",
         "detect_payload": ".detect",
         "embed_payload": ".embed",
         "strip_carriers": ".carriers",
@@ -69,6 +73,7 @@ __all__ = [
     "Layout",
     "PayloadNotEmbeddable",
     "TextDetection",
+    "TextPayloadEngine",
     "detect_payload",
     "embed_payload",
     "strip_carriers",

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Final
 
-from provenance.watermark.image.keys import WatermarkSecret
+from provenance.watermark.secret import WatermarkSecret
 
 from .carriers import decode_run, vs_runs, zw_runs
 from .config import FORMATS, TAG_BYTES, Alphabet, PayloadFormat

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Final
 
 from provenance.errors import PayloadNotEmbeddable
-from provenance.watermark.image.keys import WatermarkSecret
+from provenance.watermark.secret import WatermarkSecret
 
 from .carriers import encode_run, has_wrapper, vs_host, zw_host
 from .config import FORMAT, LAYOUT, VS_CARRIER, ZW_CARRIER, Layout, PayloadFormat

@@ -24,7 +24,7 @@ import hmac
 
 import reedsolo  # type: ignore[import-untyped]  # no stubs; RSCodec is used through bytes()
 
-from provenance.watermark.image.keys import WatermarkSecret
+from provenance.watermark.secret import WatermarkSecret
 
 from .config import FORMAT, PAYLOAD_BYTES, TAG_BYTES, PayloadFormat
 
