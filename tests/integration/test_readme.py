@@ -18,11 +18,12 @@ def test_readme_library_example_runs(
     code = re.findall(r"```python\n(.*?)```", readme, flags=re.S)[0]  # the library example
     code = code.replace('Path("~/provenance-home").expanduser()', f"Path({str(home)!r})")
     code = code.replace('passphrase="..."', f"passphrase={passphrase!r}")
-    (tmp_path / "gen.png").write_bytes(encode(natural_image(64, 48), "PNG"))
+    (tmp_path / "gen.png").write_bytes(encode(natural_image(320, 256), "PNG"))
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     report = namespace["report"]
     assert str(report.verdict) == "trusted"  # type: ignore[attr-defined]
     assert report.credentials.signed_at  # type: ignore[attr-defined]  # time-stamped
+    assert report.watermark.payload  # type: ignore[attr-defined]  # and watermarked
     assert os.path.exists(tmp_path / "gen-signed.png")
