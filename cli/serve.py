@@ -139,7 +139,7 @@ def _signing_state(app: FastAPI, home: Path, passphrase: str | None) -> str:
     services = app.state.services
     if services.signer is not None:
         return "signing enabled"
-    if services.store is None:
+    if not services.has_key_store:
         return f"signing disabled: no key store at {shown(home)}"
     if passphrase is None:
         return f"signing disabled: {PASSPHRASE_ENV} is not set"

@@ -34,16 +34,16 @@ from cli._common import (
     handle_errors,
     home_of,
     read_passphrase,
-    repository_location,
     shown,
     with_hint,
 )
-from provenance import AIContent, TrainingMining
+from provenance import TrainingMining
 from provenance.errors import InputError, UsageError
 from provenance.files import read_input
 
 if TYPE_CHECKING:
-    from provenance.batch.many import SignOutcome
+    from provenance.batch.outputs import SignOutcome
+    from provenance.signing.settings import SignSettings
 
 _COLOURS = {
     "signed": typer.colors.GREEN,
@@ -173,24 +173,26 @@ def sign(
         raise UsageError("choose one of --tsa and --no-timestamp")
     if output is not None and out_dir is not None:
         raise UsageError("choose one of -o OUTPUT (one file) and --out-dir DIR (many)")
-    content = AIContent(
+    from provenance.signing.settings import SignSettings  # here: --help loads no more
+
+    settings = SignSettings(
+        home=home_of(ctx),
+        identity=identity,
         model=model,
         model_version=model_version,
         training_mining=training_mining,
         ai_edit=ai_edit,
         assertions=_read_assertions(assertions) if assertions is not None else (),
+        watermark=not no_watermark,
+        watermark_key=watermark_key,
+        repository=repository,
+        tsa_url=tsa,
+        time_stamp=not no_timestamp,
+        force=force,
+        parent=parent,
+        keep_invalid_history=keep_invalid_history,
+        sidecar=sidecar,
     )
-    options: dict[str, Any] = {
-        "identity": identity,
-        "watermark": not no_watermark,
-        "watermark_key": watermark_key,
-        "tsa_url": tsa,
-        "time_stamp": not no_timestamp,
-        "force": force,
-        "parent": parent,
-        "keep_invalid_history": keep_invalid_history,
-        "sidecar": sidecar,
-    }
     if out_dir is None:
         batch_flags = {
             "-r": recursive,
@@ -208,7 +210,7 @@ def sign(
             raise UsageError("name where the signed copy goes: -o OUTPUT, or --out-dir DIR")
         if len(sources) != 1:
             raise UsageError("-o OUTPUT takes one INPUT; use --out-dir DIR to sign several")
-        _sign_one(ctx, sources[0], output, content, repository, **options)
+        _sign_one(sources[0], output, settings)
         return
     if not sources and from_file is None:
         raise UsageError("name files or directories to sign, or --from-file LIST")
@@ -220,7 +222,7 @@ def sign(
     check_engine(engine, scheduler, workers, sources)
     inputs = Inputs(sources, from_file, recursive, skip=(out_dir,))
     batch = _Batch(inputs, workers, jsonl, unordered, engine, scheduler)
-    code = _sign_many(ctx, batch, out_dir, content, repository, options)
+    code = _sign_many(batch, out_dir, settings)
     if code:
         raise typer.Exit(code)
 
@@ -247,78 +249,30 @@ def _read_assertions(path: Path) -> tuple[dict[str, Any], ...]:
         raise UsageError(f"{path}: {exc}") from None
 
 
-def _warn_without_model(content: AIContent, parent: Path | None) -> None:
+def _passphrase(settings: SignSettings) -> str:
+    """Asked by the signing session once its checks passed (one file or a batch)."""
+    secret = read_passphrase(purpose="signing key")
     # An edit by a person (--parent without --ai-edit) has no model to name.
-    if content.model is None and (parent is None or content.ai_edit):
+    if settings.model is None and (settings.parent is None or settings.ai_edit):
         typer.echo("warning: no --model given; the manifest will not name the model", err=True)
+    return secret
 
 
-def _sign_one(
-    ctx: typer.Context,
-    source: Path,
-    output: Path,
-    content: AIContent,
-    repository: str | None,
-    *,
-    identity: str | None,
-    watermark: bool,
-    watermark_key: str | None,
-    tsa_url: str | None,
-    time_stamp: bool,
-    force: bool,
-    parent: Path | None,
-    keep_invalid_history: bool,
-    sidecar: bool = False,
-) -> None:
+def _sign_one(source: Path, output: Path, settings: SignSettings) -> None:
     # Here, not at the top: the key store, c2pa-rs and the watermark load only to sign.
-    from provenance.home import manifest_signer, watermark_secret
-    from provenance.keystore import KeyStore
-    from provenance.repository import open_repository
-    from provenance.signing.sign import (
-        Watermarking,
-        check_paths,
-        read_asset,
-        sidecar_path,
-        sign_asset,
-    )
+    from provenance.signing.session import ContentSigner
+    from provenance.signing.sign import check_paths, read_asset, sidecar_path
 
-    check_paths(source, output, force=force)
-    store = KeyStore.open(home_of(ctx))
-    asset = read_asset(source)  # a bad input fails before the passphrase is asked for
-    original = read_asset(parent) if parent is not None else None
-    watermarking = None
-    if watermark:
-        secret = watermark_secret(store, watermark_key)
-        watermarking = Watermarking(secret, open_repository(repository_location(ctx, repository)))
-    passphrase = read_passphrase(purpose="signing key")
-    _warn_without_model(content, parent)
-    with manifest_signer(
-        store, identity, passphrase, tsa_url=tsa_url, time_stamp=time_stamp
-    ) as signer:
-        result = sign_asset(
-            asset,
-            output,
-            signer,
-            content,
-            watermarking=watermarking,
-            force=force,
-            parent=original,
-            keep_invalid_history=keep_invalid_history,
-            sidecar=sidecar,
-        )
-        stamped = signer.time_stamps.name if signer.time_stamps else ""
-    record = f"{result.record_id:016x}" if result.record_id is not None else ""
-    store.audit_event(
-        "sign",
-        identity=result.signer,
-        output=str(result.output),
-        media_type=result.media_type,
-        record=record,
-        time_stamp=stamped,
-    )
+    check_paths(source, output, force=settings.force)
+    asset = read_asset(source, limits=settings.limits)  # a bad input: before the passphrase
+    assert settings.home is not None
+    with ContentSigner(settings.home, lambda: _passphrase(settings), settings) as session:
+        result = session.sign_file(asset, output)
+        stamped = session.time_stamp_authority
+    record = f"{result.record_id:016x}" if result.record_id is not None else None
     mark = f", watermark record {record}" if record else ", no watermark"
     when = f", time-stamped by {stamped}" if stamped else ", no time-stamp"
-    beside = f", manifest in {shown(sidecar_path(result.output))}" if sidecar else ""
+    beside = f", manifest in {shown(sidecar_path(result.output))}" if settings.sidecar else ""
     typer.echo(
         f"signed {shown(result.output)} ({shown(result.media_type)}, {result.size:,} bytes) "
         f"as {shown(result.signer)}{when}{mark}{beside}"
@@ -337,39 +291,17 @@ class _Batch:
     scheduler: str | None
 
 
-def _sign_many(
-    ctx: typer.Context,
-    batch: _Batch,
-    out_dir: Path,
-    content: AIContent,
-    repository: str | None,
-    options: dict[str, Any],
-) -> int:
+def _sign_many(batch: _Batch, out_dir: Path, settings: SignSettings) -> int:
     """Sign the batch, print one line per input; the exit code it calls for."""
-    from provenance.batch.many import SignSettings, SignStatus, sign_many
-
-    settings = SignSettings(
-        home=home_of(ctx),
-        model=content.model,
-        model_version=content.model_version,
-        training_mining=content.training_mining,
-        ai_edit=content.ai_edit,
-        assertions=content.assertions,
-        repository=repository_location(ctx, repository),
-        **options,
-    )
-
-    def passphrase() -> str:  # asked once, after the checks, as for one file
-        secret = read_passphrase(purpose="signing key")
-        _warn_without_model(content, settings.parent)
-        return secret
+    from provenance.batch.many import sign_many
+    from provenance.batch.outputs import SignStatus
 
     stop = threading.Event()
     outcomes = sign_many(
         batch.inputs.names(),
         out_dir,
         settings,
-        passphrase,
+        lambda: _passphrase(settings),  # asked once, after the checks, as for one file
         recursive=batch.inputs.recursive,
         workers=default_workers(batch.workers),
         ordered=not batch.unordered,

@@ -14,17 +14,13 @@ from provenance.keystore import KeyStore
 from provenance.repository.base import DEFAULT_FILENAME
 from provenance.watermark import WatermarkSecret
 
-# Verifying needs neither the signer (c2pa-rs's Builder, the time-stamp client and
-# responder) nor CRL parsing unless there are CRLs: each loads in the function using it.
+# Verifying needs no CRL parsing unless there are CRLs: it loads in the function using it.
 if TYPE_CHECKING:
-    from provenance.credentials.sign import ManifestSigner
     from provenance.keystore.records import WatermarkKey
-    from provenance.timestamp import Authority
     from provenance.verify.verifier import VerifyConfig
 
 __all__ = [
     "default_repository",
-    "manifest_signer",
     "revocations_of",
     "verify_config_for_home",
     "watermark_secret",
@@ -107,32 +103,6 @@ def _with_crls(
     found = [crl for data in crls for crl in load_crls(data, "a CRL")]
     entries, sources = revocations_from_crls(found, anchors)
     return Revocations(revocations.entries + entries, revocations.sources + sources)
-
-
-def manifest_signer(
-    store: KeyStore,
-    identity: str | None,
-    passphrase: str,
-    *,
-    tsa_url: str | None = None,
-    time_stamp: bool = True,
-) -> ManifestSigner:
-    """A signer for ``identity`` whose every signature is time-stamped.
-
-    The time comes from ``tsa_url`` when given, else the store's configured external
-    authority, else the store's own time-stamping authority (offline, unlocked with the
-    same passphrase). ``time_stamp=False`` signs without a time-stamp: such content turns
-    invalid when the signing certificate expires (docs/design.md, "Time-stamps").
-    """
-    from provenance.credentials.sign import ManifestSigner
-    from provenance.timestamp import ExternalAuthority
-
-    signer = store.signer(identity, passphrase)
-    authority: Authority | None = None
-    if time_stamp:
-        url = tsa_url or store.tsa_url
-        authority = ExternalAuthority(url) if url else store.time_stamp_authority(passphrase)
-    return ManifestSigner(signer, time_stamps=authority)
 
 
 def default_repository(home: Path) -> Path:

@@ -1,6 +1,7 @@
 """Many files at once: walking inputs, ``verify_many`` and ``sign_many`` on the parallel
 engines (``local``: this process or a process pool; ``dask``: a Dask cluster) and the
-per-file jobs they run (``job``, ``task`` verifies, ``signing`` signs).
+per-file jobs they run (``job``, ``task`` verifies, ``signing`` signs through a signing
+session per worker; ``outputs``: where signed copies go and what became of each input).
 
 May import: verify, signing, credentials, kinds, report, errors, _internal.
 """
@@ -15,20 +16,17 @@ if TYPE_CHECKING:
     from provenance.batch.local import max_workers
     from provenance.batch.many import (
         WORKERS_PER_CPU,
-        SignOutcome,
-        SignSettings,
-        SignStatus,
         count_files,
         iter_files,
         paths_from_lines,
         sign_many,
         verify_many,
     )
+    from provenance.batch.outputs import SignOutcome, SignStatus
 
 __all__ = [
     "WORKERS_PER_CPU",
     "SignOutcome",
-    "SignSettings",
     "SignStatus",
     "count_files",
     "iter_files",
@@ -42,9 +40,8 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "WORKERS_PER_CPU": "provenance.batch.many",
-        "SignOutcome": "provenance.batch.many",
-        "SignSettings": "provenance.batch.many",
-        "SignStatus": "provenance.batch.many",
+        "SignOutcome": "provenance.batch.outputs",
+        "SignStatus": "provenance.batch.outputs",
         "count_files": "provenance.batch.many",
         "iter_files": "provenance.batch.many",
         "max_workers": "provenance.batch.local",

@@ -2,40 +2,38 @@
 
 Memory stays flat with the number of files: paths are produced lazily by a walk, and at
 most a small window of files is in flight at once. Two engines run the same per-file job
-(``_internal/batch/job.py``), each worker building what is costly once, not once per
-file (a ``Verifier``; for signing, the unlocked key, the repository and the time-stamp
-responder): ``local``, a process pool on this machine, and ``dask``, the workers of a Dask
-cluster (the optional extra ``[dask]``).
+(``batch/job.py``), each worker building what is costly once, not once per file (a
+``Verifier``; for signing, a signing session: the unlocked key, the repository and the
+time-stamp responder): ``local``, a process pool on this machine, and ``dask``, the
+workers of a Dask cluster (the optional extra ``[dask]``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from provenance._internal.text import safe_text
 from provenance.batch.job import FileJob
 from provenance.batch.local import WORKERS_PER_CPU, max_workers, run_locally
+from provenance.batch.outputs import SignOutcome, SignStatus, mirrored
 from provenance.batch.task import VerifyJob
-from provenance.credentials.manifest import TrainingMining
 from provenance.errors import OutputRefused, Remedy
-from provenance.kinds.media import Limits
-from provenance.report import path_fields
 from provenance.verify.verifier import Report, VerifyConfig
 
 if TYPE_CHECKING:
     import distributed
 
+    from provenance.signing.settings import SignSettings
+
 __all__ = [
     "WORKERS_PER_CPU",
     "SignOutcome",
-    "SignSettings",
     "SignStatus",
     "count_files",
     "iter_files",
@@ -192,111 +190,6 @@ def verify_many(
     return _run(items, VerifyJob(config, file_timeout), workers, ordered, engine, scheduler)
 
 
-class SignStatus(enum.StrEnum):
-    """What became of one input of ``sign_many``, in order of the exit code it carries."""
-
-    SIGNED = "signed"  # exit 0
-    FAILED = "failed"  # exit 1: refused on its merits, or the output could not be written
-    REFUSED = "refused"  # exit 2: the output path cannot be written as given (it exists, ...)
-    UNREADABLE = "unreadable"  # exit 3: the input could not be read, or is not supported
-
-    @property
-    def exit_code(self) -> int:
-        return list(SignStatus).index(self)
-
-    @classmethod
-    def for_exit_code(cls, code: int) -> SignStatus:
-        """The status of a file whose error carries exit ``code`` (``ProvenanceError``)."""
-        statuses = list(cls)
-        return statuses[code] if 0 < code < len(statuses) else cls.FAILED
-
-
-@dataclasses.dataclass(frozen=True)
-class SignSettings:
-    """How every file of a batch is signed: the options of `provenance sign`.
-
-    ``home`` holds the key store (and by default the repository, ``HOME/repository.sqlite``;
-    ``repository``: a path or URL). The defaults are the store's default identity and
-    watermark key and a time-stamp from its authority (``tsa_url``: an external one;
-    ``time_stamp=False``: none). ``watermark=False`` signs without a watermark and stores
-    nothing. ``force`` replaces existing outputs (regular files only). ``parent``: every
-    file is an edit of it (``sign --parent``); ``ai_edit``: an AI model made the edits;
-    ``keep_invalid_history``: record credentials that fail validation as an invalid
-    ingredient instead of refusing the file. ``sidecar``: each manifest store goes beside
-    its signed copy as ``NAME.c2pa`` instead of into it (``sign --sidecar``).
-    """
-
-    home: Path
-    identity: str | None = None
-    model: str | None = None
-    model_version: str | None = None
-    training_mining: TrainingMining = TrainingMining.NOT_ALLOWED
-    watermark: bool = True
-    watermark_key: str | None = None
-    repository: str | None = None
-    tsa_url: str | None = None
-    time_stamp: bool = True
-    force: bool = False
-    limits: Limits = dataclasses.field(default_factory=Limits)
-    parent: Path | None = None
-    ai_edit: bool = False
-    keep_invalid_history: bool = False
-    assertions: tuple[Mapping[str, Any], ...] = ()  # the user's own (``user_assertions``)
-    sidecar: bool = False
-
-
-def _omitted() -> Any:
-    return dataclasses.field(default=None, metadata={"omit_if_none": True})
-
-
-@dataclasses.dataclass(frozen=True)
-class SignOutcome:
-    """One input of ``sign_many``: where its signed copy went, or why there is none.
-
-    ``input`` is the name as given; ``output`` where the signed copy is (or would have
-    been) written; ``manifest`` where its sidecar manifest store is (signed with
-    ``SignSettings.sidecar`` only); ``record`` the watermark's repository record id
-    (16 hex digits; None without a watermark); ``error`` one line, None once signed, and
-    ``remedy`` what the caller could change to get past it. Names that are not UTF-8
-    also come as base64 bytes (``input_bytes``, ``output_bytes``), as in reports.
-    """
-
-    input: str
-    status: SignStatus
-    output: str | None = None
-    media_type: str | None = None
-    record: str | None = None
-    signer: str | None = None
-    time_stamp: str | None = None
-    size: int | None = None
-    error: str | None = None
-    # What would get past the error (``provenance.errors.Remedy``), when something would.
-    remedy: str | None = _omitted()
-    manifest: str | None = _omitted()
-    input_bytes: str | None = _omitted()
-    output_bytes: str | None = _omitted()
-
-    @classmethod
-    def make(cls, given: str | Path, output: str | Path | None, **fields: Any) -> SignOutcome:
-        """An outcome naming ``given`` and ``output`` exactly (bytes kept when not UTF-8)."""
-        name, raw = path_fields(given)
-        out, out_raw = path_fields(output) if output is not None else (None, None)
-        return cls(name, output=out, input_bytes=raw, output_bytes=out_raw, **fields)
-
-    @property
-    def exit_code(self) -> int:
-        return self.status.exit_code
-
-    def to_json(self) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is None and field.metadata.get("omit_if_none"):
-                continue
-            found[field.name] = value.value if isinstance(value, enum.Enum) else value
-        return found
-
-
 def sign_many(
     inputs: Iterable[Path],
     out_dir: Path,
@@ -324,20 +217,23 @@ def sign_many(
     is started; those in flight are finished and their outcomes still come, so every
     output written is reported.
 
-    Checked here, before any file: the output folder (made when missing), the key store,
-    the watermark key and the repository; then ``passphrase`` (a callable is called once,
-    only then) unlocks the signing key once, so a wrong passphrase or an unusable identity
-    raises at once. Each worker then unlocks the key once for the whole batch, and drops
-    it when the batch ends. On Dask the passphrase travels to the workers with the job
-    (docs/pipelines.md says what that exposes).
+    Checked here, before any file: the output folder (made when missing), then what the
+    signing session checks (the key store, the identity, the parent, the watermark key,
+    the repository); then ``passphrase`` (a callable is called once, only then) unlocks
+    the signing key once, so a wrong passphrase or an unusable identity raises at once.
+    Each worker then opens its own session from ``settings`` (unlocking the key once for
+    the whole batch) and drops it when the batch ends. On Dask the passphrase travels to
+    the workers with the job (docs/pipelines.md says what that exposes).
     """
-    from provenance.batch.signing import SignJob, prepare
+    from provenance.batch.signing import SignJob, open_session, output_folder
 
     _check_engine(engine, scheduler)
-    out_dir, location = prepare(out_dir, settings)
-    secret = passphrase() if callable(passphrase) else passphrase
-    job = SignJob(dataclasses.replace(settings, repository=location), out_dir, secret)
-    job.check()
+    if settings.home is None:
+        raise ValueError("settings.home must name the key store a batch signs with")
+    out_dir = output_folder(out_dir)
+    session, secret = open_session(settings, passphrase)
+    job = SignJob(session.settings, out_dir, secret)
+    job.adopt(session)
     try:
         items: Iterator[Path | SignOutcome] = (
             SignOutcome.make(
@@ -367,7 +263,6 @@ def _one_input_a_sidecar(
     """Refuse an input whose sidecar another input of the batch already takes: ``x.jpg``
     and ``x.png`` both keep their manifest in ``x.c2pa``. Keeps the sidecar names seen
     (one path per input signed with a sidecar)."""
-    from provenance.batch.signing import mirrored
     from provenance.credentials.read import sidecar_path
 
     taken: dict[Path, Path] = {}

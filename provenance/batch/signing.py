@@ -1,10 +1,11 @@
 """Signing as a batch job: ``SignJob`` signs one file into the output folder.
 
-Each worker (a pool process, or a thread of a Dask worker) builds one ``ContentSigner``
-for the batch: it unlocks the signing key (and the store's time-stamping key) once, opens
-the repository once and starts its loopback time-stamp responder once, then signs every
-file it is given with them. The signer is dropped, and its responder stopped, when the
-batch ends (``release``); the unlocked key never outlives the batch in a worker.
+Each worker (a pool process, or a thread of a Dask worker) opens one signing session
+(``ContentSigner``) for the batch from the batch's ``SignSettings``: it unlocks the
+signing key (and the store's time-stamping key) once, opens the repository once and
+starts its loopback time-stamp responder once, then signs every file it is given with
+them, each with its audit line. The session is closed, and its responder stopped, when
+the batch ends (``release``); the unlocked key never outlives the batch in a worker.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,15 +26,12 @@ from provenance._internal.fs import (
 )
 from provenance._internal.text import safe_text
 from provenance.batch.job import FileJob, failure
-from provenance.batch.many import SignOutcome, SignSettings, SignStatus
+from provenance.batch.outputs import SignOutcome, SignStatus, mirrored
 from provenance.errors import OutputRefused, ProvenanceError
-from provenance.home import default_repository, watermark_secret
 from provenance.keystore import KeyStore
-from provenance.repository import open_repository
 from provenance.signing.session import ContentSigner
+from provenance.signing.settings import SignSettings
 from provenance.signing.sign import check_sidecar_output, open_asset, sidecar_path
-
-__all__ = ["SignJob", "mirrored", "prepare", "signers_built"]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,9 @@ _signers_pid: int | None = None
 _built = 0
 
 
-def prepare(out_dir: Path, settings: SignSettings) -> tuple[Path, str]:
-    """Check, before the passphrase is asked for, what every file of the batch needs: the
-    output folder (made when missing), the key store, the watermark key and the
-    repository. Returns the output folder and the repository's location."""
+def output_folder(out_dir: Path) -> Path:
+    """The output folder, made when missing and checked before the passphrase is asked
+    for: a file there, or a folder where nothing can be made, is refused."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputRefused(f"{out_dir}: is not a directory (the output folder)")
@@ -57,24 +55,22 @@ def prepare(out_dir: Path, settings: SignSettings) -> tuple[Path, str]:
     except OSError as exc:
         raise output_error(out_dir, exc) from None
     check_output(out_dir / ".prov-check", force=False)  # can files be made there?
-    store = KeyStore.open(settings.home)
-    location = settings.repository or str(default_repository(settings.home))
-    if settings.watermark:
-        watermark_secret(store, settings.watermark_key)
-        open_repository(location).close()
-    return out_dir, location
+    return out_dir
 
 
-def mirrored(path: Path) -> Path:
-    """Where the signed copy of ``path`` goes under the output folder: the path as given,
-    made relative (the root and leading ``..`` dropped, as tar does)."""
-    normal = Path(os.path.normpath(path))
-    parts = normal.parts[1:] if normal.anchor else normal.parts
-    while parts and parts[0] == os.pardir:
-        parts = parts[1:]
-    if not parts:
-        raise OutputRefused(f"{path}: names no file to write under the output folder")
-    return Path(*parts)
+def open_session(
+    settings: SignSettings, passphrase: str | Callable[[], str]
+) -> tuple[ContentSigner, str]:
+    """The session this process signs the batch with, and the passphrase it was unlocked
+    with (which the workers need): the session checks everything first, then asks."""
+    asked: list[str] = []
+
+    def ask() -> str:
+        asked.append(passphrase() if callable(passphrase) else passphrase)
+        return asked[0]
+
+    assert settings.home is not None
+    return ContentSigner(settings.home, ask, settings), asked[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,10 +93,22 @@ class SignJob(FileJob[SignOutcome]):
     batch: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
     cwd: str | None = None
 
-    def check(self) -> None:
-        """Unlock here, once, so that a wrong passphrase or an unusable identity is one
-        error before any file; in this process the signer then serves the batch."""
-        self._signer()
+    @property
+    def home(self) -> Path:
+        """The key store's folder: the settings of a session always name it."""
+        if self.settings.home is None:
+            raise ValueError("a batch's settings name the key store's folder (home)")
+        return self.settings.home
+
+    def adopt(self, session: ContentSigner) -> None:
+        """Sign this batch in this thread with ``session``, opened (and unlocked) by the
+        caller before any file: a wrong passphrase or an unusable identity is one error
+        then, and in this process that unlock serves the batch."""
+        global _built
+        with _lock:
+            self._forget_if_forked()
+            _signers[(self.batch, threading.get_ident())] = session
+            _built += 1
 
     def run(self, path: Path) -> SignOutcome:
         given = Path(path)
@@ -136,28 +144,18 @@ class SignJob(FileJob[SignOutcome]):
         sidecar = self.settings.sidecar
         if sidecar:
             check_sidecar_output(target, force=force)
-        signer = self._signer()
+        session = self._signer()
         # Audio and video stay on disk and are signed from a stream, as with one file.
         asset = open_asset(source, limits=self.settings.limits)
-        signed = signer.sign_file(asset, target, force=force, sidecar=sidecar)
-        record = f"{signed.record_id:016x}" if signed.record_id is not None else None
-        stamped = signer.time_stamp_authority
-        signer.store.audit_event(
-            "sign",
-            identity=signer.identity,
-            output=str(target),
-            media_type=signed.media_type,
-            record=record or "",
-            time_stamp=stamped or "",
-        )
+        signed = session.sign_file(asset, target)
         return SignOutcome.make(
             given,
             output,
             status=SignStatus.SIGNED,
             media_type=signed.media_type,
-            record=record,
-            signer=signer.identity,
-            time_stamp=stamped,
+            record=f"{signed.record_id:016x}" if signed.record_id is not None else None,
+            signer=signed.signer,
+            time_stamp=session.time_stamp_authority,
             size=signed.size,
             manifest=str(sidecar_path(output)) if sidecar else None,
         )
@@ -184,12 +182,12 @@ class SignJob(FileJob[SignOutcome]):
         if location is not None and "://" not in location:
             location = os.path.abspath(location)
         settings = dataclasses.replace(
-            settings, home=Path(os.path.abspath(settings.home)), repository=location
+            settings, home=Path(os.path.abspath(self.home)), repository=location
         )
         return dataclasses.replace(self, settings=settings, cwd=os.getcwd())
 
     def worker_problem(self, worker: str) -> str | None:
-        home, location = self.settings.home, self.settings.repository
+        home, location = self.home, self.settings.repository
         if not KeyStore.exists(home):
             return (
                 f"the key store {safe_text(home, 4096)} is not on Dask worker {worker}: "
@@ -213,13 +211,11 @@ class SignJob(FileJob[SignOutcome]):
         return None
 
     def _signer(self) -> ContentSigner:
-        """This thread's signer for this batch, built (and the key unlocked) once."""
-        global _signers_pid, _built
+        """This thread's session for this batch, opened (and the key unlocked) once."""
+        global _built
         key = (self.batch, threading.get_ident())
         with _lock:
-            if _signers_pid != os.getpid():  # a forked worker: its parent's are not its own
-                _signers.clear()
-                _signers_pid = os.getpid()
+            self._forget_if_forked()
             signer = _signers.get(key)
         if signer is not None:
             return signer
@@ -233,27 +229,19 @@ class SignJob(FileJob[SignOutcome]):
             old.close()
         return signer
 
+    @staticmethod
+    def _forget_if_forked() -> None:
+        """A forked worker: its parent's sessions are not its own (call with ``_lock``)."""
+        global _signers_pid
+        if _signers_pid != os.getpid():
+            _signers.clear()
+            _signers_pid = os.getpid()
+
     def _open(self) -> ContentSigner:
-        settings = self.settings
-        return ContentSigner(
-            settings.home,
-            self.passphrase,
-            identity=settings.identity,
-            model=settings.model,
-            model_version=settings.model_version,
-            training_mining=settings.training_mining,
-            watermark=settings.watermark,
-            watermark_key=settings.watermark_key,
-            repository=settings.repository,
-            tsa_url=settings.tsa_url,
-            time_stamp=settings.time_stamp,
-            limits=settings.limits,
-            audit=False,  # the job writes each event itself, naming the output
-            parent=self._here(settings.parent) if settings.parent is not None else None,
-            ai_edit=settings.ai_edit,
-            keep_invalid_history=settings.keep_invalid_history,
-            assertions=settings.assertions,
-        )
+        settings, parent = self.settings, self.settings.parent
+        if isinstance(parent, Path):  # named as the client gave it
+            settings = dataclasses.replace(settings, parent=self._here(parent))
+        return ContentSigner(self.home, self.passphrase, settings)
 
 
 def _stale_batches(current: str) -> set[str]:

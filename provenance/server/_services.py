@@ -1,4 +1,4 @@
-"""What the app builds once at startup: verifier, signer, repository, worker threads."""
+"""What the app builds once at startup: verifier, signing session, repository, worker threads."""
 
 from __future__ import annotations
 
@@ -11,23 +11,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from provenance.credentials.sign import InvalidParent, ManifestSigner
+from provenance.credentials.sign import InvalidParent
 from provenance.errors import InputError, ProvenanceError, Remedy, UnsupportedMedia, UsageError
-from provenance.home import (
-    default_repository,
-    manifest_signer,
-    verify_config_for_home,
-    watermark_secret,
-)
+from provenance.home import default_repository, verify_config_for_home
 from provenance.keystore import KeyStore
 from provenance.kinds import MediaKind, identify, identify_stream
 from provenance.kinds.media import Limits
 from provenance.repository import Repository, open_repository
 from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
-from provenance.signing.sign import Watermarking
+from provenance.signing.session import ContentSigner
+from provenance.signing.settings import SignSettings
 from provenance.verify.verifier import Verifier
-from provenance.watermark import WatermarkSecret
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +110,18 @@ class Services:
         self.settings = settings
         home = settings.home
         location = settings.repository or default_repository(home)
-        self.store = KeyStore.open(home) if KeyStore.exists(home) else None
-        self.signer: ManifestSigner | None = None
-        self.watermark: WatermarkSecret | None = None
+        self.limits = Limits(max_file_bytes=settings.max_upload_bytes)
+        self.has_key_store = KeyStore.exists(home)
+        #: The signing session of ``/v1/sign`` (None: this server does not sign).
+        self.signer: ContentSigner | None = None
         self.sign_unavailable = "signing is disabled: the server was started without a passphrase"
-        if self.store is not None and settings.passphrase:
+        if self.has_key_store and settings.passphrase:
             # Unlock once at startup: a wrong passphrase stops the server, not a request.
-            self.signer = manifest_signer(self.store, settings.identity, settings.passphrase)
-            self.watermark = watermark_secret(self.store)
-        elif self.store is None:
+            sign = SignSettings(
+                identity=settings.identity, repository=str(location), limits=self.limits
+            )
+            self.signer = ContentSigner(home, settings.passphrase, sign)
+        elif not self.has_key_store:
             self.sign_unavailable = "signing is disabled: no key store in the server's home"
         self.repository: Repository | None = None
         # Serving only verification never creates a SQLite file; a URL is opened as given.
@@ -132,14 +130,8 @@ class Services:
             self.repository = open_repository(location)
         config = verify_config_for_home(home)
         config = dataclasses.replace(config, repository=str(location) if self.repository else None)
-        self.limits = Limits(max_file_bytes=settings.max_upload_bytes)
         self.verifier = Verifier(dataclasses.replace(config, limits=self.limits))
-        self.sign_lock = threading.Lock()  # one c2pa signer callback at a time
         self.workers = Workers(settings.max_concurrency, settings.request_timeout_seconds)
-
-    def watermarking(self) -> Watermarking:
-        assert self.watermark is not None and self.repository is not None
-        return Watermarking(self.watermark, self.repository)
 
     def manifest_json(self, path: Path) -> dict[str, Any] | None:
         """The full manifest store of the upload in ``path`` as c2pa-rs reports it, or

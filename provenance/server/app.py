@@ -27,14 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provenance._internal.text import safe_text
 from provenance._version import __version__
-from provenance.credentials.manifest import AIContent
 from provenance.server import _schemas as schemas
 from provenance.server._services import Services, check_media, check_media_file
 from provenance.server._softbinding import softbinding_router
 from provenance.server._uploads import upload_of
 from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
-from provenance.signing.sign import Signed, sign_bytes
+from provenance.signing.sign import Signed
 
 __all__ = ["ACCESS_LOGGER", "create_app"]
 
@@ -159,25 +158,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
         ) as upload:
             data = upload.read()  # signed in memory, within the upload limit
         kind, _ = check_media(data)
-        content = AIContent(model=model, model_version=model_version)
         signer = services.signer
 
         def job() -> Signed:
-            with services.sign_lock:
-                return sign_bytes(
-                    data,
-                    signer,
-                    content,
-                    watermarking=services.watermarking() if watermark else None,
-                    limits=services.limits,
-                )
+            return signer.sign(
+                data, model=model, model_version=model_version, watermark=watermark, client=client
+            )
 
         signed = await services.workers.run(job)
         record = f"{signed.record_id:016x}" if signed.record_id is not None else ""
-        if services.store is not None:
-            services.store.audit_event(
-                "sign", identity=signer.signer.identity, client=client, record=record
-            )
         return Response(
             signed.data,
             media_type=kind.content_type(signed.media_type),

@@ -1,5 +1,7 @@
 """Signing content of any kind: the watermark, the manifest, the repository record, the
-output, through one signing session (``ContentSigner``).
+output, through one signing session (``ContentSigner``) configured by one frozen
+``SignSettings``. ``sign`` holds the steps the session runs (given a manifest signer);
+``signer`` builds the time-stamped manifest signer.
 
 May import: credentials, kinds, watermark, keystore, repository, timestamp, home, report,
 errors, _internal.
@@ -13,16 +15,17 @@ from provenance._internal.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from provenance.signing.session import ContentSigner
-    from provenance.signing.sign import SignResult, sign_bytes, sign_file
+    from provenance.signing.settings import SignSettings
+    from provenance.signing.sign import Signed, SignResult
 
-__all__ = ["ContentSigner", "SignResult", "sign_bytes", "sign_file"]
+__all__ = ["ContentSigner", "SignResult", "SignSettings", "Signed"]
 
 __getattr__ = lazy_attributes(
     __name__,
     {
         "ContentSigner": "provenance.signing.session",
         "SignResult": "provenance.signing.sign",
-        "sign_bytes": "provenance.signing.sign",
-        "sign_file": "provenance.signing.sign",
+        "SignSettings": "provenance.signing.settings",
+        "Signed": "provenance.signing.sign",
     },
 )

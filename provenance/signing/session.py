@@ -1,19 +1,24 @@
-"""Sign generated content in memory, inside a generation pipeline: images and text.
+"""The signing session: every signature of the toolkit goes through ``ContentSigner``.
 
-    from provenance import ContentSigner
+    from provenance import ContentSigner, SignSettings
 
-    with ContentSigner(home, passphrase, model="my-diffusion", model_version="2.1") as signer:
+    settings = SignSettings(model="my-diffusion", model_version="2.1")
+    with ContentSigner(home, passphrase, settings) as signer:
         png = signer.sign_image(image)          # a PIL.Image.Image (or image bytes) -> bytes
         text = signer.sign_text(completion)     # a str -> the signed str
+        signer.sign_file("gen.wav", "signed.wav")
 
-This is the path `provenance sign` takes, without files: the content is checked by its
-media kind, watermarked with a record id reserved in the repository, given the AI
-manifest, signed and time-stamped with the key store's identity, and its manifest store is
-kept in the repository under that id, so `provenance verify` recovers it once the
-metadata is stripped. Nothing touches the disk but the repository and the key store's
-audit log. Build one signer per process (unlocking the key costs a passphrase derivation)
-and reuse it; docs/pipelines.md shows it in a diffusers loop and after transformers'
-``generate()``.
+It is the only code that opens the key store for signing, takes the watermark secret,
+opens the repository, builds the time-stamped manifest signer (``signing.signer``) and
+writes the signature's line in the audit log; the CLI (one file and ``--out-dir``), the
+HTTP server's ``/v1/sign``, batch signing (each local or Dask worker opens its own
+session from the same ``SignSettings``) and a generator's own code all sign through it.
+The content is checked by its media kind, watermarked with a record id reserved in the
+repository, given the AI manifest, signed and time-stamped with the key store's
+identity, and its manifest store is kept in the repository under that id, so
+`provenance verify` recovers it once the metadata is stripped. Build one session per
+process (unlocking the key costs a passphrase derivation) and reuse it;
+docs/pipelines.md shows it in a diffusers loop and after transformers' ``generate()``.
 """
 
 from __future__ import annotations
@@ -21,17 +26,16 @@ from __future__ import annotations
 import dataclasses
 import io
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.credentials.manifest import AIContent, DigitalSourceType, TrainingMining
 from provenance.errors import UnsupportedMedia, UsageError
-from provenance.home import default_repository, manifest_signer, watermark_secret
+from provenance.home import default_repository, watermark_secret
 from provenance.keystore import KeyStore
 from provenance.kinds import load_asset
-from provenance.kinds.media import Limits
 from provenance.repository import open_repository
+from provenance.signing.settings import SignSettings
 from provenance.signing.sign import (
     Signed,
     SignResult,
@@ -40,12 +44,12 @@ from provenance.signing.sign import (
     sign_asset,
     sign_loaded,
 )
+from provenance.signing.signer import manifest_signer
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from PIL import Image
 
+    from provenance.credentials.manifest import AIContent
     from provenance.kinds import Asset
 
 __all__ = ["IMAGE_FORMATS", "ContentSigner", "encode_image"]
@@ -55,24 +59,24 @@ __all__ = ["IMAGE_FORMATS", "ContentSigner", "encode_image"]
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF"})
 #: The quality JPEG and WebP are encoded at unless ``quality`` is given.
 DEFAULT_QUALITY = 90
+#: What the audit line names as the output of content signed in memory.
+IN_MEMORY = "(in memory)"
 
 
 class ContentSigner:
-    """Signs images and text in memory with one key store identity, watermark key and
-    repository; build once, call for every output, then ``close()`` (or use ``with``).
+    """One key store identity, watermark key, repository and time-stamp authority,
+    unlocked once, signing every output; ``close()`` it (or use ``with``).
 
-    ``store`` is a ``KeyStore`` or its home folder (what ``--home`` names). The defaults
-    are those of `provenance sign`: the store's default identity and watermark key, the
-    repository ``HOME/repository.sqlite`` (or ``repository``: a path or URL), a
-    time-stamp from the store's authority (``tsa_url``: an external one;
-    ``time_stamp=False``: none). ``watermark=False`` signs without a watermark and stores
-    nothing. ``model``, ``model_version``, ``training_mining`` and
-    ``digital_source_type`` go into every manifest; each call may name another model.
-    ``audit``: record every signature in the key store's audit log, as the CLI does.
-    ``parent`` (a file, or content as bytes): every output is an edit of it, recorded as
-    the ``parentOf`` ingredient (each call may name its own); ``ai_edit``: an AI model
-    made the edit; ``keep_invalid_history``: see ``provenance.signing.sign.sign_loaded``.
-    ``assertions``: the user's own, added to every manifest (``user_assertions``).
+    ``store`` is a ``KeyStore`` or its home folder (what ``--home`` names). ``settings``
+    (``SignSettings``) says how to sign; keyword ``options`` are fields of it, given
+    alone or replacing those of ``settings``: ``ContentSigner(home, passphrase,
+    model="m")``. The defaults are those of `provenance sign`: the store's default
+    identity and watermark key, the repository ``HOME/repository.sqlite``, a time-stamp
+    from the store's authority, a watermark on every kind that has one.
+
+    ``passphrase`` is the store's passphrase or a callable that returns it: it is called
+    once, after everything else was checked (the key store, the identity, the parent,
+    the watermark key, the repository), so a prompt comes only when signing can go on.
 
     Thread-safe: calls are serialised by a lock (the c2pa signer is not re-entrant). To
     sign on several threads at once, give each thread its own ``ContentSigner``.
@@ -81,50 +85,37 @@ class ContentSigner:
     def __init__(
         self,
         store: KeyStore | str | Path,
-        passphrase: str,
-        *,
-        identity: str | None = None,
-        model: str | None = None,
-        model_version: str | None = None,
-        training_mining: TrainingMining = TrainingMining.NOT_ALLOWED,
-        digital_source_type: DigitalSourceType = DigitalSourceType.TRAINED_ALGORITHMIC_MEDIA,
-        watermark: bool = True,
-        watermark_key: str | None = None,
-        repository: str | Path | None = None,
-        tsa_url: str | None = None,
-        time_stamp: bool = True,
-        limits: Limits = Limits(),
-        audit: bool = True,
-        parent: str | Path | bytes | None = None,
-        ai_edit: bool = False,
-        keep_invalid_history: bool = False,
-        assertions: Sequence[Mapping[str, Any]] = (),
+        passphrase: str | Callable[[], str],
+        settings: SignSettings | None = None,
+        **options: Any,
     ) -> None:
-        if tsa_url and not time_stamp:
-            raise UsageError("choose one of tsa_url and time_stamp=False")
+        if settings is None:
+            settings = SignSettings(**options)
+        elif options:
+            settings = dataclasses.replace(settings, **options)
         self.store = store if isinstance(store, KeyStore) else KeyStore.open(Path(store))
-        self.content = AIContent(
-            model=model,
-            model_version=model_version,
-            training_mining=training_mining,
-            digital_source_type=digital_source_type,
-            ai_edit=ai_edit,
-            assertions=tuple(assertions),
-        )
-        self.limits = limits
-        self.keep_invalid_history = keep_invalid_history
-        self._parent = self._load_parent(parent)
-        self._audit = audit
+        home = self.store.home
+        if settings.home is not None and Path(settings.home).resolve() != home.resolve():
+            raise ValueError("settings.home names another key store than the one given")
+        self.store.identity(settings.identity)  # an unknown one fails before the passphrase
+        location = settings.repository or str(default_repository(home))
+        #: The settings as this session applies them: ``home`` and ``repository`` filled in.
+        self.settings = dataclasses.replace(settings, home=home, repository=location)
+        self.content: AIContent = settings.content()
+        self._parent = self._load_parent(settings.parent)
         self._lock = threading.Lock()
         self._closed = False
         self._watermarking: Watermarking | None = None
-        if watermark:  # like the CLI: a missing key or repository fails before the unlock
-            secret = watermark_secret(self.store, watermark_key)
-            location = repository or default_repository(self.store.home)
+        if settings.watermark:
+            secret = watermark_secret(self.store, settings.watermark_key)
             self._watermarking = Watermarking(secret, open_repository(location))
         try:
             self._signer = manifest_signer(
-                self.store, identity, passphrase, tsa_url=tsa_url, time_stamp=time_stamp
+                self.store,
+                settings.identity,
+                passphrase() if callable(passphrase) else passphrase,
+                tsa_url=settings.tsa_url,
+                time_stamp=settings.time_stamp,
             )
         except BaseException:
             if self._watermarking is not None:
@@ -175,6 +166,7 @@ class ContentSigner:
             model_version=model_version,
             title=title,
             parameters=parameters,
+            sidecar=False,  # one result: the manifest goes inside, whatever the settings say
         ).data
 
     def sign_text(
@@ -197,6 +189,7 @@ class ContentSigner:
             model_version=model_version,
             title=title,
             parameters=parameters,
+            sidecar=False,
         )
         return signed.data.decode("utf-8")
 
@@ -210,18 +203,22 @@ class ContentSigner:
         title: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         parent: str | Path | bytes | None = None,
-        sidecar: bool = False,
+        sidecar: bool | None = None,
+        watermark: bool = True,
+        client: str = "",
     ) -> Signed:
         """Sign content of any kind given as bytes; the result carries the signed bytes,
         the manifest store alone and the record id (None without a watermark).
 
         ``expect`` ("image", "text") refuses content of another kind: text that begins
         like an SVG document is an image to every verifier. ``model`` replaces the
-        signer's model for this call (with ``model_version``, or none). ``parent``
-        replaces the signer's parent for this call. ``sidecar``: the manifest store is
-        not embedded (``Signed.data`` is the content alone, ``Signed.manifest`` the store
-        to keep beside it as ``NAME.c2pa``); images, audio and video."""
-        asset = load_asset(data, limits=self.limits)
+        settings' model for this call (with ``model_version``, or none). ``parent``
+        replaces the settings' parent for this call. ``sidecar`` (default: the
+        settings'): the manifest store is not embedded (``Signed.data`` is the content
+        alone, ``Signed.manifest`` the store to keep beside it as ``NAME.c2pa``); images,
+        audio and video. ``watermark=False``: this one without the watermark (nothing
+        stored). ``client``: who asked, for the audit line (the HTTP API's token name)."""
+        asset = load_asset(data, limits=self.settings.limits)
         original = self._load_parent(parent) if parent is not None else self._parent
         if expect is not None and asset.kind.name != expect:
             raise UnsupportedMedia(
@@ -229,18 +226,17 @@ class ContentSigner:
             )
         content = self._content_for(model, model_version, title, parameters)
         with self._lock:
-            if self._closed:
-                raise UsageError("this ContentSigner is closed")
+            self._check_open()
             signed = sign_loaded(
                 asset,
                 self._signer,
                 content,
-                self._watermarking,
+                self._watermarking if watermark else None,
                 original,
-                keep_invalid_history=self.keep_invalid_history,
-                sidecar=sidecar,
+                keep_invalid_history=self.settings.keep_invalid_history,
+                sidecar=self.settings.sidecar if sidecar is None else sidecar,
             )
-            self._audited("(in memory)", signed.media_type, signed.record_id)
+            self._audited(IN_MEMORY, signed.media_type, signed.record_id, client)
         return signed
 
     def sign_file(
@@ -248,38 +244,44 @@ class ContentSigner:
         source: str | Path | Asset,
         output: str | Path,
         *,
-        force: bool = False,
-        sidecar: bool = False,
+        force: bool | None = None,
+        sidecar: bool | None = None,
+        client: str = "",
     ) -> SignResult:
         """Sign a file (or an asset read with ``provenance.signing.sign.read_asset``) into
         ``output``, as `provenance sign -o` does: audio and video are signed from a
         stream, never read whole; the output appears whole or not at all, never replacing
-        a file without ``force``; ``sidecar`` writes the manifest store beside it."""
+        a file without ``force``; ``sidecar`` writes the manifest store beside it (both
+        default to the settings')."""
         if isinstance(source, str | Path):
-            asset = read_asset(Path(source), limits=self.limits)
+            asset = read_asset(Path(source), limits=self.settings.limits)
         else:
             asset = source
         content = self._content_for(None, None, None, None)
         with self._lock:
-            if self._closed:
-                raise UsageError("this ContentSigner is closed")
+            self._check_open()
             result = sign_asset(
                 asset,
                 Path(output),
                 self._signer,
                 content,
                 watermarking=self._watermarking,
-                force=force,
+                force=self.settings.force if force is None else force,
                 parent=self._parent,
-                keep_invalid_history=self.keep_invalid_history,
-                sidecar=sidecar,
+                keep_invalid_history=self.settings.keep_invalid_history,
+                sidecar=self.settings.sidecar if sidecar is None else sidecar,
             )
-            self._audited(str(result.output), result.media_type, result.record_id)
+            self._audited(str(result.output), result.media_type, result.record_id, client)
         return result
 
-    def _audited(self, output: str, media_type: str, record_id: int | None) -> None:
-        """The signature's line in the key store's audit log, when ``audit`` is on."""
-        if self._audit:
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError("this ContentSigner is closed")
+
+    def _audited(self, output: str, media_type: str, record_id: int | None, client: str) -> None:
+        """The signature's line in the key store's audit log (unless ``audit`` is off):
+        the one place it is written, in one format for every front end."""
+        if self.settings.audit:
             self.store.audit_event(
                 "sign",
                 identity=self.identity,
@@ -287,14 +289,15 @@ class ContentSigner:
                 media_type=media_type,
                 record=f"{record_id:016x}" if record_id is not None else "",
                 time_stamp=self.time_stamp_authority or "",
+                client=client,
             )
 
     def _load_parent(self, parent: str | Path | bytes | None) -> Asset | None:
         if parent is None:
             return None
         if isinstance(parent, bytes | bytearray | memoryview):
-            return load_asset(bytes(parent), limits=self.limits)
-        return read_asset(Path(parent), limits=self.limits)
+            return load_asset(bytes(parent), limits=self.settings.limits)
+        return read_asset(Path(parent), limits=self.settings.limits)
 
     def _content_for(
         self,

@@ -21,9 +21,10 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from fixtures.support import PASSPHRASE, encode, natural_image
-from provenance.batch.many import SignSettings, SignStatus, iter_files, sign_many, verify_many
+from provenance.batch import SignStatus, iter_files, sign_many, verify_many
 from provenance.errors import UsageError
 from provenance.home import default_repository, verify_config_for_home
+from provenance.signing import SignSettings
 from provenance.verify.verifier import Verdict, VerifyConfig
 
 distributed = pytest.importorskip("distributed")

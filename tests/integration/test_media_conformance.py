@@ -17,10 +17,11 @@ from fixtures.media import MediaFile, flip_media_byte, mp4, wav
 from fixtures.support import PASSPHRASE, conformance_trust, encode, make_key_store, photo_like
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
-from provenance.home import manifest_signer, watermark_secrets
+from provenance.home import watermark_secrets
 from provenance.keystore import KeyStore
 from provenance.kinds.imaging import decode_image
 from provenance.signing.sign import sign_file
+from provenance.signing.signer import manifest_signer
 from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 from provenance.watermark.image.files import mark_in_kind
 

@@ -227,7 +227,7 @@ def test_racing_signers_past_the_check_one_wins(
     """Two sign_file calls that both passed every check before either wrote."""
     import provenance.signing.sign as signing
     from provenance.credentials.manifest import AIContent
-    from provenance.home import manifest_signer
+    from provenance.signing.signer import manifest_signer
 
     inputs = []
     for n in (1, 2):

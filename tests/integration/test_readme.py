@@ -18,7 +18,8 @@ def test_readme_library_example_runs(
     code = re.findall(r"```python\n(.*?)```", readme, flags=re.S)[0]  # the library example
     code = code.replace('Path("~/provenance-home").expanduser()', f"Path({str(home)!r})")
     code = code.replace('passphrase="..."', f"passphrase={passphrase!r}")
-    (tmp_path / "gen.png").write_bytes(encode(natural_image(64, 48), "PNG"))
+    # 256 px or more on a side: the default path watermarks
+    (tmp_path / "gen.png").write_bytes(encode(natural_image(320, 256), "PNG"))
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)

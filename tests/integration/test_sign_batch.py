@@ -25,9 +25,10 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from fixtures.support import PASSPHRASE, REPO, encode, natural_image, process_group_gone
-from provenance.batch.many import SignSettings, SignStatus, sign_many
+from provenance.batch import SignStatus, sign_many
 from provenance.errors import WrongPassphrase
 from provenance.keystore import KeyStore
+from provenance.signing import SignSettings
 
 CLI = Path(sys.executable).with_name("provenance")
 TREE = ["gen/a.jpg", "gen/b.png", "gen/deep/c.jpg", "gen/deep/er/d.png"]

@@ -17,10 +17,11 @@ from provenance.credentials.manifest import AIContent, DigitalSourceType
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
 from provenance.errors import InputError
-from provenance.home import manifest_signer, revocations_of
+from provenance.home import revocations_of
 from provenance.keystore import KeyStore
 from provenance.kinds.media import Limits
 from provenance.signing.sign import read_asset, sign_bytes, sign_file
+from provenance.signing.signer import manifest_signer
 from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
 
 MAKERS = every_kind()
@@ -212,7 +213,8 @@ def test_batch_signing_streams_video_over_the_in_memory_limit(
 ) -> None:
     """``sign --out-dir`` signs audio and video from a stream as one file does: with the
     in-memory limit at 1 MiB, a 24 MiB MP4 signs; an image over it is that file's error."""
-    from provenance.batch.many import SignSettings, SignStatus, sign_many
+    from provenance.batch import SignStatus, sign_many
+    from provenance.signing import SignSettings
 
     limits = Limits(max_file_bytes=1 << 20)
     folder = tmp_path / "in"

@@ -10,7 +10,6 @@ from provenance.credentials.manifest import AIContent
 from provenance.credentials.text import strip_text_manifest
 from provenance.home import (
     default_repository,
-    manifest_signer,
     verify_config_for_home,
     watermark_secret,
 )
@@ -20,6 +19,7 @@ from provenance.kinds.media import Limits
 from provenance.kinds.text import TextKind
 from provenance.repository import open_repository
 from provenance.signing.sign import Watermarking, sign_loaded
+from provenance.signing.signer import manifest_signer
 from provenance.verify.verifier import Verifier
 from provenance.watermark import MarkEngine, Marker, WatermarkSecret
 from provenance.watermark.text import (
