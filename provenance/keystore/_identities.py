@@ -266,10 +266,7 @@ class Identities:
         check_name(name)
         algorithm = Algorithm(algorithm)
         if name in self._files.index().identities:  # fail before the expensive part
-            raise UsageError(
-                f"identity {name!r} already exists; rotating it gives it a new key and certificate",
-                remedy=Remedy.ROTATE,
-            )
+            raise UsageError(f"identity {name!r} already exists", remedy=Remedy.ROTATE)
         secret = require_new_passphrase(passphrase, f"create identity {name!r}")
         key, chain = self._issue(name, algorithm, days, secret)
         return self._commit(name, "local", algorithm, key, chain, secret, "create", rotate=False)

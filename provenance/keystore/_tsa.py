@@ -60,8 +60,7 @@ TSA_DAYS = 3650
 
 def missing() -> TimeStampAuthorityMissing:
     return TimeStampAuthorityMissing(
-        "this key store has no time-stamping authority yet (it predates them); creating "
-        "it, or signing once, makes it",
+        "this key store has no time-stamping authority yet (it predates them)",
         remedy=Remedy.CREATE_TSA,
     )
 
@@ -197,9 +196,7 @@ class TimeStampingAuthority:
         """Make the time-stamping authority of a store that predates it."""
         if self._files.index().tsa is not None:
             raise UsageError(
-                "this key store already has a time-stamping authority; rotating it gives it "
-                "a new key and certificate",
-                remedy=Remedy.ROTATE_TSA,
+                "this key store already has a time-stamping authority", remedy=Remedy.ROTATE_TSA
             )
         # The TSA key shares the passphrase of the keys already in the store, so the
         # length rule for new passphrases cannot apply here.
