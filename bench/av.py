@@ -102,7 +102,7 @@ def time_part(store: KeyStore, folder: Path, rounds: int) -> str:
     ours = ManifestSigner(store.signer(None, PASSPHRASE), options)
     theirs = raw_signer(store)
     sign_context = c2pa.Context.from_dict(options.context_settings())
-    trust = TrustSettings(anchors_pem=store.trust_anchors_pem())
+    trust = TrustSettings(anchors_pem=store.trust.pem())
     read_context = c2pa.Context.from_dict(trust.context_settings())
     verifier = Verifier(VerifyConfig(trust=trust))
     rows = [
@@ -221,7 +221,7 @@ def memory_part(home: Path, folder: Path, size_mb: int) -> str:
 def child(task: str, home: Path, big: Path | None) -> None:
     """One measured process: sign or verify the big file, ours or raw."""
     store = KeyStore.open(home)
-    trust = TrustSettings(anchors_pem=store.trust_anchors_pem())
+    trust = TrustSettings(anchors_pem=store.trust.pem())
     if task == "idle":
         Verifier(VerifyConfig(trust=trust))
         ManifestSigner(store.signer(None, PASSPHRASE)).close()

@@ -50,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = make_key_store(Path(tmp) / "home", org="Bench")
         signer = store.signer(None, PASSPHRASE)
-        anchors = store.trust_anchors_pem()
+        anchors = store.trust.pem()
     asset = one_megapixel_jpeg()
     content = AIContent(model="bench-model", model_version="1")
     options = SignOptions()

@@ -62,14 +62,14 @@ def main() -> None:
         for index in range(args.keys):
             home = Path(tmp) / f"home{index}"
             store = make_key_store(home, org="Bench")
-            key = store.watermark_key()
+            key = store.watermark_keys.get()
             secret = WatermarkSecret(key.name, key.secret)
             repository = SQLiteRepository(home / "repository.sqlite")
             watermarking = Watermarking(secret, repository)
             signer = ManifestSigner(store.signer(None, PASSPHRASE))
             verifier = Verifier(
                 VerifyConfig(
-                    trust=TrustSettings(anchors_pem=store.trust_anchors_pem()),
+                    trust=TrustSettings(anchors_pem=store.trust.pem()),
                     watermark_secrets=(secret,),
                     repository=str(home / "repository.sqlite"),
                 )
@@ -111,7 +111,7 @@ def main() -> None:
                     continue
                 check = Verifier(
                     VerifyConfig(
-                        trust=TrustSettings(anchors_pem=store.trust_anchors_pem()),
+                        trust=TrustSettings(anchors_pem=store.trust.pem()),
                         watermark_secrets=(WatermarkSecret("grass", key_bytes),),
                         repository=str(home / "repository.sqlite"),
                     )

@@ -34,8 +34,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-text-")) / "home"
     store = KeyStore.create(home, PASSPHRASE)
     for algorithm in (Algorithm.ES384, Algorithm.PS256, Algorithm.ED25519):
-        store.create_identity(algorithm.value, algorithm, passphrase=PASSPHRASE)
-    reader = CredentialReader(TrustSettings(anchors_pem=store.trust_anchors_pem()))
+        store.identities.create(algorithm.value, algorithm, passphrase=PASSPHRASE)
+    reader = CredentialReader(TrustSettings(anchors_pem=store.trust.pem()))
     definition = manifest_definition(
         AIContent(model="bench-model", model_version="1"), "text/plain"
     )

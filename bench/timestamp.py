@@ -61,8 +61,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = make_key_store(Path(tmp) / "home", org="Bench")
         identity = store.signer(None, PASSPHRASE)
-        authority = store.time_stamp_authority(PASSPHRASE)
-        anchors = store.trust_anchors_pem()
+        authority = store.tsa.local_authority(PASSPHRASE)
+        anchors = store.trust.pem()
     plain = ManifestSigner(identity)
     stamped = ManifestSigner(identity, time_stamps=authority)
     content = AIContent(model="bench-model", model_version="1")

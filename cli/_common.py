@@ -92,6 +92,16 @@ HINTS: dict[Remedy, str] = {
     Remedy.OTHER_HOME: "or choose another --home or PROVENANCE_HOME",
     Remedy.KEEP_INVALID_HISTORY: "--keep-invalid-history records them as an invalid ingredient",
     Remedy.MANIFEST_ALONE: "or verify CONTENT --manifest FILE.c2pa",
+    Remedy.CREATE_STORE: "run `provenance keys init` to create one, or choose another --home "
+    "or PROVENANCE_HOME",
+    Remedy.CREATE_TSA: "run `provenance keys tsa --create`, or sign once, which makes it",
+    Remedy.ROTATE: "`provenance keys rotate NAME` gives it a new key and certificate",
+    Remedy.ROTATE_TSA: "`provenance keys rotate tsa` gives it a new key and certificate",
+    Remedy.ALLOW_CERTIFICATE: "export the signer's root with `provenance keys export --root` "
+    "and add that, or allow this certificate alone with `provenance trust allow FILE`",
+    Remedy.ADD_ANCHOR: "trust a CA with `provenance trust add FILE`",
+    Remedy.ADD_ROOT: "`provenance keys export --root` on the signer's side writes it",
+    Remedy.KNOWN_TRUST_ID: "see `provenance trust list`",
 }
 
 

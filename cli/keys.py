@@ -88,7 +88,7 @@ def init(
         raise KeyStoreExists(f"a key store already exists at {home}; nothing was changed")
     passphrase = read_passphrase(confirm=True, purpose="new key store")
     store = KeyStore.create(home, passphrase, org=org)
-    info = store.identity()
+    info = store.identities.get()
     typer.echo(f"created key store at {shown(store.path)}")
     until = f"{info.not_after:%Y-%m-%d}"
     typer.echo(f"identity {shown(info.name)}: {info.algorithm.value}, valid until {until}")
@@ -107,7 +107,7 @@ def create(
     from provenance.keystore import KeyStore
 
     store = KeyStore.open(home_of(ctx))
-    info = store.create_identity(name, alg, days, passphrase=read_passphrase())
+    info = store.identities.create(name, alg, days, passphrase=read_passphrase())
     typer.echo(
         f"created identity {shown(info.name)} ({info.algorithm.value}, serial {info.serial:x})"
     )
@@ -125,11 +125,11 @@ def import_(
     from provenance.keystore import KeyStore
 
     store = KeyStore.open(home_of(ctx))
-    info = store.import_identity(name, key, chain, read_passphrase())
+    info = store.identities.import_key(name, key, chain, read_passphrase())
     typer.echo(
         f"imported identity {shown(info.name)} ({info.algorithm.value}, {shown(info.subject)})"
     )
-    if not store.chain_is_anchored(name):
+    if not store.trust.chain_is_anchored(store.identities.chain_pem(name)):
         typer.echo(
             "note: no trust anchor here issued this chain, so its manifests read 'valid', "
             "not 'trusted': add the CA with `provenance trust add ROOT.pem`",
@@ -147,8 +147,8 @@ def list_(
     from provenance.keystore import KeyStore
 
     store = KeyStore.open(home_of(ctx))
-    identities = store.identities()
-    tsa = store.tsa()
+    identities = store.identities.list()
+    tsa = store.tsa.info()
     if as_json:
         rows = [{"kind": "signing", **_identity_json(i)} for i in identities]
         if tsa is not None:
@@ -185,7 +185,7 @@ def show(
     if _is_tsa(store, name):
         _show_tsa(store, as_json)
         return
-    info = store.identity(name)
+    info = store.identities.get(name)
     if as_json:
         typer.echo(json.dumps(_identity_json(info), indent=2))
         return
@@ -231,13 +231,13 @@ def rotate(
 
     store = KeyStore.open(home_of(ctx))
     if _is_tsa(store, name):
-        tsa = store.rotate_tsa(read_passphrase(), days=days)
+        tsa = store.tsa.rotate(read_passphrase(), days=days)
         typer.echo(
             f"rotated the time-stamping authority: version {tsa.version} (serial {tsa.serial:x}, "
             f"until {tsa.not_after:%Y-%m-%d}); time-stamps it made before keep verifying"
         )
         return
-    info = store.rotate(name, read_passphrase(), days=days)
+    info = store.identities.rotate(name, read_passphrase(), days=days)
     typer.echo(
         f"rotated identity {shown(info.name)}: version {info.version} (serial {info.serial:x})"
     )
@@ -278,9 +278,9 @@ def revoke(
             "the time-stamping authority is not revoked here: `provenance keys rotate tsa` "
             "replaces its key and certificate"
         )
-    info = store.revoke(name, reason, read_passphrase(), since=when)
-    revocation = store.revocation(info.serial)
-    crl = store.crl()
+    info = store.identities.revoke(name, reason, read_passphrase(), since=when)
+    revocation = store.identities.revocation(info.serial)
+    crl = store.crls.current()
     moment = f" as of {revocation.since:%Y-%m-%d %H:%M:%S} UTC" if revocation else ""
     typer.echo(f"revoked identity {shown(info.name)} ({len(info.versions)} certificate(s)){moment}")
     if crl is not None:
@@ -333,12 +333,12 @@ def export(
     if crl:
         pem = _crl_pem(store, crl_days)
     elif root:
-        pem = store.export_root()
+        pem = store.root_pem()
     elif tsa:
-        pem = store.export_tsa_chain()
+        pem = store.tsa.chain_pem()
     else:
         assert name is not None
-        pem = store.export_full_chain(name)
+        pem = store.identities.full_chain_pem(name)
         top = x509.load_pem_x509_certificates(pem)[-1]
         if not is_self_signed(top):
             typer.echo(
@@ -444,7 +444,7 @@ def restore(
         )
     store = KeyStore.restore(home, file, read_passphrase(purpose="backup"), force=force)
     restored = (
-        f"restored the key store at {shown(store.path)} ({len(store.identities())} identities)"
+        f"restored the key store at {shown(store.path)} ({len(store.identities.list())} identities)"
     )
     repository = store.restored_repository
     if repository is None:
@@ -493,13 +493,13 @@ def tsa_command(
         raise UsageError("choose one of --use, --local and --create")
     store = KeyStore.open(home_of(ctx))
     if create:
-        info = store.create_tsa(read_passphrase())
+        info = store.tsa.create(read_passphrase())
         typer.echo(f"created the time-stamping authority (serial {info.serial:x})", err=True)
     elif use is not None:
-        store.set_tsa_url(use)
-        typer.echo(f"signatures are now time-stamped by {shown(store.tsa_url)}", err=True)
+        store.tsa.set_url(use)
+        typer.echo(f"signatures are now time-stamped by {shown(store.tsa.url)}", err=True)
     elif local:
-        store.set_tsa_url(None)
+        store.tsa.set_url(None)
         typer.echo("signatures are now time-stamped by the key store's own authority", err=True)
     _show_tsa(store, as_json)
 
@@ -507,7 +507,7 @@ def tsa_command(
 def _is_tsa(store: KeyStore, name: str) -> bool:
     """Whether NAME means the TSA (a signing identity of that name, from a store made
     before the name was reserved, keeps it)."""
-    return name == TSA and TSA not in {i.name for i in store.identities()}
+    return name == TSA and TSA not in {i.name for i in store.identities.list()}
 
 
 def _tsa_mode(url: str | None) -> str:
@@ -544,15 +544,15 @@ def _tsa_json(info: TsaInfo) -> dict[str, Any]:
 
 
 def _show_tsa(store: KeyStore, as_json: bool) -> None:
-    info = store.tsa()
+    info = store.tsa.info()
     if as_json:
         row: dict[str, Any] = {"kind": "time-stamping", "name": TSA}
         if info is not None:
             row = _tsa_json(info)
-        row.update(mode="local" if store.tsa_url is None else "external", url=store.tsa_url)
+        row.update(mode="local" if store.tsa.url is None else "external", url=store.tsa.url)
         typer.echo(json.dumps(row, indent=2))
         return
-    typer.echo(f"mode:         {_tsa_mode(store.tsa_url)}")
+    typer.echo(f"mode:         {_tsa_mode(store.tsa.url)}")
     if info is None:
         typer.echo("authority:    none yet: run `provenance keys tsa --create` (signing makes it)")
         return
@@ -591,7 +591,7 @@ def _parse_time(text: str) -> dt.datetime:
 def _crl_pem(store: KeyStore, days: int | None) -> bytes:
     """The stored CRL while it is current (no passphrase), else a newly issued one."""
     if days is None:
-        latest = store.crl()
+        latest = store.crls.current()
         if latest is not None and not latest.stale:
             return latest.pem.encode()
         if latest is not None and latest.next_update is not None:
@@ -600,4 +600,4 @@ def _crl_pem(store: KeyStore, days: int | None) -> bytes:
                 "UTC; issuing a new one",
                 err=True,
             )
-    return store.issue_crl(read_passphrase(), days=days or DEFAULT_CRL_DAYS)
+    return store.crls.issue(read_passphrase(), days=days or DEFAULT_CRL_DAYS)

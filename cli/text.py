@@ -108,7 +108,7 @@ def detect_command(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     text = _read_text(source)
-    wm_key = KeyStore.open(home_of(ctx)).watermark_key(key)
+    wm_key = KeyStore.open(home_of(ctx)).watermark_keys.get(key)
     encoder = load_tokenizer(tokenizer)  # last: it may import transformers
     config = DetectionConfig()
     found = detect_with_key(

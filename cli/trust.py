@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cli._common import handle_errors, home_of, shown
-from provenance.errors import InputError
+from cli._common import HINTS, fail, handle_errors, home_of, shown
+from provenance.errors import InputError, ProvenanceError, Remedy
 from provenance.files import read_input
 
 # The key store and cryptography load in the commands: --help and --version stay cheap.
@@ -43,7 +46,8 @@ def add(
     if crls and not _holds(pem, b"-----BEGIN CERTIFICATE-----"):
         _add_crls(store, pem)
         return
-    added = store.add_trust_anchors(pem)
+    with _hint_names(pem):
+        added = store.trust.add(pem)
     for anchor, is_new in added:
         state = "added" if is_new else "already trusted"
         typer.echo(f"{state}: {shown(anchor.id)}  {shown(anchor.subject)}")
@@ -51,6 +55,18 @@ def add(
         typer.echo(f"note: left out, not a root CA: {shown(subject)}", err=True)
     if crls:
         _add_crls(store, pem)
+
+
+@contextlib.contextmanager
+def _hint_names(path: Path) -> Iterator[None]:
+    """A refusal's hint names the file given where it says FILE (`trust allow leaf.pem`)."""
+    try:
+        yield
+    except ProvenanceError as exc:
+        if exc.remedy not in (Remedy.ALLOW_CERTIFICATE, Remedy.ADD_ANCHOR):
+            raise
+        hint = HINTS[Remedy(exc.remedy)].replace("FILE", shlex.quote(str(path)))
+        fail(f"{exc.diagnostics()} ({hint})", exc.exit_code)
 
 
 def _holds(path: Path, marker: bytes) -> bool:
@@ -69,13 +85,13 @@ def _add_crls(store: KeyStore, path: Path) -> None:
         "unchanged": "CRL already imported",
         "older": "kept the newer CRL already imported instead of",
     }
-    for info, status in store.add_crls(path):
+    for info, status in store.crls.add(path):
         number = f" number {info.number}" if info.number is not None else ""
         typer.echo(
             f"{states[status]}: {shown(info.id)}  {shown(info.issuer)}{number}, "
             f"{info.entries} revoked, issued {info.last_update:%Y-%m-%d %H:%M} UTC"
         )
-        problem = store.crl_problem(info)
+        problem = store.crls.problem(info)
         if problem is not None:
             typer.echo(
                 f"note: verify ignores this CRL until its issuer is trusted ({problem}): "
@@ -105,7 +121,8 @@ def allow(
     """
     from provenance.keystore import KeyStore
 
-    added = KeyStore.open(home_of(ctx)).allow_certificates(pem)
+    with _hint_names(pem):
+        added = KeyStore.open(home_of(ctx)).allowed.add(pem)
     for entry, is_new in added:
         state = "allowed" if is_new else "already allowed"
         typer.echo(f"{state}: {shown(entry.id)}  {shown(entry.subject)}")
@@ -123,9 +140,9 @@ def list_(
     from provenance.keystore import KeyStore
 
     store = KeyStore.open(home_of(ctx))
-    anchors = store.trust_anchors()
-    allowed = store.allowed_certificates()
-    crls = store.crls()
+    anchors = store.trust.list()
+    allowed = store.allowed.list()
+    crls = store.crls.list()
     if as_json:
         rows: list[dict[str, Any]] = [
             {
@@ -162,7 +179,7 @@ def list_(
                 "next_update": c.next_update.isoformat() if c.next_update else None,
                 "entries": c.entries,
                 "stale": c.stale,
-                "usable": store.crl_problem(c) is None,
+                "usable": store.crls.problem(c) is None,
             }
             for c in crls
         ]
@@ -178,7 +195,7 @@ def list_(
     for crl in crls:
         next_update = f"{crl.next_update:%Y-%m-%d %H:%M}" if crl.next_update else "none"
         notes = [f"{crl.entries} revoked"] + ["STALE"] * crl.stale
-        if store.crl_problem(crl) is not None:
+        if store.crls.problem(crl) is not None:
             notes.append("ignored: issuer not a trust anchor")
         typer.echo(
             f"{shown(crl.id)}  CRL {shown(crl.issuer)}"
@@ -196,15 +213,15 @@ def remove(ctx: typer.Context, anchor_id: str = typer.Argument(..., metavar="ID"
     from provenance.keystore import KeyStore
 
     store = KeyStore.open(home_of(ctx))
-    crl = store.remove_crl(anchor_id)
+    crl = store.crls.remove(anchor_id)
     if crl is not None:
         typer.echo(f"removed: {shown(crl.id)}  CRL {shown(crl.issuer)}")
         return
-    allowed = store.remove_allowed_certificate(anchor_id)
+    allowed = store.allowed.remove(anchor_id)
     if allowed is not None:
         typer.echo(f"removed: {shown(allowed.id)}  {shown(allowed.subject)} (allowed signer)")
         return
-    anchor = store.remove_trust_anchor(anchor_id)
+    anchor = store.trust.remove(anchor_id)
     typer.echo(f"removed: {shown(anchor.id)}  {shown(anchor.subject)}")
     if anchor.is_local_root:
         typer.echo(

@@ -56,7 +56,7 @@ def _setup() -> tuple[Verifier, dict[str, bytes]]:
     text = b"A short generated paragraph about provenance.\n"
     seeds["signed-text"] = sign_bytes(text, signer, AIContent(model="m")).data
     verify_config = VerifyConfig(
-        trust=TrustSettings(anchors_pem=store.trust_anchors_pem()),
+        trust=TrustSettings(anchors_pem=store.trust.pem()),
         watermark_secrets=(WatermarkSecret("fuzz", b"0123456789abcdef0123456789abcdef"),),
     )
     return Verifier(verify_config), seeds

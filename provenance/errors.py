@@ -67,6 +67,14 @@ class Remedy(enum.StrEnum):
     OTHER_HOME = "other-home"  # name another key store location
     KEEP_INVALID_HISTORY = "keep-invalid-history"  # record failing credentials as such
     MANIFEST_ALONE = "manifest-alone"  # a manifest store given where content was expected
+    CREATE_STORE = "create-store"  # create the key store that is missing (or name another)
+    CREATE_TSA = "create-tsa"  # make the time-stamping authority an older store lacks
+    ROTATE = "rotate"  # rotate the identity: a new key and certificate under its name
+    ROTATE_TSA = "rotate-tsa"  # rotate the time-stamping authority
+    ALLOW_CERTIFICATE = "allow-certificate"  # trust a signing certificate alone, not as a CA
+    ADD_ANCHOR = "add-anchor"  # trust a CA certificate as a trust anchor
+    ADD_ROOT = "add-root"  # trust the root CA of a chain (exported on the signer's side)
+    KNOWN_TRUST_ID = "known-trust-id"  # name an id the trust list shows
 
 
 class ProvenanceError(Exception):

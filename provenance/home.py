@@ -52,12 +52,12 @@ def verify_config_for_home(
     llm_keys: list[WatermarkKey] = []
     if KeyStore.exists(home):
         store = KeyStore.open(home)
-        pems.append(store.trust_anchors_pem())
-        allowed.append(store.allowed_list_pem())
+        pems.append(store.trust.pem())
+        allowed.append(store.allowed.pem())
         revocations = revocations_of(store)
-        crls.extend(store.crls_pem())
+        crls.extend(store.crls.pem_list())
         secrets = watermark_secrets(store)
-        llm_keys = store.watermark_keys()
+        llm_keys = store.watermark_keys.list()
     pems.extend(extra_anchors_pem)
     crls.extend(extra_crls_pem)
     if crls:
@@ -82,7 +82,7 @@ def revocations_of(store: KeyStore) -> Revocations:
     return Revocations(
         tuple(
             Revocation(r.serial, r.reason or "unspecified", r.since, "this key store")
-            for r in store.revocations()
+            for r in store.identities.revocations()
         ),
         ("this key store",),
     )
@@ -112,11 +112,11 @@ def default_repository(home: Path) -> Path:
 
 def watermark_secrets(store: KeyStore, name: str | None = None) -> list[WatermarkSecret]:
     """The keys to detect with: all of the store's, or only the one named."""
-    keys = [store.watermark_key(name)] if name else store.watermark_keys()
+    keys = [store.watermark_keys.get(name)] if name else store.watermark_keys.list()
     return [WatermarkSecret(key.name, key.secret) for key in keys]
 
 
 def watermark_secret(store: KeyStore, name: str | None = None) -> WatermarkSecret:
     """The key to embed with: the one named, else the store's default."""
-    key = store.watermark_key(name)
+    key = store.watermark_keys.get(name)
     return WatermarkSecret(key.name, key.secret)

@@ -1,7 +1,23 @@
 """Signing identities, the local CA, trust anchors and watermark secrets.
 
-``KeyStore`` is the entry point; ``Signer`` is the protocol credential signing uses, so a
-KMS or PKCS#11 backend can stand in for the local store later.
+``KeyStore`` is the entry point and keeps the lifecycle (``exists``, ``create``, ``open``,
+``restore``, ``backup``, ``signer``, ``audit_event``); what the store holds is reached
+through its concerns, one object each:
+
+- ``store.identities``: ``list``, ``get``, ``create``, ``import_key``, ``rotate``,
+  ``revoke``, ``revocations``, ``chain_pem``, ``full_chain_pem``;
+- ``store.trust`` (trust anchors): ``list``, ``pem``, ``add``, ``remove``,
+  ``chain_is_anchored``; ``store.allowed`` (allowed certificates): ``list``, ``pem``,
+  ``add``, ``remove``;
+- ``store.crls``: ``issue``, ``current``, ``current_pem``, ``add``, ``list``,
+  ``pem_list``, ``remove``, ``problem``;
+- ``store.tsa`` (time-stamping): ``info``, ``url``, ``set_url``, ``create``, ``rotate``,
+  ``chain_pem``, ``local_authority``;
+- ``store.watermark_keys``: ``list``, ``get``, ``create``.
+
+``Signer`` is the protocol credential signing uses, so a KMS or PKCS#11 backend can stand
+in for the local store later. This package imports ``errors``, ``_internal``,
+``credentials.crl`` and, when they are used, ``timestamp`` and ``repository``.
 """
 
 from __future__ import annotations

@@ -30,10 +30,15 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._internal.fs import atomic_write_bytes
-from ..errors import KeyStoreCorrupt, KeyStoreError
+from cryptography import x509
 
-__all__ = ["Layout", "now_utc", "sha256_hex"]
+from .._internal.fs import atomic_write_bytes
+from .._internal.fs import read_input as read_bounded
+from ..errors import InputError, KeyStoreCorrupt, KeyStoreError
+from ._index import Index, parse_index
+from .config import KeyStoreConfig
+
+__all__ = ["Layout", "StoreFiles", "now_utc", "sha256_hex"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +47,10 @@ PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 PRIVATE_DIR_MODE = 0o700
 PUBLIC_DIR_MODE = 0o755
+
+
+#: A PEM key, chain, CA bundle or CRL file (the whole Mozilla bundle is about 220 kB).
+MAX_PEM_BYTES = 8 * 1024 * 1024
 
 
 def now_utc() -> dt.datetime:
@@ -176,6 +185,56 @@ class Layout:
                     logger.warning(
                         "%s is accessible to other users; run chmod 700 on it", directory
                     )
+
+
+class StoreFiles:
+    """What every concern of one store shares: its layout, its settings, its lock, its index.
+
+    Writers take ``locked()``, re-read ``index()`` under it and call ``write_index`` last:
+    the index is the commit point.
+    """
+
+    def __init__(self, layout: Layout, config: KeyStoreConfig) -> None:
+        self.layout = layout
+        self.config = config
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        return self.layout.locked(self.config.lock_timeout_seconds)
+
+    def index(self) -> Index:
+        return parse_index(self.layout.index, self.layout.read(self.layout.index))
+
+    def write_index(self, index: Index) -> None:
+        self.layout.write(self.layout.index, index.to_json(), PUBLIC_MODE)
+
+    def read(self, relpath: str) -> bytes:
+        """A file of the store by its path relative to the store (as the index names it)."""
+        return self.layout.read(self.layout.root / relpath)
+
+    def audit(self, event: str, identity: str | None, details: dict[str, str]) -> None:
+        """Append to the audit log; the caller holds the lock."""
+        self.layout.append_audit(event, identity, details)
+
+    def root_certificate(self, index: Index | None = None) -> x509.Certificate:
+        """The local root CA's certificate (from ``index``, or the current one)."""
+        index = self.index() if index is None else index
+        return x509.load_pem_x509_certificate(self.read(index.root.cert_file))
+
+    def root_pem(self) -> bytes:
+        return self.read(self.index().root.cert_file)
+
+
+def read_input(source: Path | bytes, what: str) -> tuple[bytes, str]:
+    """Bytes of a user-supplied file (or the bytes given) and a name for messages.
+
+    Read through the bounded reader: a regular file of at most ``MAX_PEM_BYTES``.
+    """
+    if isinstance(source, bytes):
+        return source, what
+    try:
+        return read_bounded(Path(source), MAX_PEM_BYTES), str(source)
+    except InputError as exc:
+        raise InputError(f"{source}: cannot read the {what} ({exc})") from None
 
 
 def _write_error(path: Path, exc: OSError) -> KeyStoreError:

@@ -1,162 +1,50 @@
-"""Identity records: turning index entries into public records, and the rules on them."""
+"""Signing identities (``store.identities``): creating, importing, rotating and revoking
+them, their records and the rules on them."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..errors import IdentityNotFound, IdentityUnusable, UsageError
-from . import trust as trust_anchors
-from . import watermark_keys
-from ._files import PRIVATE_MODE, PUBLIC_MODE, Layout, now_utc, sha256_hex
-from ._index import NAME_PATTERN, IdentityRecord, Index, RootRecord, VersionRecord
+from ..errors import IdentityNotFound, IdentityUnusable, Remedy, UsageError
+from . import crl as crl_files
+from ._files import Layout, StoreFiles, now_utc, sha256_hex
+from ._index import NAME_PATTERN, IdentityRecord, Index, VersionRecord
+from ._material import (
+    load_root_key,
+    prepare_import,
+    require_new_passphrase,
+    require_passphrase,
+)
 from ._pkcs8 import encrypt_private_key
-from .ca import generate_key, issue_leaf, issue_root
-from .config import KeyStoreConfig
-from .records import IdentityInfo, IdentityVersion
+from ._versions import public_version, retire_versions, version_record, write_version
+from .ca import SigningKey, generate_key, issue_leaf
+from .records import IdentityInfo, Revocation
 from .signer import Algorithm
+from .trust import TrustAnchors, is_self_signed, parse_certificates
 
 __all__ = [
     "DEFAULT_NAME",
+    "Identities",
     "check_name",
     "commit_version",
     "ensure_usable",
     "find",
     "find_version",
     "identity_info",
-    "initialise",
     "retire",
-    "version_record",
 ]
 
 DEFAULT_NAME = "default"
 
 
-def initialise(layout: Layout, secret: bytes, org: str, config: KeyStoreConfig) -> None:
-    now = now_utc()
-    root_key = ec.generate_private_key(ec.SECP384R1())
-    root_cert = issue_root(root_key, org, days=config.root_days, now=now)
-    root_key_pem = encrypt_private_key(root_key, secret, config.scrypt)
-    layout.write(layout.private / "root-ca.key.pem", root_key_pem, PRIVATE_MODE)
-    root_pem = root_cert.public_bytes(serialization.Encoding.PEM)
-    layout.write(layout.certs / "root-ca.pem", root_pem, PUBLIC_MODE)
-    trust_anchors.add_anchors(layout, [root_cert], trust_anchors.fingerprint(root_cert))
-    index = Index(
-        org=org,
-        created_at=now.isoformat(),
-        default_identity=DEFAULT_NAME,
-        root=RootRecord(
-            cert_file="certs/root-ca.pem",
-            key_file="private/root-ca.key.pem",
-            key_sha256=sha256_hex(root_key_pem),
-            fingerprint_sha256=trust_anchors.fingerprint(root_cert),
-        ),
-    )
-    key = generate_key(Algorithm.ES256)
-    leaf = issue_leaf(
-        issuer_key=root_key,
-        issuer_cert=root_cert,
-        public_key=key.public_key(),
-        common_name=DEFAULT_NAME,
-        organization=org,
-        days=config.leaf_days,
-        now=now,
-    )
-    key_pem = encrypt_private_key(key, secret, config.scrypt)
-    version = version_record(
-        1, Algorithm.ES256, leaf, f"{DEFAULT_NAME}.v1.{leaf.serial_number:x}", sha256_hex(key_pem)
-    )
-    assert version.key_file is not None
-    layout.write(layout.root / version.key_file, key_pem, PRIVATE_MODE)
-    layout.write(
-        layout.root / version.chain_file, leaf.public_bytes(serialization.Encoding.PEM), PUBLIC_MODE
-    )
-    index.identities[DEFAULT_NAME] = IdentityRecord("local", [version])
-    watermark_keys.write_initial(layout, DEFAULT_NAME)
-    layout.write(layout.index, index.to_json(), PUBLIC_MODE)
-    layout.append_audit("init", None, {"org": org, "root": index.root.fingerprint_sha256})
-    layout.append_audit("create", DEFAULT_NAME, {"version": "1", "serial": version.serial})
-    from . import _tsa  # it builds on this module
-
-    tsa_key, tsa_chain = _tsa.issue(root_key, root_cert, org, now)
-    tsa_key_pem = encrypt_private_key(tsa_key, secret, config.scrypt)
-    _tsa.commit(layout, index, tsa_key_pem, tsa_chain, "tsa-create")
-
-
-def version_record(
-    number: int, algorithm: Algorithm, leaf: x509.Certificate, stem: str, key_sha256: str
-) -> VersionRecord:
-    return VersionRecord(
-        version=number,
-        algorithm=algorithm.value,
-        status="active",
-        serial=f"{leaf.serial_number:x}",
-        not_before=leaf.not_valid_before_utc.isoformat(),
-        not_after=leaf.not_valid_after_utc.isoformat(),
-        subject=leaf.subject.rfc4514_string(),
-        issuer=leaf.issuer.rfc4514_string(),
-        fingerprint_sha256=trust_anchors.fingerprint(leaf),
-        chain_file=f"certs/{stem}.pem",
-        key_file=f"private/{stem}.key.pem",
-        key_sha256=key_sha256,
-        created_at=now_utc().isoformat(),
-    )
-
-
 def retire(record: IdentityRecord) -> list[str]:
     """Retire the active versions; returns the key files nothing may use any more."""
     return retire_versions(record.versions)
-
-
-def retire_versions(versions: list[VersionRecord]) -> list[str]:
-    """Retire the active ``versions``; returns the key files nothing may use any more."""
-    stamp = now_utc().isoformat()
-    doomed = []
-    for version in versions:
-        if version.status == "active":
-            version.status = "retired"
-            version.retired_at = stamp
-        if version.key_file:
-            doomed.append(version.key_file)
-            version.key_file = version.key_sha256 = None
-    return doomed
-
-
-def write_version(
-    layout: Layout,
-    index: Index,
-    version: VersionRecord,
-    key_pem: bytes,
-    chain_pem: bytes,
-    attach: Callable[[], list[str]],
-) -> None:
-    """Write a version's key and chain, then the index that ``attach`` changed (the
-    commit point). If any write fails, the new files are removed and the old index stays
-    in force; the key files ``attach`` retired are deleted only after the index no
-    longer uses them."""
-    assert version.key_file is not None
-    written: list[Path] = []
-    try:
-        for relpath, data, mode in (
-            (version.key_file, key_pem, PRIVATE_MODE),
-            (version.chain_file, chain_pem, PUBLIC_MODE),
-        ):
-            layout.write(layout.root / relpath, data, mode)
-            written.append(layout.root / relpath)
-        doomed = attach()
-        layout.write(layout.index, index.to_json(), PUBLIC_MODE)
-    except BaseException:
-        for path in written:
-            layout.remove(path)
-        raise
-    for relpath in doomed:
-        layout.remove(layout.root / relpath)
 
 
 def check_name(name: str) -> None:
@@ -167,8 +55,7 @@ def check_name(name: str) -> None:
         )
     if name.lower() == "tsa":
         raise UsageError(
-            "'tsa' names the key store's time-stamping authority (`provenance keys tsa`); "
-            "choose another identity name"
+            "'tsa' names the key store's time-stamping authority; choose another identity name"
         )
 
 
@@ -198,8 +85,8 @@ def ensure_usable(name: str, version: VersionRecord, now: dt.datetime) -> None:
     not_after = dt.datetime.fromisoformat(version.not_after)
     if not_after <= now:
         raise IdentityUnusable(
-            f"the certificate of identity {name!r} expired on {not_after:%Y-%m-%d %H:%M} UTC: "
-            f"run `provenance keys rotate {name}`"
+            f"the certificate of identity {name!r} expired on {not_after:%Y-%m-%d %H:%M} UTC",
+            remedy=Remedy.ROTATE,
         )
     not_before = dt.datetime.fromisoformat(version.not_before)
     if not_before > now:
@@ -209,31 +96,8 @@ def ensure_usable(name: str, version: VersionRecord, now: dt.datetime) -> None:
         )
 
 
-def _public_version(v: VersionRecord) -> IdentityVersion:
-    def when(value: str | None) -> dt.datetime | None:
-        return None if value is None else dt.datetime.fromisoformat(value)
-
-    return IdentityVersion(
-        version=v.version,
-        algorithm=Algorithm(v.algorithm),
-        status=v.status,
-        serial=int(v.serial, 16),
-        not_before=dt.datetime.fromisoformat(v.not_before),
-        not_after=dt.datetime.fromisoformat(v.not_after),
-        subject=v.subject,
-        issuer=v.issuer,
-        fingerprint_sha256=v.fingerprint_sha256,
-        created_at=dt.datetime.fromisoformat(v.created_at),
-        retired_at=when(v.retired_at),
-        revoked_at=when(v.revoked_at),
-        revocation_reason=v.revocation_reason,
-        has_private_key=v.key_file is not None,
-        revoked_since=when(v.revoked_since) or when(v.revoked_at),
-    )
-
-
 def identity_info(name: str, record: IdentityRecord, index: Index) -> IdentityInfo:
-    versions = tuple(_public_version(v) for v in record.versions)
+    versions = tuple(public_version(v) for v in record.versions)
     current = versions[-1]
     now = now_utc()
     return IdentityInfo(
@@ -301,3 +165,285 @@ def commit_version(
     details = {"version": str(number), "serial": version.serial, "algorithm": algorithm.value}
     layout.append_audit(event, name, details)
     return identity_info(name, record, index)
+
+
+class Identities:
+    """The store's signing identities: ``store.identities``.
+
+    Writers check what they can before the passphrase, do the expensive work (key
+    generation, scrypt) before the lock, then re-read the index under it and write it last.
+    """
+
+    def __init__(self, files: StoreFiles, trust: TrustAnchors) -> None:
+        self._files = files
+        self._trust = trust
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, name: str | None = None) -> IdentityInfo:
+        """The named identity, or the default one."""
+        index = self._files.index()
+        name = index.default_identity if name is None else name
+        return identity_info(name, find(index, name), index)
+
+    def chain_pem(self, name: str, version: int | None = None) -> bytes:
+        """The certificate chain (leaf first, PEM) manifests signed by ``name`` carry."""
+        record = find(self._files.index(), name)
+        chosen = record.current if version is None else find_version(record, name, version)
+        return self._files.read(chosen.chain_file)
+
+    def full_chain_pem(self, name: str, version: int | None = None) -> bytes:
+        """``name``'s whole chain, leaf first, ending at its root when the store has it.
+
+        The chain manifests carry, plus the root CA that issued its top certificate when
+        the chain lacks it (the local root, or a trust anchor here for an imported
+        chain): what a verifier takes as its trust anchor.
+        """
+        chain = self.chain_pem(name, version)
+        top = parse_certificates(chain, name)[-1]
+        if is_self_signed(top):
+            return chain
+        candidates = [self._files.root_certificate(), *self._trust.certificates()]
+        for cert in candidates:
+            if cert.subject != top.issuer or not is_self_signed(cert):
+                continue
+            try:
+                top.verify_directly_issued_by(cert)
+            except Exception:
+                continue
+            separator = b"" if chain.endswith(b"\n") else b"\n"
+            return chain + separator + cert.public_bytes(serialization.Encoding.PEM)
+        return chain
+
+    def revocation(self, serial: int) -> Revocation | None:
+        """The revocation of the certificate with this serial number; None: not revoked."""
+        for revocation in self.revocations():
+            if revocation.serial == serial:
+                return revocation
+        return None
+
+    def revocations(self) -> list[Revocation]:
+        """Every certificate revoked here, with the time it stopped being trustworthy
+        (``since``; for revocations recorded before ``since`` existed, ``revoked_at``)."""
+        found = []
+        for name, record in sorted(self._files.index().identities.items()):
+            for version in record.versions:
+                if version.revoked_at is None:
+                    continue
+                revoked_at = dt.datetime.fromisoformat(version.revoked_at)
+                since = version.revoked_since
+                found.append(
+                    Revocation(
+                        identity=name,
+                        serial=int(version.serial, 16),
+                        revoked_at=revoked_at,
+                        reason=version.revocation_reason or "",
+                        since=revoked_at if since is None else dt.datetime.fromisoformat(since),
+                        issuer=version.issuer,
+                    )
+                )
+        return found
+
+    def revoked_serials(self) -> dict[int, str]:
+        """Serial number -> revocation reason for every certificate revoked here."""
+        return {
+            int(version.serial, 16): version.revocation_reason or "unspecified"
+            for record in self._files.index().identities.values()
+            for version in record.versions
+            if version.revoked_at is not None
+        }
+
+    # -- changing ----------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        algorithm: Algorithm | str = Algorithm.ES256,
+        days: int | None = None,
+        passphrase: str | None = None,
+    ) -> IdentityInfo:
+        """A new identity with a key and a certificate from the local CA."""
+        check_name(name)
+        algorithm = Algorithm(algorithm)
+        if name in self._files.index().identities:  # fail before the expensive part
+            raise UsageError(f"identity {name!r} already exists", remedy=Remedy.ROTATE)
+        secret = require_new_passphrase(passphrase, f"create identity {name!r}")
+        key, chain = self._issue(name, algorithm, days, secret)
+        return self._commit(name, "local", algorithm, key, chain, secret, "create", rotate=False)
+
+    def import_key(
+        self, name: str, key: Path | bytes, chain: Path | bytes, passphrase: str | None
+    ) -> IdentityInfo:
+        """An identity from an external CA's key and chain, checked against the c2pa-rs
+        certificate profile."""
+        check_name(name)
+        if name in self._files.index().identities:
+            raise UsageError(f"identity {name!r} already exists; import under another name")
+        secret = require_new_passphrase(passphrase, f"import identity {name!r}")
+        load_root_key(self._files, secret)  # every key in the store shares its passphrase
+        material = prepare_import(name, key, chain, secret)
+        return self._commit(
+            name,
+            "imported",
+            material.algorithm,
+            material.key,
+            material.chain_pem(),
+            secret,
+            "import",
+            rotate=False,
+        )
+
+    def rotate(self, name: str, passphrase: str | None, *, days: int | None = None) -> IdentityInfo:
+        """A new key and certificate under ``name``; older versions become retired.
+
+        Retired certificates stay in the store so manifests signed with them keep
+        verifying; their private keys are deleted, as nothing may sign with them again.
+        """
+        record = find(self._files.index(), name)
+        if record.origin == "imported":
+            raise UsageError(
+                f"identity {name!r} was imported: its CA must issue the new certificate; "
+                "import the new key and chain under a new name"
+            )
+        if record.current.status == "revoked":
+            raise IdentityUnusable(f"identity {name!r} is revoked and cannot be rotated")
+        secret = require_new_passphrase(passphrase, f"rotate identity {name!r}")
+        algorithm = Algorithm(record.current.algorithm)
+        key, chain = self._issue(name, algorithm, days, secret)
+        return self._commit(name, "local", algorithm, key, chain, secret, "rotate", rotate=True)
+
+    def revoke(
+        self,
+        name: str,
+        reason: str,
+        passphrase: str | None,
+        *,
+        since: dt.datetime | None = None,
+    ) -> IdentityInfo:
+        """Mark every version of ``name`` revoked and delete its private keys.
+
+        ``since`` (default: now) is when the key stopped being trustworthy: content whose
+        trusted time-stamp is before it stays trusted. It must have a zone, must not be in
+        the future nor before the identity's first certificate was valid. The root then
+        issues a new CRL (``store.crls.current_pem()``) that lists the revocation.
+        """
+        find(self._files.index(), name)  # an unknown name is a usage error before the passphrase
+        secret = require_passphrase(passphrase, f"revoke identity {name!r}")
+        root_key = load_root_key(self._files, secret)  # only the store's owner may revoke
+        reason = reason.strip() or "unspecified"
+        files = self._files
+        with files.locked():
+            index = files.index()
+            record = find(index, name)
+            if record.current.status == "revoked":
+                raise UsageError(f"identity {name!r} is already revoked")
+            now = now_utc()
+            when = _revocation_time(name, since, now, record.versions[0].not_before)
+            doomed = [v.key_file for v in record.versions if v.key_file]
+            for version in record.versions:
+                version.status = "revoked"
+                version.revoked_at = now.isoformat()
+                version.revoked_since = when.isoformat()
+                version.revocation_reason = reason
+                version.key_file = version.key_sha256 = None
+            crl, replaced = crl_files.stage_root_crl(
+                files, index, root_key, now, crl_files.DEFAULT_CRL_DAYS
+            )
+            files.write_index(index)
+            for relpath in doomed + replaced:
+                files.layout.remove(files.layout.root / relpath)
+            serials = ",".join(v.serial for v in record.versions)
+            files.audit(
+                "revoke",
+                name,
+                {"reason": reason, "serials": serials, "since": when.isoformat()},
+            )
+            crl_files.audit_issued(files, crl)
+            return identity_info(name, record, index)
+
+    def _issue(
+        self, name: str, algorithm: Algorithm, days: int | None, secret: bytes
+    ) -> tuple[SigningKey, bytes]:
+        days = self._files.config.leaf_days if days is None else days
+        if days < 1:
+            raise UsageError(f"a certificate is valid for at least 1 day, not {days}")
+        index = self._files.index()
+        root_cert = self._files.root_certificate(index)
+        now = now_utc()
+        if now + dt.timedelta(days=days) > root_cert.not_valid_after_utc:
+            raise UsageError(
+                f"a {days}-day certificate would outlive the root CA, which expires on "
+                f"{root_cert.not_valid_after_utc:%Y-%m-%d}; choose fewer days"
+            )
+        root_key = load_root_key(self._files, secret)
+        key = generate_key(algorithm, rsa_bits=self._files.config.rsa_bits)
+        cert = issue_leaf(
+            issuer_key=root_key,
+            issuer_cert=root_cert,
+            public_key=key.public_key(),
+            common_name=name,
+            organization=index.org,
+            days=days,
+            now=now,
+        )
+        return key, cert.public_bytes(serialization.Encoding.PEM)
+
+    def _commit(
+        self,
+        name: str,
+        origin: Literal["local", "imported"],
+        algorithm: Algorithm,
+        key: SigningKey,
+        chain_pem: bytes,
+        secret: bytes,
+        event: str,
+        *,
+        rotate: bool,
+    ) -> IdentityInfo:
+        key_pem = encrypt_private_key(key, secret, self._files.config.scrypt)
+        with self._files.locked():
+            index = self._files.index()  # re-read: another process may have written meanwhile
+            return commit_version(
+                self._files.layout,
+                index,
+                name,
+                origin,
+                algorithm,
+                key_pem,
+                chain_pem,
+                event,
+                rotate,
+            )
+
+    # Last: below this method, ``list`` in an annotation would name it.
+    def list(self) -> list[IdentityInfo]:
+        """Every signing identity, by name."""
+        index = self._files.index()
+        return [
+            identity_info(name, record, index) for name, record in sorted(index.identities.items())
+        ]
+
+
+def _revocation_time(
+    name: str, since: dt.datetime | None, now: dt.datetime, first_not_before: str
+) -> dt.datetime:
+    """``since`` checked (zone, not in the future, not before the first certificate), UTC."""
+    if since is None:
+        return now
+    if since.tzinfo is None or since.utcoffset() is None:
+        raise UsageError(
+            "the revocation time needs a time zone (e.g. 2026-03-01T12:00:00Z) or a date"
+        )
+    when = since.astimezone(dt.UTC)
+    if when > now:
+        raise UsageError(
+            f"the revocation time {when:%Y-%m-%d %H:%M:%S} UTC is in the future: a revocation "
+            "records when the key stopped being trustworthy, which has already happened"
+        )
+    valid_from = dt.datetime.fromisoformat(first_not_before)
+    if when < valid_from:
+        raise UsageError(
+            f"the revocation time {when:%Y-%m-%d %H:%M:%S} UTC is before identity {name!r} "
+            f"had a valid certificate (from {valid_from:%Y-%m-%d %H:%M:%S} UTC); give a later time"
+        )
+    return when

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from .._internal.fs import read_input as read_bounded
 from ..errors import (
     InputError,
     KeyStoreCorrupt,
@@ -20,7 +19,7 @@ from ..errors import (
     WeakPassphrase,
     WrongPassphrase,
 )
-from ._files import Layout, sha256_hex
+from ._files import Layout, StoreFiles, read_input, sha256_hex
 from .ca import SigningKey, algorithm_of
 from .config import MIN_PASSPHRASE_LENGTH
 from .profile import check_signing_certificate
@@ -33,12 +32,8 @@ __all__ = [
     "load_store_key",
     "prepare_import",
     "public_key_matches",
-    "read_input",
     "require_new_passphrase",
 ]
-
-#: A PEM key, chain or CA bundle (the whole Mozilla bundle is about 220 kB).
-MAX_PEM_BYTES = 8 * 1024 * 1024
 
 
 class CertificateProfileError(KeyStoreError):
@@ -108,17 +103,15 @@ def load_store_key(
     return signing_key
 
 
-def read_input(source: Path | bytes, what: str) -> tuple[bytes, str]:
-    """Bytes of a user-supplied file (or the bytes given) and a name for messages.
-
-    Read through the bounded reader: a regular file of at most ``MAX_PEM_BYTES``.
-    """
-    if isinstance(source, bytes):
-        return source, what
-    try:
-        return read_bounded(Path(source), MAX_PEM_BYTES), str(source)
-    except InputError as exc:
-        raise InputError(f"{source}: cannot read the {what} ({exc})") from None
+def load_root_key(files: StoreFiles, secret: bytes) -> ec.EllipticCurvePrivateKey:
+    """The local root CA's key, decrypted: only the store's owner may issue or revoke."""
+    root = files.index().root
+    key = load_store_key(
+        files.layout, root.key_file, root.key_sha256, secret, "the key store's root CA"
+    )
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise KeyStoreError(f"{files.layout.root / root.key_file}: not an EC root key")
+    return key
 
 
 class ImportedMaterial:

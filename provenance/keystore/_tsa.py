@@ -14,22 +14,35 @@ verifying as long as the root is trusted.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..errors import IdentityUnusable, TimeStampAuthorityMissing, UsageError
-from ._files import Layout, now_utc, sha256_hex
-from ._identities import _public_version, retire_versions, version_record, write_version
+from ..errors import (
+    IdentityUnusable,
+    KeyStoreError,
+    Remedy,
+    TimeStampAuthorityMissing,
+    UsageError,
+)
+from ._files import Layout, StoreFiles, now_utc, sha256_hex
 from ._index import Index, TsaRecord, VersionRecord
+from ._material import load_root_key, load_store_key, require_new_passphrase, require_passphrase
+from ._pkcs8 import encrypt_private_key
+from ._versions import public_version, retire_versions, version_record, write_version
 from .ca import issue_tsa
 from .records import TsaInfo
 from .signer import Algorithm
 
+if TYPE_CHECKING:
+    from ..timestamp import LocalAuthority
+
 __all__ = [
     "TSA_DAYS",
     "TSA_NAME",
+    "TimeStampingAuthority",
     "check_url",
     "commit",
     "ensure_usable",
@@ -47,8 +60,8 @@ TSA_DAYS = 3650
 
 def missing() -> TimeStampAuthorityMissing:
     return TimeStampAuthorityMissing(
-        "this key store has no time-stamping authority yet (it predates them): run "
-        "`provenance keys tsa --create`, or sign once, which makes it"
+        "this key store has no time-stamping authority yet (it predates them)",
+        remedy=Remedy.CREATE_TSA,
     )
 
 
@@ -116,7 +129,7 @@ def check_url(url: str) -> str:
 def tsa_info(index: Index) -> TsaInfo | None:
     if index.tsa is None:
         return None
-    versions = tuple(_public_version(v) for v in index.tsa.versions)
+    versions = tuple(public_version(v) for v in index.tsa.versions)
     current = versions[-1]
     return TsaInfo(
         subject=current.subject,
@@ -136,8 +149,108 @@ def ensure_usable(version: VersionRecord, now: dt.datetime) -> None:
     not_after = dt.datetime.fromisoformat(version.not_after)
     if not_after <= now:
         raise IdentityUnusable(
-            f"the time-stamping authority's certificate expired on {not_after:%Y-%m-%d}: "
-            "run `provenance keys rotate tsa`"
+            f"the time-stamping authority's certificate expired on {not_after:%Y-%m-%d}",
+            remedy=Remedy.ROTATE_TSA,
         )
     if version.key_file is None:
         raise IdentityUnusable("the time-stamping authority has no private key left in the store")
+
+
+class TimeStampingAuthority:
+    """The store's own RFC 3161 authority and the setting that picks an external one
+    instead: ``store.tsa``."""
+
+    def __init__(self, files: StoreFiles) -> None:
+        self._files = files
+
+    def info(self) -> TsaInfo | None:
+        """The store's time-stamping authority; None: the store predates it."""
+        return tsa_info(self._files.index())
+
+    @property
+    def url(self) -> str | None:
+        """The external time-stamping authority signatures are stamped by; None: the
+        store's own."""
+        return self._files.index().tsa_url
+
+    def set_url(self, url: str | None) -> None:
+        """Stamp with the authority at ``url`` (http or https) from now on; None: the
+        store's own authority."""
+        checked = None if url is None else check_url(url)
+        with self._files.locked():
+            index = self._files.index()
+            if index.tsa_url == checked:
+                return
+            index.tsa_url = checked
+            self._files.write_index(index)
+            self._files.audit("tsa-url", TSA_NAME, {"url": checked or "local"})
+
+    def chain_pem(self) -> bytes:
+        """The current TSA's certificate chain, PEM, its certificate first then the root."""
+        index = self._files.index()
+        if index.tsa is None:
+            raise missing()
+        return self._files.read(index.tsa.current.chain_file)
+
+    def create(self, passphrase: str | None) -> TsaInfo:
+        """Make the time-stamping authority of a store that predates it."""
+        if self._files.index().tsa is not None:
+            raise UsageError(
+                "this key store already has a time-stamping authority", remedy=Remedy.ROTATE_TSA
+            )
+        # The TSA key shares the passphrase of the keys already in the store, so the
+        # length rule for new passphrases cannot apply here.
+        secret = require_passphrase(passphrase, "create the time-stamping authority")
+        return self._make(secret, rotate=False, days=None)
+
+    def rotate(self, passphrase: str | None, *, days: int | None = None) -> TsaInfo:
+        """A new TSA key and certificate; the old certificate stays (old tokens carry it
+        and keep verifying while the root is trusted), its key is deleted."""
+        if self._files.index().tsa is None:
+            raise missing()
+        if days is not None and days < 1:
+            raise UsageError(f"a certificate is valid for at least 1 day, not {days}")
+        secret = require_new_passphrase(passphrase, "rotate the time-stamping authority")
+        return self._make(secret, rotate=True, days=days)
+
+    def _make(self, secret: bytes, *, rotate: bool, days: int | None) -> TsaInfo:
+        root_key = load_root_key(self._files, secret)
+        index = self._files.index()
+        root_cert = self._files.root_certificate(index)
+        key, chain = issue(root_key, root_cert, index.org, now_utc(), days or TSA_DAYS)
+        key_pem = encrypt_private_key(key, secret, self._files.config.scrypt)
+        with self._files.locked():
+            index = self._files.index()  # re-read: another process may have made one meanwhile
+            if not rotate and index.tsa is not None:
+                info = tsa_info(index)
+                assert info is not None
+                return info
+            event = "tsa-rotate" if rotate else "tsa-create"
+            return commit(self._files.layout, index, key_pem, chain, event)
+
+    def local_authority(self, passphrase: str) -> LocalAuthority:
+        """The store's own authority, its key decrypted in memory, chain [TSA, root].
+
+        A store that predates the TSA gets one first (audit event "tsa-create").
+        """
+        from ..timestamp import LocalAuthority
+
+        secret = require_passphrase(passphrase, "time-stamp with the key store's authority")
+        if self._files.index().tsa is None:
+            self._make(secret, rotate=False, days=None)
+        tsa = self._files.index().tsa
+        assert tsa is not None
+        current = tsa.current
+        ensure_usable(current, now_utc())
+        assert current.key_file is not None
+        key = load_store_key(
+            self._files.layout,
+            current.key_file,
+            current.key_sha256,
+            secret,
+            "the key store's time-stamping authority",
+        )
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise KeyStoreError(f"{self._files.layout.root / current.key_file}: not a TSA key type")
+        chain = x509.load_pem_x509_certificates(self._files.read(current.chain_file))
+        return LocalAuthority(key, chain)

@@ -12,16 +12,29 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..errors import KeyStoreError
-from ._files import PUBLIC_DIR_MODE, PUBLIC_MODE, Layout
-from .records import AllowedCertificate
-from .trust import anchor_id, fingerprint, is_ca_or_root, read_certificate_file
+from ..errors import KeyStoreError, Remedy
+from ._files import PUBLIC_DIR_MODE, PUBLIC_MODE, Layout, StoreFiles, read_input
+from .records import Added, AllowedCertificate
+from .trust import (
+    anchor_id,
+    fingerprint,
+    is_ca_or_root,
+    parse_certificates,
+    read_certificate_file,
+)
 
-__all__ = ["add_allowed", "list_allowed", "remove_allowed", "select_allowed"]
+__all__ = [
+    "AllowedCertificates",
+    "add_allowed",
+    "list_allowed",
+    "remove_allowed",
+    "select_allowed",
+]
 
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 
@@ -40,7 +53,7 @@ def _record(cert: x509.Certificate) -> AllowedCertificate:
 
 
 def select_allowed(
-    certs: list[x509.Certificate], source: str
+    certs: list[x509.Certificate],
 ) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
     """The end-entity certificates of a file, and the CA certificates left out.
 
@@ -51,8 +64,9 @@ def select_allowed(
     if not leaves:
         raise KeyStoreError(
             f"{certs[0].subject.rfc4514_string()} is a CA certificate: the allowed list "
-            "holds signing (end-entity) certificates, each trusted alone; trust a CA with "
-            f"`provenance trust add {source}`"
+            "holds signing (end-entity) certificates, each trusted alone; a CA is trusted "
+            "as a trust anchor",
+            remedy=Remedy.ADD_ANCHOR,
         )
     return leaves, [cert for cert in certs if cert not in leaves]
 
@@ -102,3 +116,47 @@ def remove_allowed(layout: Layout, identifier: str) -> AllowedCertificate | None
     except OSError as exc:
         raise KeyStoreError(f"could not remove {path}: {exc.strerror}") from exc
     return record
+
+
+class AllowedCertificates:
+    """Signing certificates trusted one by one (c2pa-rs ``allowed_list``): ``store.allowed``."""
+
+    def __init__(self, files: StoreFiles) -> None:
+        self._files = files
+
+    def pem(self) -> str:
+        """Every allowed certificate, PEM, concatenated."""
+        return "".join(entry.pem for entry in self.list())
+
+    def add(self, source: Path | bytes) -> Added[AllowedCertificate]:
+        """Trust the signing certificates in ``source`` alone; True marks the new ones.
+
+        An exported chain gives its leaf (``skipped`` names the CAs left out); a file of
+        CA certificates only is refused: those are trust anchors.
+        """
+        data, name = read_input(source, "certificate file")
+        certs = parse_certificates(data, name)
+        chosen, skipped = select_allowed(certs)
+        with self._files.locked():
+            added = add_allowed(self._files.layout, chosen)
+            for entry, is_new in added:
+                if is_new:
+                    self._files.audit(
+                        "trust-allow", None, {"certificate": entry.id, "subject": entry.subject}
+                    )
+        return Added(added, [cert.subject.rfc4514_string() for cert in skipped])
+
+    def remove(self, certificate_id: str) -> AllowedCertificate | None:
+        """Stop trusting the allowed certificate with this id; None if there is none."""
+        with self._files.locked():
+            removed = remove_allowed(self._files.layout, certificate_id)
+            if removed is not None:
+                self._files.audit(
+                    "trust-disallow", None, {"certificate": removed.id, "subject": removed.subject}
+                )
+        return removed
+
+    # Last: below this method, ``list`` in an annotation would name it.
+    def list(self) -> list[AllowedCertificate]:
+        """The allowed certificates, by subject."""
+        return list_allowed(self._files.layout)

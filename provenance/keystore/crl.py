@@ -20,19 +20,24 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..credentials.crl import issuer_name
+from ..credentials.crl import anchor_problem, issuer_name, load_crls
 from ..errors import KeyStoreCorrupt, KeyStoreError, UsageError
-from ._files import PUBLIC_DIR_MODE, PUBLIC_MODE, Layout
+from ._files import PUBLIC_DIR_MODE, PUBLIC_MODE, Layout, StoreFiles, now_utc, read_input
+from ._index import CrlRecord, Index
+from ._material import load_root_key, require_passphrase
 from .records import DEFAULT_CRL_DAYS, CrlInfo
+from .trust import TrustAnchors
 
 __all__ = [
     "CRL_DIR",
     "DEFAULT_CRL_DAYS",
+    "Crls",
     "add_imported",
     "build_crl",
     "crl_id",
@@ -108,7 +113,7 @@ def build_crl(
 ) -> x509.CertificateRevocationList:
     """A CRL signed by the root: (serial, since, reason) for each revoked certificate."""
     if not 1 <= days <= MAX_CRL_DAYS:
-        raise UsageError(f"--days must be between 1 and {MAX_CRL_DAYS} for a CRL")
+        raise UsageError(f"a CRL is current for 1 to {MAX_CRL_DAYS} days, not {days}")
     ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -233,3 +238,148 @@ def describe(crl: x509.CertificateRevocationList) -> str:
     """``issuer (number N)`` for messages."""
     number = _number(crl)
     return issuer_name(crl) + (f" (CRL number {number})" if number is not None else "")
+
+
+def stage_root_crl(
+    files: StoreFiles,
+    index: Index,
+    root_key: ec.EllipticCurvePrivateKey,
+    now: dt.datetime,
+    days: int,
+) -> tuple[x509.CertificateRevocationList, list[str]]:
+    """Write the root's next CRL and point ``index`` at it (the caller holds the lock,
+    writes the index, then removes the files returned, which it no longer names)."""
+    root_cert = files.root_certificate(index)
+    root_subject = root_cert.subject.rfc4514_string()
+    revoked = [
+        (
+            int(v.serial, 16),
+            dt.datetime.fromisoformat(v.revoked_since or v.revoked_at),
+            v.revocation_reason or "unspecified",
+        )
+        for record in index.identities.values()
+        for v in record.versions
+        if v.revoked_at is not None and v.issuer == root_subject
+    ]
+    number = 1 if index.crl is None else index.crl.number + 1
+    crl = build_crl(
+        root_key=root_key,
+        root_cert=root_cert,
+        revoked=revoked,
+        number=number,
+        now=now,
+        days=days,
+    )
+    relpath = f"certs/root-ca.crl.{number}.pem"
+    files.layout.write(
+        files.layout.root / relpath, crl.public_bytes(serialization.Encoding.PEM), PUBLIC_MODE
+    )
+    replaced = [] if index.crl is None or index.crl.file == relpath else [index.crl.file]
+    next_update = crl.next_update_utc
+    assert next_update is not None
+    index.crl = CrlRecord(number, relpath, crl.last_update_utc.isoformat(), next_update.isoformat())
+    return crl, replaced
+
+
+def audit_issued(files: StoreFiles, crl: x509.CertificateRevocationList) -> None:
+    """The audit line of a CRL the root issued; the caller holds the lock."""
+    info = crl_info(crl, now_utc())
+    files.audit("crl-issue", None, {"number": str(info.number), "entries": str(info.entries)})
+
+
+class Crls:
+    """Revocation lists: the one the local root issues and imported ones (``store.crls``)."""
+
+    def __init__(self, files: StoreFiles, trust: TrustAnchors) -> None:
+        self._files = files
+        self._trust = trust
+
+    def current_pem(self) -> bytes | None:
+        """The newest CRL the root issued (PEM; it may be stale); None: none yet."""
+        record = self._files.index().crl
+        return None if record is None else self._files.read(record.file)
+
+    def current(self) -> CrlInfo | None:
+        """What ``current_pem`` holds."""
+        pem = self.current_pem()
+        if pem is None:
+            return None
+        return crl_info(x509.load_pem_x509_crl(pem), now_utc())
+
+    def issue(
+        self,
+        passphrase: str | None,
+        *,
+        days: int = DEFAULT_CRL_DAYS,
+        now: dt.datetime | None = None,
+    ) -> bytes:
+        """A new CRL signed by the root (PEM): every certificate it issued that was
+        revoked here, next update in ``days``. It becomes the one ``current_pem`` returns."""
+        secret = require_passphrase(passphrase, "sign a CRL with the key store's root CA")
+        root_key = load_root_key(self._files, secret)
+        with self._files.locked():
+            index = self._files.index()
+            crl, replaced = stage_root_crl(self._files, index, root_key, now or now_utc(), days)
+            self._files.write_index(index)
+            for relpath in replaced:
+                self._files.layout.remove(self._files.layout.root / relpath)
+            audit_issued(self._files, crl)
+        return crl.public_bytes(serialization.Encoding.PEM)
+
+    def pem_list(self) -> list[bytes]:
+        """The imported CRLs as PEM, for the verifier (docs/design.md, "Revocation")."""
+        return [info.pem.encode() for info in self.list()]
+
+    def problem(self, info: CrlInfo) -> str | None:
+        """Why verification here would ignore this CRL (None: a trust anchor signed it)."""
+        crl = x509.load_pem_x509_crl(info.pem.encode())
+        return anchor_problem(crl, self._trust.certificates())
+
+    def add(self, source: Path | bytes) -> list[tuple[CrlInfo, str]]:
+        """Import every CRL in ``source``, keeping the newest per issuer.
+
+        Each comes back with what happened: "added", "updated", "unchanged" or "older"
+        (a newer one of that issuer is kept). A CRL whose issuer is a trust anchor here
+        must verify with the anchor's key; one from any other issuer is kept, and
+        verification ignores it until its issuer is trusted.
+        """
+        data, name = read_input(source, "CRL file")
+        crls = load_crls(data, name)
+        anchors = self._trust.certificates()
+        for crl in crls:
+            issuers = [a for a in anchors if same_issuer(crl, a)]
+            if issuers and anchor_problem(crl, issuers):
+                raise KeyStoreError(
+                    f"{name}: the CRL of {describe(crl)} does not verify with the "
+                    "trust anchor of its issuer (forged or damaged); nothing was imported"
+                )
+        now = now_utc()
+        results = []
+        with self._files.locked():
+            for crl in crls:
+                status = add_imported(self._files.layout, crl)
+                info = crl_info(crl, now)
+                if status in ("added", "updated"):
+                    self._files.audit(
+                        "crl-import",
+                        None,
+                        {"crl": info.id, "issuer": info.issuer, "number": str(info.number)},
+                    )
+                results.append((info, status))
+        return results
+
+    def remove(self, crl_id: str) -> CrlInfo | None:
+        """Remove the imported CRL with this id; None when there is none."""
+        with self._files.locked():
+            removed = remove_imported(self._files.layout, crl_id)
+            if removed is None:
+                return None
+            info = crl_info(removed, now_utc())
+            self._files.audit("crl-remove", None, {"crl": info.id, "issuer": info.issuer})
+        return info
+
+    # Last: below this method, ``list`` in an annotation would name it.
+    def list(self) -> list[CrlInfo]:
+        """The imported CRLs, one per issuer."""
+        now = now_utc()
+        return [crl_info(crl, now) for crl in list_imported(self._files.layout)]

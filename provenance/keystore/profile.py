@@ -99,7 +99,7 @@ def check_signing_certificate(
             "self-signed",
             "the certificate is self-signed: no trust anchor can vouch for it, so "
             "manifests at best read Valid with signingCredential.untrusted; get it "
-            "issued by a CA (or use `provenance keys create`, which uses the local CA)",
+            "issued by a CA (or create the identity in the key store, whose local CA issues it)",
             "the certificate was self-signed / signingCredential.untrusted",
         )
     if leaf.not_valid_after_utc <= now:

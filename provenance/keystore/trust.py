@@ -8,17 +8,19 @@ operations and no separate index can disagree with the folder.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 
-from ..errors import InputError, KeyStoreCorrupt, KeyStoreError, UsageError
-from ._files import PUBLIC_MODE, Layout
-from .records import TrustAnchor
+from ..errors import InputError, KeyStoreCorrupt, KeyStoreError, Remedy, UsageError
+from ._files import PUBLIC_MODE, Layout, StoreFiles, read_input
+from .records import Added, TrustAnchor
 
 __all__ = [
+    "TrustAnchors",
     "add_anchors",
     "anchor_id",
     "is_ca_or_root",
@@ -95,15 +97,16 @@ def select_anchors(
     leaf = end_entities[0].subject.rfc4514_string()
     if len(end_entities) == len(certs):
         raise KeyStoreError(
-            f"{leaf} is an end-entity (signing) certificate, not a CA; export the signer's "
-            "root with `provenance keys export --root` and add that, or allow this "
-            f"certificate alone with `provenance trust allow {source}`"
+            f"{leaf} is an end-entity (signing) certificate, not a CA: a trust anchor is the "
+            "signer's root CA, and a signing certificate is trusted alone as an allowed one",
+            remedy=Remedy.ALLOW_CERTIFICATE,
         )
     top = certs[-1]
     raise KeyStoreError(
         f"{source} is a certificate chain for {leaf} without its root (it ends at "
-        f"{top.subject.rfc4514_string()}, issued by {top.issuer.rfc4514_string()}); add the "
-        "root CA itself: `provenance keys export --root` on the signer's side writes it"
+        f"{top.subject.rfc4514_string()}, issued by {top.issuer.rfc4514_string()}); the "
+        "trust anchor is the root CA itself",
+        remedy=Remedy.ADD_ROOT,
     )
 
 
@@ -153,8 +156,9 @@ def add_anchors(
         if not is_ca_or_root(cert):
             raise KeyStoreError(
                 f"{cert.subject.rfc4514_string()} is not a CA certificate: a trust anchor "
-                "must be a root or intermediate CA (BasicConstraints CA:true); allow a "
-                "signer's own certificate with `provenance trust allow FILE`"
+                "must be a root or intermediate CA (BasicConstraints CA:true); a signer's own "
+                "certificate is trusted alone as an allowed one",
+                remedy=Remedy.ALLOW_CERTIFICATE,
             )
     added = []
     for cert in certs:
@@ -171,15 +175,79 @@ def remove_anchor(layout: Layout, identifier: str, local_root_fingerprint: str) 
     wanted = identifier.strip().lower().replace(":", "")[:_ID_LENGTH]
     if not _ID_PATTERN.match(wanted):
         raise UsageError(
-            f"{identifier!r} is not a trust anchor id: use the 16 hex digits "
-            "`provenance trust list` shows"
+            f"{identifier!r} is not a trust anchor id (the first 16 hex digits of its "
+            "SHA-256 fingerprint)",
+            remedy=Remedy.KNOWN_TRUST_ID,
         )
     path = layout.trust / f"{wanted}.pem"
     if not path.exists():
-        raise UsageError(f"no trust anchor with id {wanted}: see `provenance trust list`")
+        raise UsageError(f"no trust anchor with id {wanted}", remedy=Remedy.KNOWN_TRUST_ID)
     anchor = _anchor(read_certificate_file(layout, path), local_root_fingerprint)
     try:
         path.unlink()
     except OSError as exc:
         raise KeyStoreError(f"could not remove {path}: {exc.strerror}") from exc
     return anchor
+
+
+class TrustAnchors:
+    """The CA certificates whose signers verify as trusted here: ``store.trust``."""
+
+    def __init__(self, files: StoreFiles) -> None:
+        self._files = files
+
+    def _root_fingerprint(self) -> str:
+        return self._files.index().root.fingerprint_sha256
+
+    def pem(self) -> str:
+        """Every anchor, PEM, concatenated (what the verifier's trust settings take)."""
+        return "".join(anchor.pem for anchor in self.list())
+
+    def certificates(self) -> list[x509.Certificate]:
+        return [x509.load_pem_x509_certificate(anchor.pem.encode()) for anchor in self.list()]
+
+    def add(self, source: Path | bytes) -> Added[TrustAnchor]:
+        """Trust the CA certificates in ``source``; True marks the ones that were new.
+
+        A bundle of CA certificates is taken whole; an exported chain gives its root
+        (``select_anchors``); a signing certificate alone is refused.
+        """
+        data, name = read_input(source, "trust anchor file")
+        certs = parse_certificates(data, name)
+        shown = shlex.quote(name) if isinstance(source, Path) else "FILE"
+        chosen, skipped = select_anchors(certs, shown)
+        with self._files.locked():
+            added = add_anchors(self._files.layout, chosen, self._root_fingerprint())
+            for anchor, is_new in added:
+                if is_new:
+                    self._files.audit(
+                        "trust-add", None, {"anchor": anchor.id, "subject": anchor.subject}
+                    )
+        return Added(added, [cert.subject.rfc4514_string() for cert in skipped])
+
+    def remove(self, anchor_id: str) -> TrustAnchor:
+        """Stop trusting the anchor with this id (or full fingerprint)."""
+        with self._files.locked():
+            anchor = remove_anchor(self._files.layout, anchor_id, self._root_fingerprint())
+            self._files.audit(
+                "trust-remove", None, {"anchor": anchor.id, "subject": anchor.subject}
+            )
+        return anchor
+
+    def chain_is_anchored(self, chain: bytes) -> bool:
+        """Whether the top of ``chain`` (PEM, leaf first) is, or was issued by, an anchor."""
+        top = parse_certificates(chain, "the chain")[-1]
+        for cert in self.certificates():
+            if cert == top:
+                return True
+            try:
+                top.verify_directly_issued_by(cert)
+                return True
+            except Exception:
+                continue
+        return False
+
+    # Last: below this method, ``list`` in an annotation would name it.
+    def list(self) -> list[TrustAnchor]:
+        """The anchors, the local root first, then by subject."""
+        return list_anchors(self._files.layout, self._root_fingerprint())

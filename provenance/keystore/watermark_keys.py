@@ -15,11 +15,11 @@ import secrets
 from pathlib import Path
 
 from ..errors import IdentityNotFound, KeyStoreCorrupt, UsageError
-from ._files import PRIVATE_MODE, Layout, now_utc
+from ._files import PRIVATE_MODE, Layout, StoreFiles, now_utc
 from ._index import NAME_PATTERN
 from .records import WatermarkKey
 
-__all__ = ["LLM_MODES", "create_key", "load_keys", "write_initial"]
+__all__ = ["LLM_MODES", "WatermarkKeys", "create_key", "load_keys", "write_initial"]
 
 FORMAT = "provenance-watermark-keys"
 VERSION = 1
@@ -127,3 +127,28 @@ def find_key(layout: Layout, name: str | None) -> WatermarkKey:
         known = ", ".join(sorted(keys)) or "none"
         raise IdentityNotFound(f"no watermark key named {wanted!r} (known: {known})")
     return keys[wanted]
+
+
+class WatermarkKeys:
+    """The watermark detection secrets: ``store.watermark_keys``. No passphrase: detection
+    runs unattended (the file is 0600)."""
+
+    def __init__(self, files: StoreFiles) -> None:
+        self._files = files
+
+    def get(self, name: str | None = None) -> WatermarkKey:
+        """The named watermark secret, or the default one."""
+        return find_key(self._files.layout, name)
+
+    def create(self, name: str) -> WatermarkKey:
+        """A fresh secret under ``name``."""
+        with self._files.locked():
+            key = create_key(self._files.layout, name)
+            self._files.audit("watermark-key-create", None, {"key": name})
+        return key
+
+    # Last: below this method, ``list`` in an annotation would name it.
+    def list(self) -> list[WatermarkKey]:
+        """Every watermark secret, by name."""
+        _, keys = load_keys(self._files.layout)
+        return [keys[name] for name in sorted(keys)]

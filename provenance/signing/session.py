@@ -97,7 +97,7 @@ class ContentSigner:
         home = self.store.home
         if settings.home is not None and Path(settings.home).resolve() != home.resolve():
             raise ValueError("settings.home names another key store than the one given")
-        self.store.identity(settings.identity)  # an unknown one fails before the passphrase
+        self.store.identities.get(settings.identity)  # an unknown one fails before the passphrase
         location = settings.repository or str(default_repository(home))
         #: The settings as this session applies them: ``home`` and ``repository`` filled in.
         self.settings = dataclasses.replace(settings, home=home, repository=location)

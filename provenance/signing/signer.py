@@ -35,6 +35,6 @@ def manifest_signer(
     signer = store.signer(identity, passphrase)
     authority: Authority | None = None
     if time_stamp:
-        url = tsa_url or store.tsa_url
-        authority = ExternalAuthority(url) if url else store.time_stamp_authority(passphrase)
+        url = tsa_url or store.tsa.url
+        authority = ExternalAuthority(url) if url else store.tsa.local_authority(passphrase)
     return ManifestSigner(signer, time_stamps=authority)

@@ -129,7 +129,7 @@ def test_trust_anchors_flag(signed: Path, tmp_path: Path, home: Path) -> None:
     from provenance.keystore import KeyStore
 
     roots = tmp_path / "roots.pem"
-    roots.write_text(KeyStore.open(home).trust_anchors_pem())
+    roots.write_text(KeyStore.open(home).trust.pem())
     other_home = str(tmp_path / "elsewhere")
     result = run("--home", other_home, "verify", "--trust-anchors", str(roots), str(signed))
     assert result.exit_code == 0 and result.stdout.startswith("trusted")

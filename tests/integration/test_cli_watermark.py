@@ -21,7 +21,7 @@ APP = app  # the real command tree, as users run it
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("wm-cli") / "home"
     store = KeyStore.create(home, PASSPHRASE, org="WM Org", config=FAST_CONFIG)
-    store.create_watermark_key("second")
+    store.watermark_keys.create("second")
     return home
 
 

@@ -160,7 +160,7 @@ def test_a_verifier_without_the_watermark_key_says_so(
 ) -> None:
     path, _ = signed_jpeg
     store = KeyStore.open(initialised)
-    verifier = Verifier(VerifyConfig(trust=TrustSettings(anchors_pem=store.trust_anchors_pem())))
+    verifier = Verifier(VerifyConfig(trust=TrustSettings(anchors_pem=store.trust.pem())))
     report = verifier.verify_path(path)
     assert report.verdict is Verdict.TRUSTED
     assert "its watermark was not checked (no watermark key here)" in report.summary
@@ -174,7 +174,9 @@ def test_intact_file_of_a_revoked_signer_names_only_the_revocation(
     path, _ = signed_jpeg
     store = KeyStore.open(initialised)
     # Untrustworthy since before it signed this file, so its time-stamp does not save it.
-    store.revoke("default", "compromised", PASSPHRASE, since=store.identity().not_before)
+    store.identities.revoke(
+        "default", "compromised", PASSPHRASE, since=store.identities.get().not_before
+    )
     result = run("verify", "--jsonl", str(path))
     assert result.exit_code == 1
     (report,) = reports(result)

@@ -69,11 +69,11 @@ def test_certs_prints_the_chain_the_key_store_signed_with(
     printed = pem_chain(result.stdout)
     # What the signer carries: the store's chain file (the local CA's identities carry
     # the leaf alone; c2pa-rs finds the root among the trust anchors).
-    carried = x509.load_pem_x509_certificates(env_store.export_chain("default"))
+    carried = x509.load_pem_x509_certificates(env_store.identities.chain_pem("default"))
     assert printed == carried
-    root = x509.load_pem_x509_certificate(env_store.export_root())
+    root = x509.load_pem_x509_certificate(env_store.root_pem())
     printed[-1].verify_directly_issued_by(root)  # the leaf, issued by the store's root CA
-    stamped_by = x509.load_pem_x509_certificates(env_store.tsa_chain_pem())
+    stamped_by = x509.load_pem_x509_certificates(env_store.tsa.chain_pem())
     assert not set(printed) & set(stamped_by)  # the time-stamp's authority is not in it
     if kind == "sidecar":
         assert "manifest from the sidecar out-sidecar.c2pa" in result.stderr

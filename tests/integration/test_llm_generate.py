@@ -60,7 +60,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> Result:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("llm") / "home"
     store = KeyStore.create(path, PASSPHRASE, org="LLM Org")
-    store.create_watermark_key("other")
+    store.watermark_keys.create("other")
     return path
 
 
@@ -108,7 +108,7 @@ class Generations(NamedTuple):
 @pytest.fixture(scope="module")
 def texts(home: Path, model: Any, tokenizer: TextTokenizer) -> Generations:
     """Two generations in each mode and two plain ones (each a batch of 2), as text."""
-    key = KeyStore.open(home).watermark_key()
+    key = KeyStore.open(home).watermark_keys.get()
     marked = generate(model, [watermark_processor(key)], seed=1)
     green = generate(model, [watermark_processor(key, mode="green-list")], seed=3)
     plain = generate(model, [], seed=2)
@@ -120,7 +120,7 @@ def texts(home: Path, model: Any, tokenizer: TextTokenizer) -> Generations:
 
 
 def test_generated_ids_carry_the_mark(home: Path, texts: Generations) -> None:
-    secret = KeyStore.open(home).watermark_key().secret
+    secret = KeyStore.open(home).watermark_keys.get().secret
     for ids in texts.marked_ids:
         assert len(ids) == NEW_TOKENS
         assert detect_tokens_exponential(ids, KeyedUniforms(secret)).verdict is Verdict.WATERMARKED
@@ -143,7 +143,7 @@ def test_text_round_trip_is_detected_and_plain_text_is_not(
     home: Path, texts: Generations, tokenizer: TextTokenizer
 ) -> None:
     store = KeyStore.open(home)
-    key, other = store.watermark_key(), store.watermark_key("other")
+    key, other = store.watermark_keys.get(), store.watermark_keys.get("other")
     for text in texts.marked:
         found = detect_with_key(text, key, tokenizer)
         assert found.mode is LLMMode.DISTORTION_FREE and found.verdict is Verdict.WATERMARKED
@@ -161,7 +161,7 @@ def test_text_round_trip_is_detected_and_plain_text_is_not(
 
 
 def test_distortion_free_processor_keeps_exactly_the_keyed_choice(home: Path) -> None:
-    secret = KeyStore.open(home).watermark_key().secret
+    secret = KeyStore.open(home).watermark_keys.get().secret
     processor = DistortionFreeLogitsProcessor.from_secret(secret)
     # row 0: a fresh context (3); row 1 is [6, 5, 6]: 6 was already the context of the
     # token 5, so the step repeats it and its scores pass unchanged
@@ -179,7 +179,7 @@ def test_distortion_free_processor_keeps_exactly_the_keyed_choice(home: Path) ->
 
 
 def test_processor_adds_delta_to_exactly_the_green_logits(home: Path) -> None:
-    green_list = GreenList(KeyStore.open(home).watermark_key().secret, WatermarkScheme())
+    green_list = GreenList(KeyStore.open(home).watermark_keys.get().secret, WatermarkScheme())
     processor = WatermarkLogitsProcessor(green_list, delta=3.0)
     input_ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
     scores = torch.zeros((2, 1000), dtype=torch.bfloat16)

@@ -51,7 +51,7 @@ def generated(home: Path) -> Iterator[str]:
         torch.manual_seed(0)
         config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, n_positions=256)
         model = transformers.GPT2LMHeadModel(config).eval()
-        key = KeyStore.open(home).watermark_key()
+        key = KeyStore.open(home).watermark_keys.get()
         torch.manual_seed(3)
         prompt = torch.tensor([[EOS]])
         with torch.no_grad():

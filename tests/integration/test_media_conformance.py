@@ -96,7 +96,7 @@ def test_each_unsigned_conformance_file_signs_trusted_and_detects_a_flipped_byte
     """c2pa-rs's own audio, video and stills: signed here, verified with the store's trust;
     one byte of the media data (the file's middle) flipped is invalid."""
     _, media, _ = media_set
-    verifier = Verifier(VerifyConfig(trust=TrustSettings(signing_store.trust_anchors_pem())))
+    verifier = Verifier(VerifyConfig(trust=TrustSettings(signing_store.trust.pem())))
     with manifest_signer(signing_store, None, PASSPHRASE) as signer:
         for name in UNSIGNED_AV + STILLS:
             data = (media / name).read_bytes()
@@ -122,7 +122,7 @@ def test_svg_signs_and_verifies(signing_store: KeyStore, tmp_path: Path) -> None
     with manifest_signer(signing_store, None, PASSPHRASE) as signer:
         result = sign_file(source, output, signer, AIContent(model="m"))
     assert result.media_type == "image/svg+xml"
-    verifier = Verifier(VerifyConfig(trust=TrustSettings(signing_store.trust_anchors_pem())))
+    verifier = Verifier(VerifyConfig(trust=TrustSettings(signing_store.trust.pem())))
     assert verifier.verify_path(output).verdict is Verdict.TRUSTED
 
 

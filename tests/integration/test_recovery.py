@@ -44,7 +44,7 @@ class Setup:
         self.store = store
         self.repository_path = home / "repository.sqlite"
         self.repository = SQLiteRepository(self.repository_path)
-        key = store.watermark_key()
+        key = store.watermark_keys.get()
         self.secret = WatermarkSecret(key.name, key.secret)
         self.signer = ManifestSigner(store.signer(None, PASSPHRASE))
 
@@ -60,7 +60,7 @@ class Setup:
     def verifier(self, *, repository: bool = True) -> Verifier:
         return Verifier(
             VerifyConfig(
-                trust=TrustSettings(anchors_pem=self.store.trust_anchors_pem()),
+                trust=TrustSettings(anchors_pem=self.store.trust.pem()),
                 revocations=revocations_of(self.store),
                 watermark_secrets=(self.secret,),
                 repository=str(self.repository_path) if repository else None,
@@ -167,7 +167,7 @@ def test_own_manifest_with_changed_pixels_is_invalid_and_linked(setup: Setup) ->
 
 def test_recovered_manifest_of_a_revoked_signer_is_invalid(setup: Setup) -> None:
     signed, _ = setup.sign(photo(seed=4))
-    setup.store.revoke("default", "compromised", PASSPHRASE)
+    setup.store.identities.revoke("default", "compromised", PASSPHRASE)
     report = setup.verifier().verify_bytes(social_media(signed))
     assert report.verdict is Verdict.INVALID
     assert "failed validation: the signing certificate was revoked" in report.summary
@@ -184,7 +184,7 @@ def test_small_images_are_refused_for_watermarking_not_silently_skipped(setup: S
 
 def _sign_three(home: str, folder: str, worker: int) -> list[int]:
     store = KeyStore.open(Path(home))
-    key = store.watermark_key()
+    key = store.watermark_keys.get()
     watermarking = Watermarking(
         WatermarkSecret(key.name, key.secret), SQLiteRepository(Path(home) / "repository.sqlite")
     )
@@ -241,7 +241,7 @@ def test_cli_signs_with_the_default_or_named_watermark_key(
     home: Path, passphrase: str, tmp_path: Path
 ) -> None:
     assert run("keys", "init").exit_code == 0
-    KeyStore.open(home).create_watermark_key("second")
+    KeyStore.open(home).watermark_keys.create("second")
     source = tmp_path / "gen.png"
     source.write_bytes(photo(seed=6, fmt="PNG"))
     for name, key in (("default.png", None), ("second.png", "second")):

@@ -175,7 +175,7 @@ def test_every_front_end_writes_the_same_audit_line(
     front_end(store_home, tmp_path)
     (line,) = _sign_lines(store_home)[before:]
     store = KeyStore.open(store_home)
-    assert line["identity"] == store.identity().name
+    assert line["identity"] == store.identities.get().name
     details = line["details"]
     assert set(details) == {"output", "media_type", "record", "time_stamp", "client"}
     assert details["media_type"].startswith("image/")

@@ -40,7 +40,7 @@ def all_algorithms_store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     store = KeyStore.create(tmp_path_factory.mktemp("interop") / "home", PASSPHRASE)
     for algorithm in Algorithm:
         if algorithm is not Algorithm.ES256:  # the store's "default" identity
-            store.create_identity(algorithm.value, algorithm, passphrase=PASSPHRASE)
+            store.identities.create(algorithm.value, algorithm, passphrase=PASSPHRASE)
     return store
 
 
@@ -55,9 +55,7 @@ def test_c2pa_rs_validates_signature_and_assertion_hashes(
     _, manifest = embed_text_manifest(
         TEXT, definition(), all_algorithms_store.signer(_identity(algorithm), PASSPHRASE)
     )
-    context = c2pa.Context.from_dict(
-        {"trust": {"user_anchors": all_algorithms_store.trust_anchors_pem()}}
-    )
+    context = c2pa.Context.from_dict({"trust": {"user_anchors": all_algorithms_store.trust.pem()}})
     reader = c2pa.Reader("application/c2pa", io.BytesIO(manifest), context=context)
     with reader:
         results = reader.get_validation_results()["activeManifest"]
@@ -97,7 +95,7 @@ def test_c2patxt_verifies_our_text(all_algorithms_store: KeyStore, algorithm: Al
     signed, _ = embed_text_manifest(
         TEXT, definition(), all_algorithms_store.signer(_identity(algorithm), PASSPHRASE)
     )
-    anchors = all_algorithms_store.trust_anchors_pem().encode()
+    anchors = all_algorithms_store.trust.pem().encode()
     trusted = c2patxt.verify(
         signed, context=c2patxt.VerifyContext(anchors_pem=anchors, trust_evaluator=_IssuedBy())
     )
@@ -145,14 +143,14 @@ def test_we_verify_c2patxt_text() -> None:
 def test_c2patxt_and_c2pa_rs_read_our_time_stamped_text(all_algorithms_store: KeyStore) -> None:
     """The sigTst2 token sits where c2pa-rs and c2patxt look for it."""
     c2patxt = _c2patxt()
-    authority = all_algorithms_store.time_stamp_authority(PASSPHRASE)
+    authority = all_algorithms_store.tsa.local_authority(PASSPHRASE)
     stamper = ManifestSigner(all_algorithms_store.signer(None, PASSPHRASE)).stamper
     assert stamper is None  # no authority given: no time-stamp
     with ManifestSigner(
         all_algorithms_store.signer(None, PASSPHRASE), time_stamps=authority
     ) as signer:
         signed, _ = embed_text_manifest(TEXT, definition(), signer.signer, signer.stamper)
-    anchors = all_algorithms_store.trust_anchors_pem()
+    anchors = all_algorithms_store.trust.pem()
     found = read_text_manifest(signed, CredentialReader(TrustSettings(anchors_pem=anchors)))
     assert found is not None and found.state == "Trusted", found and found.failures
     assert found.stamped_at is not None

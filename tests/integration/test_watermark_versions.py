@@ -38,7 +38,7 @@ def test_each_version_signs_verifies_and_recovers(
 ) -> None:
     repository_path = home / "repository.sqlite"
     repository = SQLiteRepository(repository_path)
-    key = env_store.watermark_key()
+    key = env_store.watermark_keys.get()
     secret = WatermarkSecret(key.name, key.secret)
     # Content signed by a release that wrote ``alg``.
     monkeypatch.setattr(ImageMarkEngine, "alg", alg)
@@ -54,7 +54,7 @@ def test_each_version_signs_verifies_and_recovers(
     assert record is not None and record.binding_alg == alg
     verifier = Verifier(
         VerifyConfig(
-            trust=TrustSettings(anchors_pem=env_store.trust_anchors_pem()),
+            trust=TrustSettings(anchors_pem=env_store.trust.pem()),
             revocations=revocations_of(env_store),
             watermark_secrets=(secret,),
             repository=str(repository_path),

@@ -177,7 +177,7 @@ def test_a_pipeline_signs_edits_of_a_parent(fast_store: KeyStore, passphrase: st
         other = editor.sign(
             encode(natural_image(160, 120, seed=5), "PNG"), parent=original_png
         ).data
-    verifier = Verifier(VerifyConfig(trust=TrustSettings(fast_store.trust_anchors_pem())))
+    verifier = Verifier(VerifyConfig(trust=TrustSettings(fast_store.trust.pem())))
     report = verifier.verify_bytes(edit)
     assert report.verdict == "trusted" and report.ai_generated is True
     assert report.summary.startswith(

@@ -20,6 +20,7 @@ from provenance.errors import (
     KeyStoreExists,
     KeyStoreMissing,
     PassphraseRequired,
+    Remedy,
     UsageError,
     WrongPassphrase,
 )
@@ -36,7 +37,7 @@ def leaf_of(signer: Signer) -> x509.Certificate:
 
 
 def test_init_makes_default_identity_trust_anchor_and_watermark_key(fast_store: KeyStore) -> None:
-    (info,) = fast_store.identities()
+    (info,) = fast_store.identities.list()
     assert (info.name, info.algorithm, info.status, info.is_default) == (
         "default",
         Algorithm.ES256,
@@ -45,15 +46,15 @@ def test_init_makes_default_identity_trust_anchor_and_watermark_key(fast_store: 
     )
     assert info.subject == "O=Test Org,CN=default"
     assert 364 <= (info.not_after - info.not_before).days <= 366
-    (anchor,) = fast_store.trust_anchors()
-    assert anchor.is_local_root and "BEGIN CERTIFICATE" in fast_store.trust_anchors_pem()
+    (anchor,) = fast_store.trust.list()
+    assert anchor.is_local_root and "BEGIN CERTIFICATE" in fast_store.trust.pem()
     root = x509.load_pem_x509_certificate(anchor.pem.encode())
     basic = root.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert basic.ca and basic.path_length == 0
     assert (root.not_valid_after_utc - root.not_valid_before_utc).days >= 3650
-    key = fast_store.watermark_key()
+    key = fast_store.watermark_keys.get()
     assert key.name == "default" and len(key.secret) == 32
-    assert fast_store.watermark_keys() == [key]
+    assert fast_store.watermark_keys.list() == [key]
     assert "secret" not in repr(key) and key.secret.hex() not in repr(key)
 
 
@@ -83,9 +84,10 @@ def test_keys_are_scrypt_pkcs8_at_the_default_cost(fast_store: KeyStore) -> None
 def test_create_refuses_existing_and_open_refuses_missing(store_home: Path, tmp_path: Path) -> None:
     with pytest.raises(KeyStoreExists, match="already exists"):
         KeyStore.create(store_home, PASSPHRASE)
-    with pytest.raises(KeyStoreMissing, match=r"run `provenance keys init`") as caught:
+    with pytest.raises(KeyStoreMissing, match=r"^no key store at ") as caught:
         KeyStore.open(tmp_path / "nowhere")
     assert caught.value.exit_code == 2
+    assert caught.value.remedy is Remedy.CREATE_STORE  # the CLI names `keys init`
     assert not KeyStore.exists(tmp_path / "nowhere")
     assert KeyStore.exists(store_home)
 
@@ -96,12 +98,12 @@ def test_missing_and_wrong_passphrase_differ(fast_store: KeyStore) -> None:
     with pytest.raises(WrongPassphrase, match="does not decrypt the key for identity 'default'"):
         fast_store.signer(None, "not the passphrase")
     with pytest.raises(WrongPassphrase, match="root CA"):
-        fast_store.create_identity("x", passphrase="not the passphrase")
+        fast_store.identities.create("x", passphrase="not the passphrase")
 
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
 def test_signature_verifies_with_the_leaf_key(fast_store: KeyStore, algorithm: Algorithm) -> None:
-    fast_store.create_identity(f"id-{algorithm.value}", algorithm, passphrase=PASSPHRASE)
+    fast_store.identities.create(f"id-{algorithm.value}", algorithm, passphrase=PASSPHRASE)
     signer = fast_store.signer(f"id-{algorithm.value}", PASSPHRASE)
     assert signer.algorithm is algorithm and signer.identity == f"id-{algorithm.value}"
     data = b"claim bytes"
@@ -143,54 +145,55 @@ def test_unknown_and_invalid_names(fast_store: KeyStore) -> None:
     ):
         fast_store.signer("ghost", PASSPHRASE)
     with pytest.raises(UsageError, match="not a valid identity name"):
-        fast_store.create_identity("../evil", passphrase=PASSPHRASE)
+        fast_store.identities.create("../evil", passphrase=PASSPHRASE)
     with pytest.raises(UsageError, match="already exists"):
-        fast_store.create_identity("default", passphrase=PASSPHRASE)
+        fast_store.identities.create("default", passphrase=PASSPHRASE)
     with pytest.raises(IdentityNotFound):
-        fast_store.watermark_key("ghost")
+        fast_store.watermark_keys.get("ghost")
 
 
 def test_rotate_retires_old_version_and_keeps_its_certificate(fast_store: KeyStore) -> None:
-    old = fast_store.identity("default")
-    new = fast_store.rotate("default", PASSPHRASE)
+    old = fast_store.identities.get("default")
+    new = fast_store.identities.rotate("default", PASSPHRASE)
     assert new.version == 2 and new.status == "active" and new.serial != old.serial
     assert [v.status for v in new.versions] == ["retired", "active"]
     assert [v.has_private_key for v in new.versions] == [False, True]
-    assert b"BEGIN CERTIFICATE" in fast_store.export_chain("default", version=1)
+    assert b"BEGIN CERTIFICATE" in fast_store.identities.chain_pem("default", version=1)
     assert leaf_of(fast_store.signer("default", PASSPHRASE)).serial_number == new.serial
     assert len(list((fast_store.path / "private").glob("default.*"))) == 1
 
 
 def test_revoked_identity_refuses_to_sign(fast_store: KeyStore) -> None:
-    fast_store.rotate("default", PASSPHRASE)
-    info = fast_store.revoke("default", "key leaked", PASSPHRASE)
+    fast_store.identities.rotate("default", PASSPHRASE)
+    info = fast_store.identities.revoke("default", "key leaked", PASSPHRASE)
     assert info.status == "revoked" and info.revocation_reason == "key leaked"
     with pytest.raises(IdentityUnusable, match=r"revoked .* \(key leaked\)"):
         fast_store.signer(None, PASSPHRASE)
     with pytest.raises(IdentityUnusable, match="revoked"):
         fast_store.signer(None, "")  # refused before the passphrase matters
     for version in info.versions:
-        revocation = fast_store.revocation(version.serial)
+        revocation = fast_store.identities.revocation(version.serial)
         assert revocation is not None and revocation.identity == "default"
         assert revocation.reason == "key leaked"
-    assert fast_store.revocation(12345) is None
-    assert set(fast_store.revoked_serials()) == {v.serial for v in info.versions}
+    assert fast_store.identities.revocation(12345) is None
+    assert set(fast_store.identities.revoked_serials()) == {v.serial for v in info.versions}
     assert not list((fast_store.path / "private").glob("default.*"))
     with pytest.raises(UsageError, match="already revoked"):
-        fast_store.revoke("default", "again", PASSPHRASE)
+        fast_store.identities.revoke("default", "again", PASSPHRASE)
     with pytest.raises(IdentityUnusable, match="cannot be rotated"):
-        fast_store.rotate("default", PASSPHRASE)
+        fast_store.identities.rotate("default", PASSPHRASE)
 
 
 def test_expired_and_not_yet_valid_identities_refuse(
     fast_store: KeyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast_store.create_identity("short", Algorithm.ED25519, days=1, passphrase=PASSPHRASE)
+    fast_store.identities.create("short", Algorithm.ED25519, days=1, passphrase=PASSPHRASE)
     fast_store.signer("short", PASSPHRASE)
     real_now = store_module.now_utc()
     monkeypatch.setattr(store_module, "now_utc", lambda: real_now + dt.timedelta(days=2))
-    with pytest.raises(IdentityUnusable, match=r"expired on .* run `provenance keys rotate short`"):
+    with pytest.raises(IdentityUnusable, match=r"'short' expired on .* UTC$") as expired:
         fast_store.signer("short", PASSPHRASE)
+    assert expired.value.remedy is Remedy.ROTATE  # the CLI names `keys rotate`
     monkeypatch.setattr(store_module, "now_utc", lambda: real_now - dt.timedelta(days=1))
     with pytest.raises(IdentityUnusable, match="valid only from"):
         fast_store.signer("short", PASSPHRASE)
@@ -198,11 +201,11 @@ def test_expired_and_not_yet_valid_identities_refuse(
 
 def test_days_cannot_outlive_the_root(fast_store: KeyStore) -> None:
     with pytest.raises(UsageError, match="outlive the root CA"):
-        fast_store.create_identity("long", days=40000, passphrase=PASSPHRASE)
+        fast_store.identities.create("long", days=40000, passphrase=PASSPHRASE)
 
 
 def test_audit_log_records_events_as_json_lines(fast_store: KeyStore) -> None:
-    fast_store.create_identity("audited", Algorithm.ED25519, passphrase=PASSPHRASE)
+    fast_store.identities.create("audited", Algorithm.ED25519, passphrase=PASSPHRASE)
     fast_store.audit_event("sign", identity="audited", output="/tmp/x.jpg")
     lines = [json.loads(line) for line in (fast_store.path / "audit.log").read_text().splitlines()]
     assert [line["event"] for line in lines] == ["init", "create", "tsa-create", "create", "sign"]
@@ -212,16 +215,16 @@ def test_audit_log_records_events_as_json_lines(fast_store: KeyStore) -> None:
 
 
 def test_watermark_keys(fast_store: KeyStore) -> None:
-    created = fast_store.create_watermark_key("second")
-    assert created.secret != fast_store.watermark_key().secret
-    assert [k.name for k in fast_store.watermark_keys()] == ["default", "second"]
-    assert fast_store.watermark_key("second") == created
+    created = fast_store.watermark_keys.create("second")
+    assert created.secret != fast_store.watermark_keys.get().secret
+    assert [k.name for k in fast_store.watermark_keys.list()] == ["default", "second"]
+    assert fast_store.watermark_keys.get("second") == created
     with pytest.raises(UsageError, match="already exists"):
-        fast_store.create_watermark_key("second")
+        fast_store.watermark_keys.create("second")
 
 
 def test_export_chain_is_public_pem(fast_store: KeyStore) -> None:
-    chain = fast_store.export_chain("default")
+    chain = fast_store.identities.chain_pem("default")
     assert b"PRIVATE" not in chain
     cert = x509.load_pem_x509_certificates(chain)[0]
     assert cert.public_bytes(serialization.Encoding.PEM) == chain

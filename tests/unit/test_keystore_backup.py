@@ -18,8 +18,8 @@ from provenance.keystore import BACKUP_MAGIC, Algorithm, KeyStore
 
 
 def test_backup_restore_round_trip(fast_store: KeyStore, tmp_path: Path) -> None:
-    fast_store.create_identity("extra", Algorithm.ED25519, passphrase=PASSPHRASE)
-    fast_store.create_watermark_key("wm2")
+    fast_store.identities.create("extra", Algorithm.ED25519, passphrase=PASSPHRASE)
+    fast_store.watermark_keys.create("wm2")
     backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
     data = backup.read_bytes()
     assert data.startswith(BACKUP_MAGIC) and data[8] == 1
@@ -27,9 +27,9 @@ def test_backup_restore_round_trip(fast_store: KeyStore, tmp_path: Path) -> None
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
     restored = KeyStore.restore(tmp_path / "elsewhere", backup, PASSPHRASE, config=FAST_CONFIG)
-    assert [i.name for i in restored.identities()] == ["default", "extra"]
-    assert restored.watermark_key("wm2").secret == fast_store.watermark_key("wm2").secret
-    assert restored.trust_anchors_pem() == fast_store.trust_anchors_pem()
+    assert [i.name for i in restored.identities.list()] == ["default", "extra"]
+    assert restored.watermark_keys.get("wm2").secret == fast_store.watermark_keys.get("wm2").secret
+    assert restored.trust.pem() == fast_store.trust.pem()
     restored.signer("extra", PASSPHRASE).sign(b"x")
     assert stat.S_IMODE(restored.path.stat().st_mode) == 0o700
     assert stat.S_IMODE(next((restored.path / "private").iterdir()).stat().st_mode) == 0o600
@@ -72,12 +72,12 @@ def test_restore_over_existing_store_needs_force_and_keeps_it_aside(
     fast_store: KeyStore, tmp_path: Path
 ) -> None:
     backup = fast_store.backup(tmp_path / "store.bak", PASSPHRASE)
-    fast_store.create_identity("after-backup", Algorithm.ED25519, passphrase=PASSPHRASE)
+    fast_store.identities.create("after-backup", Algorithm.ED25519, passphrase=PASSPHRASE)
     with pytest.raises(KeyStoreExists, match="already exists at"):
         KeyStore.restore(fast_store.home, backup, PASSPHRASE)
     restored = KeyStore.restore(fast_store.home, backup, PASSPHRASE, force=True)
-    assert [i.name for i in restored.identities()] == ["default"]
+    assert [i.name for i in restored.identities.list()] == ["default"]
     (aside,) = fast_store.home.glob("keystore.replaced-*")
     kept = KeyStore.open(fast_store.home)  # the live store is the restored one...
-    assert "after-backup" not in [i.name for i in kept.identities()]
+    assert "after-backup" not in [i.name for i in kept.identities.list()]
     assert (aside / "index.json").read_text().count("after-backup") > 0  # ...the old one kept

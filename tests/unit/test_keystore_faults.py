@@ -31,7 +31,7 @@ def _snapshot(home: Path) -> dict[Path, bytes]:
 def _still_usable(home: Path, identity: str = "default") -> None:
     store = KeyStore.open(home, config=FAST_CONFIG)
     store.signer(identity, PASSPHRASE).sign(b"still works")
-    store.create_identity("afterwards", Algorithm.ED25519, passphrase=PASSPHRASE)
+    store.identities.create("afterwards", Algorithm.ED25519, passphrase=PASSPHRASE)
     store.signer("afterwards", PASSPHRASE).sign(b"and writes too")
 
 
@@ -45,7 +45,7 @@ def test_disk_full_during_the_write_leaves_no_temp_file(
 
     monkeypatch.setattr("provenance._internal.fs.os.fsync", disk_full)
     with pytest.raises(KeyStoreError, match="disk is full"):
-        fast_store.rotate("default", PASSPHRASE)
+        fast_store.identities.rotate("default", PASSPHRASE)
     monkeypatch.undo()
     assert _snapshot(fast_store.path.parent) == before
     assert not list(fast_store.path.rglob("*.tmp"))
@@ -67,9 +67,9 @@ def _crash_at_replace(home: str, operation: str, crash_at: int) -> None:
     setattr(os, "replace", replace)  # noqa: B010  # in this child process only
     store = KeyStore.open(Path(home), config=FAST_CONFIG)
     if operation == "create":
-        store.create_identity("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
+        store.identities.create("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
     else:
-        store.rotate("default", PASSPHRASE)
+        store.identities.rotate("default", PASSPHRASE)
     os._exit(0)  # the operation finished before the n-th rename
 
 
@@ -85,7 +85,7 @@ def test_crash_between_write_and_rename_loses_nothing(
     store_home: Path, tmp_path: Path, operation: str
 ) -> None:
     """Kill the writer at each rename in turn, each time on a fresh copy of the store."""
-    versions_before = len(KeyStore.open(store_home).identity("default").versions)
+    versions_before = len(KeyStore.open(store_home).identities.get("default").versions)
     for crash_at in range(1, 50):
         home = tmp_path / f"crash-{crash_at}"
         shutil.copytree(store_home, home)
@@ -96,16 +96,16 @@ def test_crash_between_write_and_rename_loses_nothing(
         assert list(home.rglob(".*.tmp")), "the crash left no written temporary file"
         store = KeyStore.open(home, config=FAST_CONFIG)
         store.signer("default", PASSPHRASE).sign(b"after a crash")
-        versions = store.identity("default").versions
+        versions = store.identities.get("default").versions
         assert [v.status for v in versions].count("active") == 1
         # The interrupted operation can simply be run again.
         if operation == "create":
-            if "doomed" not in [i.name for i in store.identities()]:
-                store.create_identity("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
+            if "doomed" not in [i.name for i in store.identities.list()]:
+                store.identities.create("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
             store.signer("doomed", PASSPHRASE).sign(b"x")
         else:
-            store.rotate("default", PASSPHRASE)
-            assert len(store.identity("default").versions) in (
+            store.identities.rotate("default", PASSPHRASE)
+            assert len(store.identities.get("default").versions) in (
                 versions_before + 1,
                 versions_before + 2,
             )
@@ -118,9 +118,9 @@ def test_crash_between_write_and_rename_loses_nothing(
 def test_wrong_passphrase_on_a_write_changes_nothing(fast_store: KeyStore) -> None:
     before = _snapshot(fast_store.path.parent)
     with pytest.raises(WrongPassphrase):
-        fast_store.rotate("default", "not the passphrase")
+        fast_store.identities.rotate("default", "not the passphrase")
     with pytest.raises(WrongPassphrase):
-        fast_store.create_identity("nope", Algorithm.ED25519, passphrase="not the passphrase")
+        fast_store.identities.create("nope", Algorithm.ED25519, passphrase="not the passphrase")
     assert _snapshot(fast_store.path.parent) == before
     assert not list(fast_store.path.rglob("*.tmp"))
     _still_usable(fast_store.path.parent)

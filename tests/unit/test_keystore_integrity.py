@@ -43,7 +43,7 @@ def test_writes_refuse_a_corrupt_index(fast_store: KeyStore) -> None:
     damaged = json.dumps(document).encode()
     (fast_store.path / "index.json").write_bytes(damaged)
     with pytest.raises(KeyStoreCorrupt, match="unknown identity status 'sparkling'"):
-        fast_store.create_identity("new", Algorithm.ED25519, passphrase=PASSPHRASE)
+        fast_store.identities.create("new", Algorithm.ED25519, passphrase=PASSPHRASE)
     assert (fast_store.path / "index.json").read_bytes() == damaged
 
 
@@ -58,11 +58,11 @@ def test_corrupt_watermark_and_trust_files_are_named(fast_store: KeyStore) -> No
     keys = fast_store.path / "watermark" / "keys.json"
     keys.write_text('{"format": "provenance-watermark-keys", "version": 1}')
     with pytest.raises(KeyStoreCorrupt, match=str(keys)):
-        fast_store.watermark_key()
+        fast_store.watermark_keys.get()
     anchor = next((fast_store.path / "trust").glob("*.pem"))
     anchor.write_text("garbage")
     with pytest.raises(KeyStoreCorrupt, match=str(anchor)):
-        fast_store.trust_anchors_pem()
+        fast_store.trust.pem()
 
 
 def test_failing_write_leaves_the_store_intact_and_usable(
@@ -75,18 +75,18 @@ def test_failing_write_leaves_the_store_intact_and_usable(
 
     monkeypatch.setattr("provenance._internal.fs.os.replace", disk_full)
     with pytest.raises(KeyStoreError, match=r"disk is full.*unchanged"):
-        fast_store.create_identity("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
+        fast_store.identities.create("doomed", Algorithm.ED25519, passphrase=PASSPHRASE)
     with pytest.raises(KeyStoreError, match="disk is full"):
-        fast_store.rotate("default", PASSPHRASE)
+        fast_store.identities.rotate("default", PASSPHRASE)
     monkeypatch.undo()
     after = {p: p.read_bytes() for p in fast_store.path.rglob("*") if p.is_file()}
     audit = fast_store.path / "audit.log"
     assert {p: d for p, d in after.items() if p != audit} == {
         p: d for p, d in before.items() if p != audit
     }
-    assert [i.name for i in fast_store.identities()] == ["default"]
+    assert [i.name for i in fast_store.identities.list()] == ["default"]
     fast_store.signer(None, PASSPHRASE).sign(b"still works")
-    fast_store.create_identity("later", Algorithm.ED25519, passphrase=PASSPHRASE)
+    fast_store.identities.create("later", Algorithm.ED25519, passphrase=PASSPHRASE)
 
 
 def test_lock_timeout_gives_a_clear_error(store_home: Path) -> None:
@@ -96,19 +96,19 @@ def test_lock_timeout_gives_a_clear_error(store_home: Path) -> None:
         filelock.FileLock(store_home / ".keystore.lock"),
         pytest.raises(KeyStoreError, match="is busy: another provenance process"),
     ):
-        busy.create_watermark_key("blocked")
+        busy.watermark_keys.create("blocked")
 
 
 def _create(home: str, name: str, barrier: multiprocessing.synchronize.Barrier) -> None:
     store = KeyStore.open(Path(home), config=FAST_CONFIG)
     barrier.wait()
-    store.create_identity(name, Algorithm.ED25519, passphrase=PASSPHRASE)
+    store.identities.create(name, Algorithm.ED25519, passphrase=PASSPHRASE)
 
 
 def _rotate(home: str, barrier: multiprocessing.synchronize.Barrier) -> None:
     store = KeyStore.open(Path(home), config=FAST_CONFIG)
     barrier.wait()
-    store.rotate("default", PASSPHRASE)
+    store.identities.rotate("default", PASSPHRASE)
 
 
 def _run_all(targets: list[tuple[object, tuple[object, ...]]]) -> None:
@@ -126,7 +126,7 @@ def test_two_processes_create_identities_at_once(store_home: Path) -> None:
     home = str(store_home)
     _run_all([(_create, (home, "alpha", barrier)), (_create, (home, "beta", barrier))])
     store = KeyStore.open(store_home)
-    assert [i.name for i in store.identities()] == ["alpha", "beta", "default"]
+    assert [i.name for i in store.identities.list()] == ["alpha", "beta", "default"]
     for name in ("alpha", "beta"):
         store.signer(name, PASSPHRASE).sign(b"x")
 
@@ -135,7 +135,7 @@ def test_two_processes_rotate_at_once(store_home: Path) -> None:
     barrier = multiprocessing.get_context("fork").Barrier(2)
     home = str(store_home)
     _run_all([(_rotate, (home, barrier)), (_rotate, (home, barrier))])
-    info = KeyStore.open(store_home).identity("default")
+    info = KeyStore.open(store_home).identities.get("default")
     assert [v.status for v in info.versions] == ["retired", "retired", "active"]
     assert len({v.serial for v in info.versions}) == 3
     assert len(list((store_home / "keystore" / "private").glob("default.*"))) == 1

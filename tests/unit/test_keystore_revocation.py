@@ -22,7 +22,7 @@ UTC = dt.UTC
 
 
 def root_of(store: KeyStore) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(store.export_root())
+    return x509.load_pem_x509_certificate(store.root_pem())
 
 
 def crl_of(pem: bytes) -> x509.CertificateRevocationList:
@@ -31,20 +31,22 @@ def crl_of(pem: bytes) -> x509.CertificateRevocationList:
 
 
 def test_revoke_records_since_and_checks_it(fast_store: KeyStore) -> None:
-    info = fast_store.create_identity("press", passphrase=PASSPHRASE)
+    info = fast_store.identities.create("press", passphrase=PASSPHRASE)
     future = dt.datetime.now(UTC) + dt.timedelta(hours=1)
     with pytest.raises(UsageError, match="in the future"):
-        fast_store.revoke("press", "lost", PASSPHRASE, since=future)
+        fast_store.identities.revoke("press", "lost", PASSPHRASE, since=future)
     with pytest.raises(UsageError, match="before identity 'press' had a valid certificate"):
-        fast_store.revoke("press", "lost", PASSPHRASE, since=info.not_before - dt.timedelta(1))
+        fast_store.identities.revoke(
+            "press", "lost", PASSPHRASE, since=info.not_before - dt.timedelta(1)
+        )
     with pytest.raises(UsageError, match="time zone"):
-        fast_store.revoke("press", "lost", PASSPHRASE, since=dt.datetime(2026, 1, 1))
-    assert fast_store.revocations() == []  # nothing was recorded by the refusals
+        fast_store.identities.revoke("press", "lost", PASSPHRASE, since=dt.datetime(2026, 1, 1))
+    assert fast_store.identities.revocations() == []  # nothing was recorded by the refusals
     since = (info.not_before + dt.timedelta(minutes=1)).astimezone(
         dt.timezone(dt.timedelta(hours=2))
     )
-    fast_store.revoke("press", "keyCompromise", PASSPHRASE, since=since)
-    (revocation,) = fast_store.revocations()
+    fast_store.identities.revoke("press", "keyCompromise", PASSPHRASE, since=since)
+    (revocation,) = fast_store.identities.revocations()
     assert revocation.identity == "press" and revocation.serial == info.serial
     assert revocation.since == since and revocation.since.utcoffset() == dt.timedelta(0)
     assert revocation.revoked_at > revocation.since
@@ -56,8 +58,8 @@ def test_revoke_records_since_and_checks_it(fast_store: KeyStore) -> None:
 
 def test_default_since_is_now_and_reaches_the_verifier(fast_store: KeyStore) -> None:
     before = dt.datetime.now(UTC).replace(microsecond=0)
-    fast_store.revoke("default", "laptop lost", PASSPHRASE)
-    (revocation,) = fast_store.revocations()
+    fast_store.identities.revoke("default", "laptop lost", PASSPHRASE)
+    (revocation,) = fast_store.identities.revocations()
     assert revocation.since == revocation.revoked_at >= before
     (entry,) = revocations_of(fast_store).entries
     assert (entry.serial, entry.reason, entry.since) == (
@@ -69,59 +71,59 @@ def test_default_since_is_now_and_reaches_the_verifier(fast_store: KeyStore) -> 
 
 def test_old_revocations_take_since_from_revoked_at(store_home: Path) -> None:
     store = KeyStore.open(store_home, config=FAST_CONFIG)
-    store.revoke("default", "old", PASSPHRASE, since=None)
+    store.identities.revoke("default", "old", PASSPHRASE, since=None)
     index = store.path / "index.json"
     document = json.loads(index.read_text())
     version = document["identities"]["default"]["versions"][0]
     version["revoked_since"] = None  # as an index from before --since reads
     version["revoked_at"] = "2026-01-02T03:04:05+00:00"
     index.write_text(json.dumps(document))
-    (revocation,) = store.revocations()
+    (revocation,) = store.identities.revocations()
     assert revocation.since == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_the_root_issues_a_crl_of_its_revocations(fast_store: KeyStore) -> None:
-    assert fast_store.crl_pem() is None
-    pressed = fast_store.create_identity("press", passphrase=PASSPHRASE)
+    assert fast_store.crls.current_pem() is None
+    pressed = fast_store.identities.create("press", passphrase=PASSPHRASE)
     since = pressed.not_before + dt.timedelta(seconds=30)
-    fast_store.revoke("press", "Key Compromise", PASSPHRASE, since=since)
-    fast_store.revoke("default", "laptop lost", PASSPHRASE)
-    stored = fast_store.crl_pem()
+    fast_store.identities.revoke("press", "Key Compromise", PASSPHRASE, since=since)
+    fast_store.identities.revoke("default", "laptop lost", PASSPHRASE)
+    stored = fast_store.crls.current_pem()
     assert stored is not None
     crl = crl_of(stored)
     root = root_of(fast_store)
     assert crl.issuer == root.subject and crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
     assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
     entries = {e.serial_number: e for e in crl}
-    assert set(entries) == {pressed.serial, fast_store.identity().serial}
+    assert set(entries) == {pressed.serial, fast_store.identities.get().serial}
     press = entries[pressed.serial]
     assert press.revocation_date_utc == since.replace(microsecond=0)
     invalidity = press.extensions.get_extension_for_class(x509.InvalidityDate).value
     assert invalidity.invalidity_date_utc == since.replace(microsecond=0)
     reason = press.extensions.get_extension_for_class(x509.CRLReason).value
     assert reason.reason is x509.ReasonFlags.key_compromise
-    other = entries[fast_store.identity().serial]
+    other = entries[fast_store.identities.get().serial]
     with pytest.raises(x509.ExtensionNotFound):  # free text: unspecified, no reason code
         other.extensions.get_extension_for_class(x509.CRLReason)
     # Issued again on request: a higher number, the old file replaced.
-    fresh = crl_of(fast_store.issue_crl(PASSPHRASE, days=30))
+    fresh = crl_of(fast_store.crls.issue(PASSPHRASE, days=30))
     assert fresh.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 3
     assert fresh.next_update_utc is not None
     assert fresh.next_update_utc - fresh.last_update_utc == dt.timedelta(days=30)
-    assert fast_store.crl_pem() == fresh.public_bytes(serialization.Encoding.PEM)
+    assert fast_store.crls.current_pem() == fresh.public_bytes(serialization.Encoding.PEM)
     assert [p.name for p in (fast_store.path / "certs").glob("root-ca.crl.*")] == [
         "root-ca.crl.3.pem"
     ]
-    with pytest.raises(UsageError, match="--days"):
-        fast_store.issue_crl(PASSPHRASE, days=0)
+    with pytest.raises(UsageError, match="1 to 366 days"):
+        fast_store.crls.issue(PASSPHRASE, days=0)
 
 
 def test_verifier_honours_only_anchor_signed_crls(tmp_path: Path) -> None:
     issuer = make_key_store(tmp_path / "issuer", config=FAST_CONFIG)
-    info = issuer.create_identity("press", passphrase=PASSPHRASE)
+    info = issuer.identities.create("press", passphrase=PASSPHRASE)
     since = info.not_before + dt.timedelta(seconds=10)
-    issuer.revoke("press", "superseded", PASSPHRASE, since=since)
-    pem = issuer.crl_pem()
+    issuer.identities.revoke("press", "superseded", PASSPHRASE, since=since)
+    pem = issuer.crls.current_pem()
     assert pem is not None
     crl, root = crl_of(pem), root_of(issuer)
     entries, sources = revocations_from_crls([crl], [root])
@@ -151,41 +153,41 @@ def test_verifier_honours_only_anchor_signed_crls(tmp_path: Path) -> None:
 
 
 def test_a_stale_crl_is_applied_and_reported(fast_store: KeyStore) -> None:
-    fast_store.revoke("default", "keyCompromise", PASSPHRASE)
+    fast_store.identities.revoke("default", "keyCompromise", PASSPHRASE)
     ten_days_ago = dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(days=10)
-    crl = crl_of(fast_store.issue_crl(PASSPHRASE, days=7, now=ten_days_ago))
+    crl = crl_of(fast_store.crls.issue(PASSPHRASE, days=7, now=ten_days_ago))
     entries, sources = revocations_from_crls([crl], [root_of(fast_store)])
     assert len(entries) == 1
     assert "stale: its next update was due" in sources[0] and "(applied anyway)" in sources[0]
-    info = fast_store.crl()
+    info = fast_store.crls.current()
     assert info is not None and info.stale
 
 
 def test_import_keeps_the_newest_crl_per_issuer(tmp_path: Path) -> None:
     issuer = make_key_store(tmp_path / "issuer", org="Issuer Org", config=FAST_CONFIG)
     verifier = make_key_store(tmp_path / "verifier", config=FAST_CONFIG)
-    first = issuer.issue_crl(PASSPHRASE)
-    issuer.revoke("default", "keyCompromise", PASSPHRASE)
-    second = issuer.crl_pem()
+    first = issuer.crls.issue(PASSPHRASE)
+    issuer.identities.revoke("default", "keyCompromise", PASSPHRASE)
+    second = issuer.crls.current_pem()
     assert second is not None
-    ((info, status),) = verifier.add_crls(first)
+    ((info, status),) = verifier.crls.add(first)
     assert status == "added" and info.entries == 0 and info.number == 1
-    assert verifier.crl_problem(info) == "its issuer is not a trust anchor here"
-    assert [s for _, s in verifier.add_crls(second)] == ["updated"]
-    assert [s for _, s in verifier.add_crls(first)] == ["older"]
-    assert [s for _, s in verifier.add_crls(second)] == ["unchanged"]
-    (listed,) = verifier.crls()
+    assert verifier.crls.problem(info) == "its issuer is not a trust anchor here"
+    assert [s for _, s in verifier.crls.add(second)] == ["updated"]
+    assert [s for _, s in verifier.crls.add(first)] == ["older"]
+    assert [s for _, s in verifier.crls.add(second)] == ["unchanged"]
+    (listed,) = verifier.crls.list()
     assert (listed.number, listed.entries, listed.stale) == (2, 1, False)
     # Honoured once the issuer's root is an anchor here.
-    verifier.add_trust_anchors(issuer.export_root())
-    assert verifier.crl_problem(listed) is None
+    verifier.trust.add(issuer.root_pem())
+    assert verifier.crls.problem(listed) is None
     config = verify_config_for_home(verifier.home)
-    assert [e.serial for e in config.revocations.entries] == [issuer.identity().serial]
+    assert [e.serial for e in config.revocations.entries] == [issuer.identities.get().serial]
     assert config.revocations.sources[0] == "this key store"
     assert config.revocations.sources[1].startswith("CRL of Issuer Org Root CA")
     # An extra CRL for one run goes the same way; removing the import drops it.
-    assert verifier.remove_crl(listed.id) == listed
-    assert verifier.remove_crl(listed.id) is None and verifier.crls() == []
+    assert verifier.crls.remove(listed.id) == listed
+    assert verifier.crls.remove(listed.id) is None and verifier.crls.list() == []
     assert verify_config_for_home(verifier.home).revocations.sources == ("this key store",)
     extra = verify_config_for_home(verifier.home, extra_crls_pem=[second])
     assert len(extra.revocations.entries) == 1
@@ -202,21 +204,21 @@ def test_import_refuses_a_crl_that_its_anchor_did_not_sign(tmp_path: Path) -> No
         .sign(ec.generate_private_key(ec.SECP384R1()), hashes.SHA384())
     )
     with pytest.raises(KeyStoreError, match="does not verify with the trust anchor"):
-        verifier.add_crls(forged.public_bytes(serialization.Encoding.PEM))
-    assert verifier.crls() == []
+        verifier.crls.add(forged.public_bytes(serialization.Encoding.PEM))
+    assert verifier.crls.list() == []
     with pytest.raises(InputError, match="holds no CRL"):
-        verifier.add_crls(b"not a CRL")
+        verifier.crls.add(b"not a CRL")
 
 
 def test_a_crl_of_another_ca_of_the_same_name_is_kept_apart(tmp_path: Path) -> None:
     namesake = make_key_store(tmp_path / "namesake", config=FAST_CONFIG)  # also "Test Org"
     verifier = make_key_store(tmp_path / "verifier", config=FAST_CONFIG)
-    own = verifier.issue_crl(PASSPHRASE)
-    pem = namesake.issue_crl(PASSPHRASE)
-    ((info, status),) = verifier.add_crls(pem)  # not the anchor's key: kept, not honoured
+    own = verifier.crls.issue(PASSPHRASE)
+    pem = namesake.crls.issue(PASSPHRASE)
+    ((info, status),) = verifier.crls.add(pem)  # not the anchor's key: kept, not honoured
     assert status == "added"
-    assert verifier.crl_problem(info) == (
+    assert verifier.crls.problem(info) == (
         "its signature does not verify with the trust anchor of that name"
     )
-    assert [s for _, s in verifier.add_crls(own)] == ["added"]  # its own id, no clash
-    assert len(verifier.crls()) == 2
+    assert [s for _, s in verifier.crls.add(own)] == ["added"]  # its own id, no clash
+    assert len(verifier.crls.list()) == 2

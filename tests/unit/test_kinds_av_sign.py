@@ -28,7 +28,7 @@ MAKERS = every_kind()
 
 
 def trusting(store: KeyStore, limits: Limits = Limits()) -> Verifier:
-    trust = TrustSettings(anchors_pem=store.trust_anchors_pem())
+    trust = TrustSettings(anchors_pem=store.trust.pem())
     return Verifier(VerifyConfig(trust=trust, revocations=revocations_of(store), limits=limits))
 
 

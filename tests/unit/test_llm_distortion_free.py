@@ -247,11 +247,11 @@ def keys_file(store: KeyStore) -> Path:
 
 
 def test_new_keys_record_the_distortion_free_mode(fast_store: KeyStore) -> None:
-    assert fast_store.watermark_key().llm_mode == "distortion-free"
-    assert fast_store.create_watermark_key("second").llm_mode == "distortion-free"
+    assert fast_store.watermark_keys.get().llm_mode == "distortion-free"
+    assert fast_store.watermark_keys.create("second").llm_mode == "distortion-free"
     document = json.loads(keys_file(fast_store).read_text())
     assert {k["llm_mode"] for k in document["keys"].values()} == {"distortion-free"}
-    assert "llm_mode='distortion-free'" in repr(fast_store.watermark_key("second"))
+    assert "llm_mode='distortion-free'" in repr(fast_store.watermark_keys.get("second"))
 
 
 def test_keys_from_before_modes_read_as_green_list(fast_store: KeyStore) -> None:
@@ -260,7 +260,7 @@ def test_keys_from_before_modes_read_as_green_list(fast_store: KeyStore) -> None
     for raw in document["keys"].values():
         raw.pop("llm_mode")  # the file as version 1 wrote it before modes
     path.write_text(json.dumps(document))
-    assert fast_store.watermark_key().llm_mode == "green-list"
+    assert fast_store.watermark_keys.get().llm_mode == "green-list"
 
 
 def test_an_unknown_mode_is_a_corrupt_key_file(fast_store: KeyStore) -> None:
@@ -269,7 +269,7 @@ def test_an_unknown_mode_is_a_corrupt_key_file(fast_store: KeyStore) -> None:
     document["keys"]["default"]["llm_mode"] = "kgw"
     path.write_text(json.dumps(document))
     with pytest.raises(KeyStoreCorrupt, match="unknown LLM watermark mode 'kgw'"):
-        fast_store.watermark_key()
+        fast_store.watermark_keys.get()
 
 
 def id_tokenizer() -> TextTokenizer:
@@ -284,7 +284,7 @@ def id_tokenizer() -> TextTokenizer:
 def test_detect_with_key_uses_the_mode_the_key_records(
     fast_store: KeyStore, toy: ToyBigramLM
 ) -> None:
-    key = fast_store.watermark_key()
+    key = fast_store.watermark_keys.get()
     tokenizer = id_tokenizer()
     text = tokenizer.decode(toy.sample(200, seed=3, uniforms=KeyedUniforms(key.secret)).tolist())
     found = detect_with_key(text, key, tokenizer)

@@ -31,7 +31,7 @@ FORMATS = [
 
 
 def trusting(store: KeyStore) -> Verifier:
-    trust = TrustSettings(anchors_pem=store.trust_anchors_pem())
+    trust = TrustSettings(anchors_pem=store.trust.pem())
     return Verifier(VerifyConfig(trust=trust, revocations=revocations_of(store)))
 
 
@@ -75,7 +75,7 @@ def test_round_trip_each_format(
 def test_each_algorithm_signs_trusted(
     env_store: KeyStore, passphrase: str, algorithm: Algorithm
 ) -> None:
-    env_store.create_identity(f"id-{algorithm}", algorithm, passphrase=passphrase)
+    env_store.identities.create(f"id-{algorithm}", algorithm, passphrase=passphrase)
     signer = ManifestSigner(env_store.signer(f"id-{algorithm}", passphrase))
     signed = sign_bytes(encode(natural_image(96, 64), "JPEG"), signer, AIContent(model="m")).data
     report = trusting(env_store).verify_bytes(signed)
@@ -128,7 +128,7 @@ def test_revoked_identity_reads_invalid(
 ) -> None:
     signed = _signed_jpeg(signer)
     assert trusting(env_store).verify_bytes(signed).verdict is Verdict.TRUSTED
-    env_store.revoke("default", "key compromised", passphrase)
+    env_store.identities.revoke("default", "key compromised", passphrase)
     report = trusting(env_store).verify_bytes(signed)
     assert report.verdict is Verdict.INVALID
     assert report.credentials is not None

@@ -47,7 +47,7 @@ def passphrase() -> str:
 
 @pytest.fixture(scope="module")
 def reader(module_store: KeyStore) -> CredentialReader:
-    return CredentialReader(TrustSettings(anchors_pem=module_store.trust_anchors_pem()))
+    return CredentialReader(TrustSettings(anchors_pem=module_store.trust.pem()))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def signed(module_store: KeyStore, passphrase: str) -> tuple[str, bytes]:
 def test_every_algorithm_signs_text_that_validates(
     module_store: KeyStore, passphrase: str, reader: CredentialReader, algorithm: Algorithm
 ) -> None:
-    module_store.create_identity(f"text-{algorithm.value}", algorithm, passphrase=passphrase)
+    module_store.identities.create(f"text-{algorithm.value}", algorithm, passphrase=passphrase)
     signer = module_store.signer(f"text-{algorithm.value}", passphrase)
     signed, manifest = embed_text_manifest(TEXT, definition(), signer)
     found = read_text_manifest(signed, reader)

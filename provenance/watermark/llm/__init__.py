@@ -14,7 +14,7 @@
   invisible characters (``without_provenance_marks``): a signed text tests as generated.
 * ``load_tokenizer`` (``tokenizers``) finds that tokenizer offline, by path or known name.
 
-The key is the key store's watermark secret (``KeyStore.watermark_key(name).secret``); the
+The key is the key store's watermark secret (``store.watermark_keys.get(name).secret``); the
 text mark derives its own AES key from it, independent from the image watermark's.
 The processors are imported lazily, so this package imports without torch.
 """

@@ -64,7 +64,7 @@ def detect_with_key(
     green_list_scheme: WatermarkScheme | None = None,
     exponential_scheme: ExponentialScheme | None = None,
 ) -> LLMDetection:
-    """Test ``text`` for the LLM watermark of ``key`` (``KeyStore.watermark_key(name)``).
+    """Test ``text`` for the LLM watermark of ``key`` (``store.watermark_keys.get(name)``).
 
     The test is the one of the mode the key records (``mode`` overrides it), tokenised with
     ``tokenizer`` (the generating model's, ``load_tokenizer``); the toolkit's own invisible

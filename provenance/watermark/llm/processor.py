@@ -4,7 +4,7 @@
     from provenance.keystore import KeyStore
     from provenance.watermark.llm import WatermarkLogitsProcessor
 
-    key = KeyStore.open(home).watermark_key()
+    key = KeyStore.open(home).watermark_keys.get()
     processor = WatermarkLogitsProcessor.from_secret(key.secret)
     model.generate(**inputs, do_sample=True, logits_processor=LogitsProcessorList([processor]))
 
@@ -53,7 +53,7 @@ class WatermarkLogitsProcessor(LogitsProcessor):
         scheme: WatermarkScheme | None = None,
         delta: float = DEFAULT_DELTA,
     ) -> WatermarkLogitsProcessor:
-        """From a key store's 32-byte watermark secret (``KeyStore.watermark_key().secret``)."""
+        """From a key store's 32-byte watermark secret (``store.watermark_keys.get().secret``)."""
         return cls(GreenList(secret, scheme), delta=delta)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:

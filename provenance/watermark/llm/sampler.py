@@ -3,7 +3,7 @@
     from transformers import LogitsProcessorList
     from provenance.watermark.llm import watermark_processor
 
-    key = KeyStore.open(home).watermark_key()
+    key = KeyStore.open(home).watermark_keys.get()
     processor = watermark_processor(key)  # the mode the key records
     model.generate(**inputs, do_sample=True, logits_processor=LogitsProcessorList([processor]))
 
@@ -47,7 +47,7 @@ class DistortionFreeLogitsProcessor(LogitsProcessor):
     def from_secret(
         cls, secret: bytes, *, scheme: ExponentialScheme | None = None
     ) -> DistortionFreeLogitsProcessor:
-        """From a key store's 32-byte watermark secret (``KeyStore.watermark_key().secret``)."""
+        """From a key store's 32-byte watermark secret (``store.watermark_keys.get().secret``)."""
         return cls(KeyedUniforms(secret, scheme))
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
