@@ -61,8 +61,7 @@ def serve(
         None,
         "--revoke-token",
         metavar="NAME",
-        help="Revoke NAME's API token and exit; a running server refuses it from its next "
-        "request.",
+        help="Revoke NAME's API token and exit; a running server refuses it from its next request.",
     ),
 ) -> None:
     """Serve the HTTP API (verify, sign, soft-binding resolution) and the moderator page.

@@ -144,9 +144,7 @@ class ServerSettings:
     # ``endpoint`` of soft-binding matches; default: the address the request came in on
     # (the listening socket's, never the client's Host header).
     public_url: str | None = None
-    _token_file: _TokenFile | None = dataclasses.field(
-        default=None, repr=False, compare=False
-    )
+    _token_file: _TokenFile | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0:

@@ -1095,7 +1095,7 @@ def test_a_text_preview_cut_inside_the_wrapper_shows_no_replacement_character(
     server: tuple[str, str], browser: Any, tmp_path: Path
 ) -> None:
     base, token = server
-    text = "A short generated caption.\nSecond line.\n".encode()
+    text = b"A short generated caption.\nSecond line.\n"
     response = httpx.post(
         f"{base}/v1/sign",
         params={"model": "gpt"},

@@ -94,9 +94,7 @@ def test_raw_body_upload_is_accepted(client: TestClient, signed: tuple[bytes, st
     assert response.json()["path"] == "-"
 
 
-def test_a_raw_body_has_no_name_to_suggest_another_type(
-    client: TestClient, jpeg: bytes
-) -> None:
+def test_a_raw_body_has_no_name_to_suggest_another_type(client: TestClient, jpeg: bytes) -> None:
     # Issue 23, item 16: no name was sent, so no name can suggest another type.
     for upload in ({"content": jpeg}, {"files": {"file": ("photo", jpeg)}}):
         report = client.post("/v1/verify", **upload).json()  # type: ignore[arg-type]

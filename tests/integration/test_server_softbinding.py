@@ -87,9 +87,7 @@ def test_the_endpoint_is_never_the_client_s_host_header(
 
     with client_for(home[0], public_url="https://provenance.example.org/") as configured:
         answer = configured.get("/matches/byBinding", params=params, headers={"Host": EVIL})
-    assert [m["endpoint"] for m in answer.json()["matches"]] == [
-        "https://provenance.example.org"
-    ]
+    assert [m["endpoint"] for m in answer.json()["matches"]] == ["https://provenance.example.org"]
 
 
 @pytest.mark.parametrize(
