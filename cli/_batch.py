@@ -98,7 +98,19 @@ def check_engine(
 
 
 def default_workers(workers: int | None) -> int:
-    return workers or os.cpu_count() or 1
+    """The worker count asked for (default: the CPU count); one line on stderr when it is
+    over what a batch starts here, which then starts that many."""
+    if workers is None:
+        return os.cpu_count() or 1
+    from provenance.batch import WORKERS_PER_CPU, max_workers
+
+    if workers > (cap := max_workers()):
+        typer.echo(
+            f"note: --workers {workers} is over this machine's limit of {cap} "
+            f"({WORKERS_PER_CPU} per CPU); at most {cap} run at once",
+            err=True,
+        )
+    return workers
 
 
 # -- inputs -----------------------------------------------------------------------------

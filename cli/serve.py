@@ -46,8 +46,22 @@ def serve(
         help="Do not log requests (by default one line each on stderr: method, path, "
         "status, bytes, time).",
     ),
+    public_url: str = typer.Option(
+        None,
+        "--public-url",
+        metavar="URL",
+        help="The address clients reach this server at (e.g. https://provenance.example.org), "
+        "given as the endpoint of soft-binding matches (default: the address a request came "
+        "in on).",
+    ),
     new_token: str = typer.Option(
         None, "--new-token", metavar="NAME", help="Create an API token for NAME, print it, exit."
+    ),
+    revoke_token: str = typer.Option(
+        None,
+        "--revoke-token",
+        metavar="NAME",
+        help="Revoke NAME's API token and exit; a running server refuses it from its next request.",
     ),
 ) -> None:
     """Serve the HTTP API (verify, sign, soft-binding resolution) and the moderator page.
@@ -59,27 +73,42 @@ def serve(
         import uvicorn
 
         from provenance.server import ServerSettings, create_app, create_token
+        from provenance.server import revoke_token as revoke
         from provenance.server.app import ACCESS_LOGGER
     except ImportError:
         raise UsageError(
             "the server needs its extra: pip install 'provenance-toolkit[server]'"
         ) from None
     home = home_of(ctx)
+    if new_token and revoke_token:
+        raise UsageError("--new-token and --revoke-token are separate commands")
+    if revoke_token:
+        revoke(home, revoke_token)
+        typer.echo(
+            f"token for {shown(revoke_token)} revoked; a running server refuses it from its "
+            "next request",
+            err=True,
+        )
+        return
     if new_token:
         token = create_token(home, new_token)
         typer.echo(token)
         typer.echo(f"token for {shown(new_token)} created; it is shown only once", err=True)
         return
     passphrase = os.environ.get(PASSPHRASE_ENV) or None
-    settings = ServerSettings.from_home(
-        home,
-        identity=identity,
-        passphrase=passphrase,
-        max_upload_bytes=max_upload_mb * 1024 * 1024,
-        request_timeout_seconds=timeout,
-        max_concurrency=concurrency,
-        access_log=not no_access_log,
-    )
+    try:
+        settings = ServerSettings.from_home(
+            home,
+            identity=identity,
+            passphrase=passphrase,
+            max_upload_bytes=max_upload_mb * 1024 * 1024,
+            request_timeout_seconds=timeout,
+            max_concurrency=concurrency,
+            access_log=not no_access_log,
+            public_url=public_url,
+        )
+    except ValueError as exc:  # the only setting a user can give out of range
+        raise UsageError(f"--public-url: {str(exc).removeprefix('public_url ')}") from None
     app = create_app(settings)  # a wrong passphrase stops here, with its reason
     try:
         sock = _listen(host, port)

@@ -6,7 +6,7 @@ Users name cryptic validation output as the field's top pain point (c2pa-python 
 
 from __future__ import annotations
 
-__all__ = ["explain_code", "explain_signing_error"]
+__all__ = ["explain_code", "explain_parse_error", "explain_signing_error"]
 
 _CODES: dict[str, str] = {
     "assertion.dataHash.mismatch": "content changed after signing",
@@ -83,6 +83,14 @@ _SIGNING_ERRORS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Substrings of c2pa-rs's errors for a file it cannot parse, with what they say in words.
+_PARSE_ERRORS: tuple[tuple[str, str], ...] = (
+    ("too deply nested", "its boxes are nested too deeply"),
+    ("too deeply nested", "its boxes are nested too deeply"),
+    ("box size extends beyond asset bounds", "a box runs past the end of the file"),
+)
+
+
 def explain_code(code: str, fallback: str | None = None) -> str:
     """A sentence for a validation status code (or the validator's own words)."""
     if code in _CODES:
@@ -98,3 +106,12 @@ def explain_signing_error(message: str) -> str:
         if needle.lower() in message.lower():
             return f"{meaning} [c2pa: {message.strip()}]"
     return f"signing failed [c2pa: {message.strip()}]"
+
+
+def explain_parse_error(message: str) -> str:
+    """The sentence for a file c2pa-rs could not parse: plain words when the reason is
+    known, else c2pa-rs's own message, marked as such."""
+    for needle, meaning in _PARSE_ERRORS:
+        if needle in message.lower():
+            return f"the file could not be parsed: {meaning}"
+    return f"the file could not be parsed [c2pa: {message.strip()}]"

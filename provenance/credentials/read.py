@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import c2pa
 
+from provenance.credentials.explain import explain_parse_error
 from provenance.credentials.status import HARD_BINDING_MISMATCHES, MALFORMED, ValidationState
 from provenance.credentials.store import (
     Ingredient,
@@ -204,7 +205,7 @@ def _classify_read_error(exc: Exception) -> ManifestStore | None:
             f"the manifest is stored remotely ({url}) and remote fetching is off"
         ) from exc
     if "asset could not be parsed" in lowered or lowered.startswith(("notsupported", "io")):
-        raise InputError(f"the file could not be parsed [c2pa: {message}]") from exc
+        raise InputError(explain_parse_error(message)) from exc
     log.debug("malformed manifest: %s", message)
     malformed = Status(MALFORMED, None, message)
     return ManifestStore(

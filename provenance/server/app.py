@@ -115,7 +115,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             def job() -> dict[str, Any]:
                 # From the upload's file, as `provenance verify` reads a file: audio and
                 # video are streamed to c2pa-rs, never read whole.
-                report = services.verifier.verify_path(upload.path)
+                # A name without an extension (or none: the raw body) suggests no type.
+                report = services.verifier.verify_path(upload.path, named=bool(upload.path.suffix))
                 body = dataclasses.replace(report, path=name, path_bytes=None).to_json()
                 if include_manifest:
                     body["manifest"] = services.manifest_json(upload.path)

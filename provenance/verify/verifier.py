@@ -98,14 +98,17 @@ class Verifier:
         self._tokenizer: Encoder | None = None
         self._held = self._held_keys()
 
-    def verify_path(self, path: Path, *, manifest: Path | None = None) -> Report:
+    def verify_path(
+        self, path: Path, *, manifest: Path | None = None, named: bool = True
+    ) -> Report:
         """Verify one file; never raises for bad input, reports ``error`` instead.
 
         Audio and video are read as streams (never whole, up to their own size limit);
         the other kinds are read whole (docs/design.md, "Reading"). ``manifest``: a
         manifest store file (``.c2pa``) to validate the file against instead of its own
         or its sidecar (docs/design.md, "Sidecars"); ``UsageError`` for a kind that keeps
-        its manifest in itself.
+        its manifest in itself. ``named=False``: the path's name is not one anybody gave
+        the content (an upload without a name), so it suggests no type.
         """
         media_type: str | None = None
         try:
@@ -119,7 +122,7 @@ class Verifier:
                     report = self._verify(stream_kind, media_type, handle, path, source)
         except InputError as exc:
             return Report.failed(path, exc.diagnostics(), media_type)
-        if report.media_type and extension_mismatch(Path(path), report.media_type):
+        if named and report.media_type and extension_mismatch(Path(path), report.media_type):
             note = f"file name suggests another type; content is {report.media_type}"
             report = dataclasses.replace(report, summary=f"{report.summary} ({note})")
         return report

@@ -64,3 +64,43 @@ def test_wrong_passphrase_stops_the_server_with_one_line(
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")
     assert "Traceback" not in result.output
+
+
+def test_a_revoked_token_is_refused_by_a_running_server(home: Path) -> None:
+    """Issue 23, item 18: `serve --revoke-token NAME` counts from the next request, with no
+    restart (the server reads the tokens file again when it changes)."""
+    from fastapi.testclient import TestClient
+
+    from provenance.server import ServerSettings, create_app
+
+    runner = CliRunner()
+    kept = runner.invoke(app, ["--home", str(home), "serve", "--new-token", "kept"])
+    gone = runner.invoke(app, ["--home", str(home), "serve", "--new-token", "gone"])
+    tokens = {"kept": kept.stdout.strip(), "gone": gone.stdout.strip()}
+
+    def status(client: TestClient, name: str) -> int:
+        headers = {"Authorization": f"Bearer {tokens[name]}"}
+        return client.post("/v1/sign", content=b"some text", headers=headers).status_code
+
+    # No key store here: a valid token gets as far as "signing disabled" (503).
+    with TestClient(create_app(ServerSettings.from_home(home))) as client:
+        assert status(client, "kept") == status(client, "gone") == 503
+        result = runner.invoke(app, ["--home", str(home), "serve", "--revoke-token", "gone"])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith("token for gone revoked")
+        assert status(client, "gone") == 403
+        assert status(client, "kept") == 503
+        added = runner.invoke(app, ["--home", str(home), "serve", "--new-token", "late"])
+        tokens["late"] = added.stdout.strip()
+        assert status(client, "late") == 503
+    assert sorted(load_token_hashes(home).values()) == ["kept", "late"]
+    again = runner.invoke(app, ["--home", str(home), "serve", "--revoke-token", "gone"])
+    assert again.exit_code == 2 and "no token named 'gone'" in again.stderr
+
+
+def test_public_url_is_checked(home: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "serve", "--public-url", "ftp://x.example"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --public-url: must be an http:// or https://")

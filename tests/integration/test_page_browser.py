@@ -179,11 +179,10 @@ def fact(page: Any, term: str) -> str | None:
 
 
 def failures_on_page(page: Any) -> list[tuple[str, str | None]]:
-    """Each "What failed and why" item as (its words, its code span or None)."""
+    """Each "What failed and why" item as (its text, the code in its tooltip or None)."""
     items: list[tuple[str, str | None]] = page.evaluate(
         """() => [...document.querySelectorAll('#failures li')].map((li) => [
-            li.querySelector('.failure-words').textContent,
-            li.querySelector('.failure-code')?.textContent ?? null,
+            li.textContent, li.getAttribute('title'),
         ])"""
     )
     return [(words, code) for words, code in items]
@@ -379,7 +378,7 @@ def test_watermark_row_wording(
     page.close()
 
 
-def test_failures_show_plain_words_then_the_code(
+def test_failures_show_plain_words_with_the_code_as_a_tooltip(
     server: tuple[str, str], browser: Any, tmp_path: Path
 ) -> None:
     credentials = new_report()["credentials"]
@@ -510,7 +509,7 @@ def test_painted_rectangle_shows_its_box(
     for r in altered:  # every box lies on the rectangle
         assert box[0] <= r["x"] + r["width"] / 2 <= box[2]
         assert box[1] <= r["y"] + r["height"] / 2 <= box[3]
-    where = fact(page, "Where edited") or ""
+    where = fact(page, "Watermark coverage") or ""
     assert "no longer carr" in where and "of the image" in where
     assert "no longer carr" in page.text_content("#regions-caption")
     assert page.is_visible("#regions-legend")
@@ -545,7 +544,7 @@ def test_regions_from_the_report_are_drawn_and_counted(
     assert sorted(r["state"] for r in drawn) == ["altered", "altered", "unknown"]
     assert page.get_attribute("#overlay", "viewBox") == "0 0 200 160"
     assert page.text_content("#regions-caption") == (
-        "2 regions (13% of the image) no longer carry the watermark; "
+        "Watermark coverage: 2 regions (13% of the image) no longer carry the watermark; "
         "1 region (6%) cannot be checked (too little texture)"
     )
     page.close()
@@ -981,4 +980,233 @@ def test_an_unknown_verdict_is_shown_as_sent_and_styled_as_an_error(
     page = page_with_report(browser, server[0], tmp_path, new_report(verdict="constructor"))
     assert page.text_content("#verdict") == "constructor"
     assert page.get_attribute("#verdict", "class") == "verdict verdict-error"
+    page.close()
+
+
+# Issue 23, item 17: a page that says what was observed, on a desk and on a phone.
+
+SHOTS = Path(os.environ.get("PROVENANCE_SHOTS", "/tmp/provenance-page-shots"))
+
+
+def recovered_png(base: str, token: str) -> bytes:
+    """A signed JPEG's pixels saved again as PNG: no manifest, the watermark kept."""
+    import io
+
+    from PIL import Image
+
+    signed, _ = sign_bytes(base, token, encode(natural_image(640, 480), "JPEG", quality=90))
+    return encode(Image.open(io.BytesIO(signed)).convert("RGB"), "PNG")
+
+
+def test_a_recovered_file_explains_the_mismatch_instead_of_listing_it(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    page = check_on_page(browser, base, tmp_path, recovered_png(base, token))
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-recovered"
+    note = page.text_content("#verdict-note")
+    assert page.is_visible("#verdict-note")
+    assert "not the signed file" in note and "found through the watermark" in note
+    # The expected content mismatch is not a failure under a green banner.
+    assert page.is_hidden("#failures-box") and failures_on_page(page) == []
+    assert "content changed" not in page.text_content("#result")
+    assert fact(page, "Watermark coverage") is None and fact(page, "Where edited") is None
+    assert page.is_hidden("#manifest-box")  # nothing embedded, no "Full manifest"
+    page.close()
+
+
+def test_recovered_still_lists_any_other_failure(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    credentials = new_report()["credentials"]
+    credentials.update(
+        failures=["assertion.dataHash.mismatch", "timeStamp.untrusted"],
+        explanations={
+            "assertion.dataHash.mismatch": "content changed after signing",
+            "timeStamp.untrusted": "the time-stamp's authority is not trusted here",
+        },
+    )
+    report = new_report(verdict="recovered", credentials=credentials)
+    page = page_with_report(browser, server[0], tmp_path, report)
+    assert failures_on_page(page) == [
+        ("the time-stamp's authority is not trusted here", "timeStamp.untrusted")
+    ]
+    page.close()
+
+
+def test_coverage_is_shown_only_when_it_localised_something(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    import json
+
+    flat_sky = [
+        {"x": 0, "y": 0, "width": 100, "height": 40, "share": 0.25, "state": "unknown"},
+        {"x": 100, "y": 0, "width": 100, "height": 40, "share": 0.25, "state": "unknown"},
+    ]
+    report = new_report(watermark=watermark(altered_regions=flat_sky))
+    page = browser.new_page()
+    page.route(
+        "**/v1/verify*",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(report)
+        ),
+    )
+    page.goto(f"{server[0]}/")
+    page.set_input_files("#file", str(write(tmp_path, "sky.png", encode(natural_image(), "PNG"))))
+    page.wait_for_selector("#preview-box", state="visible")
+    assert page.locator("#regions rect").count() == 0
+    assert page.text_content("#regions-caption") == ""
+    assert page.is_hidden("#regions-legend")
+    assert fact(page, "Watermark coverage") is None and fact(page, "Where edited") is None
+    page.close()
+
+
+def test_failure_codes_are_not_shown_beside_the_words(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    credentials = new_report()["credentials"]
+    credentials.update(
+        failures=["assertion.dataHash.mismatch"],
+        explanations={"assertion.dataHash.mismatch": "content changed after signing"},
+    )
+    page = page_with_report(
+        browser, server[0], tmp_path, new_report(verdict="invalid", credentials=credentials)
+    )
+    assert page.text_content("#failures") == "content changed after signing"
+    assert page.get_attribute("#failures li", "title") == "assertion.dataHash.mismatch"
+    page.close()
+
+
+def test_full_manifest_only_for_a_file_with_one(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    page = check_on_page(browser, base, tmp_path, encode(natural_image(seed=4), "JPEG"))
+    assert page.get_attribute("#verdict", "class") == "verdict verdict-none"
+    assert page.is_hidden("#manifest-box")
+    page.close()
+    page = check_on_page(browser, base, tmp_path, signed_jpeg(base, token, "sdxl"))
+    assert page.is_visible("#manifest-box")
+    assert "sdxl" in page.text_content("#manifest")
+    page.close()
+
+
+def test_a_text_preview_cut_inside_the_wrapper_shows_no_replacement_character(
+    server: tuple[str, str], browser: Any, tmp_path: Path
+) -> None:
+    base, token = server
+    text = b"A short generated caption.\nSecond line.\n"
+    response = httpx.post(
+        f"{base}/v1/sign",
+        params={"model": "gpt"},
+        files={"file": ("caption.txt", text)},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    signed = response.content
+    assert len(signed) > 4096 and signed[:4096].decode("utf-8", "replace").endswith("\ufffd")
+    page = browser.new_page()
+    open_with(page, base, [write(tmp_path, "caption.txt", signed)])
+    wait_for_verdict(page)
+    shown = page.text_content("#media .text-preview")
+    assert shown.startswith("A short generated caption.\n")
+    assert "\ufffd" not in shown
+    page.close()
+
+
+def _ogg_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+        crc &= 0xFFFFFFFF
+    return crc
+
+
+def _ogg_page(packets: list[bytes], granule: int, sequence: int, flags: int) -> bytes:
+    import struct
+
+    lacing = b"".join(b"\xff" * (len(p) // 255) + bytes([len(p) % 255]) for p in packets)
+    head = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, 7, sequence, 0, len(lacing))
+    page = head + lacing + b"".join(packets)
+    return page[:22] + _ogg_crc(page).to_bytes(4, "little") + page[26:]
+
+
+def ogg_opus(seconds: float = 1.0) -> bytes:
+    """A mono Ogg Opus file of silence (RFC 7845): 20 ms CELT silence frames."""
+    import struct
+
+    frames = int(seconds * 50)
+    opus_head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, 312, 48000, 0, 0)
+    opus_tags = b"OpusTags" + struct.pack("<I", 4) + b"test" + struct.pack("<I", 0)
+    return (
+        _ogg_page([opus_head], 0, 0, 2)
+        + _ogg_page([opus_tags], 0, 1, 0)
+        + _ogg_page([b"\xf8\xff\xfe"] * frames, 312 + frames * 960, 2, 4)
+    )
+
+
+def test_opus_plays_in_its_preview(server: tuple[str, str], browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page()
+    open_with(page, server[0], [write(tmp_path, "voice.opus", ogg_opus())])
+    wait_for_verdict(page)
+    audio = media_state(page, "audio")
+    assert audio["count"] == 1 and audio["src"].startswith("blob:")
+    assert audio["duration"] == pytest.approx(1.0, abs=0.05)
+    assert page.is_hidden("#no-preview")
+    page.close()
+
+
+def test_loading_the_page_asks_for_nothing_that_is_missing(
+    server: tuple[str, str], browser: Any, home: Path
+) -> None:
+    log = home.parent / "serve.log"
+    before = len(log.read_text().splitlines())
+    page = browser.new_page()
+    page.goto(f"{server[0]}/")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    page.close()
+    requested = log.read_text().splitlines()[before:]
+    assert any(" GET / 200 " in line for line in requested), requested
+    assert not [line for line in requested if " 404 " in line], requested
+    icon = httpx.get(f"{server[0]}/static/favicon.svg", timeout=10)
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+@pytest.mark.parametrize("width", [1300, 390])
+def test_the_table_of_verdicts_reads_on_a_desk_and_a_phone(
+    server: tuple[str, str], browser: Any, tmp_path: Path, width: int
+) -> None:
+    base, token = server
+    paths = [
+        write(tmp_path, "generated-landscape-final.jpg", signed_jpeg(base, token, "sdxl")),
+        write(tmp_path, "screenshot-from-social.png", recovered_png(base, token)),
+        write(tmp_path, "holiday.jpg", encode(natural_image(300, 200, seed=5), "JPEG")),
+    ]
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    open_with(page, base, paths)
+    batch_rows(page, 3)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"batch-{width}.png"), full_page=True)
+    # Nothing wider than the screen: no sideways scrolling, on a phone either.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    cells: list[dict[str, float]] = page.evaluate(
+        """() => [...document.querySelectorAll('#batch-rows tr')].map((tr) => ({
+            verdict: tr.querySelector('.batch-verdict').getBoundingClientRect().width,
+            summary: tr.querySelector('.batch-summary').getBoundingClientRect().width,
+        }))"""
+    )
+    for cell in cells:
+        if width >= 1000:  # the summary has the room, the verdict's few words do not
+            assert cell["summary"] >= 2.5 * cell["verdict"], cell
+        # Each summary line holds more than a couple of words.
+        assert cell["summary"] >= 300, cell
+    page.click("#batch-rows tr:nth-child(2) button")
+    wait_for_verdict(page)
+    page.screenshot(path=str(SHOTS / f"recovered-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.close()

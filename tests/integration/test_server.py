@@ -94,6 +94,28 @@ def test_raw_body_upload_is_accepted(client: TestClient, signed: tuple[bytes, st
     assert response.json()["path"] == "-"
 
 
+def test_a_raw_body_has_no_name_to_suggest_another_type(client: TestClient, jpeg: bytes) -> None:
+    # Issue 23, item 16: no name was sent, so no name can suggest another type.
+    for upload in ({"content": jpeg}, {"files": {"file": ("photo", jpeg)}}):
+        report = client.post("/v1/verify", **upload).json()  # type: ignore[arg-type]
+        assert report["verdict"] == "none"
+        assert "suggests" not in report["summary"], report["summary"]
+    named = verify(client, jpeg, "photo.png")
+    assert "file name suggests another type" in str(named["summary"])
+
+
+def test_c2pa_rs_wording_stays_out_of_the_report(client: TestClient) -> None:
+    # Issue 23, item 18: c2pa-rs's "Boxes are too deply nested" in plain words.
+    box = b"\0\0\0\x08free"
+    for level in range(200):
+        kind = b"moov" if level % 2 else b"trak"
+        box = (8 + len(box)).to_bytes(4, "big") + kind + box
+    ftyp = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2"
+    report = verify(client, ftyp + box, "nested.mp4")
+    assert report["verdict"] == "error"
+    assert report["summary"] == "the file could not be parsed: its boxes are nested too deeply"
+
+
 def test_forged_claim_is_invalid(client: TestClient, signed: tuple[bytes, str]) -> None:
     forged = signed[0].replace(b"sdxl", b"SDXL")
     report = verify(client, forged)

@@ -35,7 +35,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_api_conforms_to_its_openapi_document(api_schema: Any) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
         # An upload's schema can say "binary" but not "an image": schema-valid bytes are
         # rightly refused (415, 422), so acceptance of positive data is not checked there.

@@ -52,6 +52,8 @@ function explanationFor(cred, code) {
   return typeof text === "string" && text ? text : null;
 }
 
+// The plain words of a failure; its code, when words were sent, only as the item's tooltip
+// (for whoever reports it on), never beside the words.
 function failureItem(cred, code, prefix) {
   const item = document.createElement("li");
   const plain = explanationFor(cred, code);
@@ -59,14 +61,24 @@ function failureItem(cred, code, prefix) {
   words.className = "failure-words";
   words.textContent = prefix + (plain === null ? String(code) : plain);
   item.append(words);
-  if (plain !== null) {
-    const tag = document.createElement("span");
-    tag.className = "failure-code";
-    tag.textContent = String(code);
-    item.append(" ", tag);
-  }
+  if (plain !== null) item.title = String(code);
   return item;
 }
+
+// The codes that say this copy's bytes are not the ones that were signed.
+const CONTENT_MISMATCHES = new Set([
+  "assertion.dataHash.mismatch",
+  "assertion.boxesHash.mismatch",
+  "assertion.bmffHash.mismatch",
+  "assertion.collectionHash.mismatch",
+]);
+
+// Recovered credentials are the original's, found through the watermark: this copy is not the
+// file they signed, so its bytes cannot match them. That is said once, in words, and is not
+// listed as a failure; anything else that failed still is.
+const RECOVERED_NOTE =
+  "This copy is not the signed file: its bytes differ from those the credentials cover. " +
+  "The original's credentials were found through the watermark this copy still carries.";
 
 function asList(value) {
   return Array.isArray(value) ? value : [];
@@ -160,6 +172,8 @@ function show(entry) {
   box.textContent = known === verdict ? WORDS[verdict] : verdict;
   box.className = "verdict verdict-" + known;
   $("summary").textContent = report.summary || report.error || "";
+  $("verdict-note").textContent = verdict === "recovered" ? RECOVERED_NOTE : "";
+  $("verdict-note").hidden = verdict !== "recovered";
   const facts = $("facts");
   facts.replaceChildren();
   const cred = report.credentials && typeof report.credentials === "object" ? report.credentials : {};
@@ -173,16 +187,22 @@ function show(entry) {
   addFact(facts, "Time-stamped", cred.signed_at);
   addFact(facts, "Generator", cred.generator);
   addFact(facts, "Watermark", watermarkText(report.watermark));
-  if (verdict !== "error") addFact(facts, "Where edited", regionsText(regionsOf(report.watermark)));
+  const coverage = verdict === "error" ? [] : coverageOf(report.watermark);
+  if (coverage.length) addFact(facts, "Watermark coverage", regionsText(coverage));
   showIngredients(cred);
   const list = $("failures");
   list.replaceChildren();
-  for (const code of asList(cred.failures)) list.append(failureItem(cred, code, ""));
+  for (const code of asList(cred.failures)) {
+    if (verdict === "recovered" && CONTENT_MISMATCHES.has(code)) continue;
+    list.append(failureItem(cred, code, ""));
+  }
   for (const code of asList(cred.ingredient_failures)) list.append(failureItem(cred, code, "ingredient: "));
   $("failures-box").hidden = list.children.length === 0;
-  $("manifest").textContent = report.manifest ? JSON.stringify(report.manifest, null, 2) : "(none)";
+  const manifest = report.manifest && typeof report.manifest === "object" ? report.manifest : null;
+  $("manifest").textContent = manifest ? JSON.stringify(manifest, null, 2) : "";
+  $("manifest-box").hidden = manifest === null;
   setPreview(entry.file, typeof report.media_type === "string" ? report.media_type : null);
-  showRegions(report, verdict);
+  showRegions(coverage);
   $("result").hidden = false;
 }
 
@@ -192,12 +212,14 @@ function showChecking(entry) {
   box.textContent = "Checking…";
   box.className = "verdict verdict-none";
   $("summary").textContent = "Checking " + entry.file.name + "…";
+  $("verdict-note").hidden = true;
   $("facts").replaceChildren();
   $("ingredients").replaceChildren();
   $("ingredients-box").hidden = true;
   $("failures").replaceChildren();
   $("failures-box").hidden = true;
   $("manifest").textContent = "";
+  $("manifest-box").hidden = true;
   $("result").hidden = false;
 }
 

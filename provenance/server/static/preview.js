@@ -33,6 +33,8 @@ function sniffKind(bytes) {
     return { WEBP: "image", WAVE: "audio", "AVI ": "video" }[ascii(bytes, 8, 12)] || null;
   }
   if (ascii(bytes, 0, 4) === "fLaC" || ascii(bytes, 0, 3) === "ID3") return "audio";
+  if (ascii(bytes, 0, 4) === "OggS") return "audio"; // Opus, Vorbis or FLAC in Ogg
+  if (at(0, 0x1a, 0x45, 0xdf, 0xa3)) return "video"; // WebM (Matroska)
   if (bytes[0] === 0xff && (bytes[1] & 0xe0) === 0xe0) return "audio"; // an MPEG audio frame
   if (ascii(bytes, 4, 8) === "ftyp") {
     const brands = [ascii(bytes, 8, 12)];
@@ -136,7 +138,10 @@ function mediaPreview(file, kind, token) {
 async function textPreview(file, token) {
   let text;
   try {
-    text = new TextDecoder().decode(await file.slice(0, TEXT_PREVIEW_BYTES).arrayBuffer());
+    // As a stream: a character cut at the end of the slice (the invisible C2PA wrapper is
+    // made of 4-byte characters) is left out, never shown as a replacement character.
+    const head = await file.slice(0, TEXT_PREVIEW_BYTES).arrayBuffer();
+    text = new TextDecoder().decode(head, { stream: true });
   } catch (err) {
     noPreview(token, "No preview: the text could not be read.");
     return;
@@ -167,6 +172,7 @@ function setPreview(file, mediaType) {
 
 // The cells of the report's grid where a found watermark is missing ("altered") or cannot
 // be checked ("unknown"), in the file's pixels. Anything malformed is left out.
+// The grid is the watermark's coverage, not a map of edits: it is what was observed.
 function regionsOf(mark) {
   if (!mark || typeof mark !== "object" || !Array.isArray(mark.altered_regions)) return [];
   const ok = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
@@ -174,6 +180,13 @@ function regionsOf(mark) {
     (r) => r && typeof r === "object" && (r.state === "altered" || r.state === "unknown")
       && ok(r.x) && ok(r.y) && ok(r.width) && ok(r.height) && ok(r.share),
   );
+}
+
+// The coverage worth showing: only when it localised something (a region that no longer
+// carries the mark); cells that cannot be checked alone (sky, flat colour) say nothing.
+function coverageOf(mark) {
+  const regions = regionsOf(mark);
+  return regions.some((r) => r.state === "altered") ? regions : [];
 }
 
 function areaText(regions) {
@@ -190,8 +203,6 @@ function regionsText(regions) {
   if (altered.length) {
     const verb = altered.length === 1 ? "carries" : "carry";
     parts.push(`${count(altered)} (${areaText(altered)} of the image) no longer ${verb} the watermark`);
-  } else if (unknown.length) {
-    parts.push("no region was found to have lost the watermark");
   }
   if (unknown.length) {
     parts.push(`${count(unknown)} (${areaText(unknown)}) cannot be checked (too little texture)`);
@@ -199,13 +210,13 @@ function regionsText(regions) {
   return parts.join("; ");
 }
 
-// The image preview with the regions drawn over it (altered: red, unknown: grey hatching).
-async function showRegions(report, verdict) {
+// The image preview with the watermark's coverage drawn over it when it localised something
+// (``coverageOf``; altered: red, unknown: grey hatching).
+async function showRegions(regions) {
   const token = previewToken;
   const layer = $("regions");
   layer.replaceChildren();
-  const regions = verdict === "error" ? [] : regionsOf(report.watermark);
-  $("regions-caption").textContent = regionsText(regions);
+  $("regions-caption").textContent = regions.length ? "Watermark coverage: " + regionsText(regions) : "";
   $("regions-legend").hidden = regions.length === 0;
   const size = await previewReady;
   if (!size || previewToken !== token) return;
