@@ -43,9 +43,10 @@ from fixtures.support import PASSPHRASE, encode, make_key_store
 from provenance.credentials.manifest import AIContent
 from provenance.credentials.sign import ManifestSigner
 from provenance.home import default_repository, verify_config_for_home, watermark_secret
+from provenance.report import Verdict
 from provenance.repository import SQLiteRepository
 from provenance.signing.sign import Watermarking, sign_bytes
-from provenance.verify.verifier import Verdict, Verifier
+from provenance.verify.verifier import Verifier
 
 FOLDER_SIZE = 500
 PHOTOS = ["astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry",

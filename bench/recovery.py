@@ -31,9 +31,10 @@ from provenance.credentials.manifest import AIContent
 from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
 from provenance.errors import UnsupportedMedia
+from provenance.report import Verdict
 from provenance.repository import SQLiteRepository
 from provenance.signing.sign import Watermarking, sign_bytes
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 from provenance.watermark import WatermarkSecret
 
 

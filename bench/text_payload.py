@@ -37,8 +37,7 @@ from provenance.watermark.text import (
     detect_payload,
     embed_payload,
 )
-from provenance.watermark.text.carriers import VS_CARRIER, ZW_CARRIER
-from provenance.watermark.text.config import Alphabet, PayloadFormat
+from provenance.watermark.text.config import VS_CARRIER, ZW_CARRIER, Alphabet, PayloadFormat
 
 _VS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 #: Every zero-width character either format writes (v1 used the first four).

@@ -143,7 +143,7 @@ class Inputs:
 
 def _listed(source: str) -> Iterator[Path]:
     """Paths from a list file or stdin, one a line, read lazily."""
-    from provenance.batch.many import paths_from_lines
+    from provenance.batch import paths_from_lines
 
     if source == "-":
         yield from paths_from_lines(sys.stdin.buffer)
@@ -322,7 +322,7 @@ class Progress:
         """Count the inputs in a daemon thread (a second walk) for a total and an ETA."""
 
         def count() -> None:
-            from provenance.batch.many import count_files
+            from provenance.batch import count_files
 
             try:
                 self._total = count_files(

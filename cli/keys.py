@@ -11,8 +11,7 @@ import typer
 
 from cli._common import handle_errors, home_of, read_passphrase, shown
 from provenance.errors import KeyStoreExists, OutputExists, Remedy, UsageError
-from provenance.keystore import Algorithm
-from provenance.keystore.records import DEFAULT_CRL_DAYS
+from provenance.keystore import DEFAULT_CRL_DAYS, Algorithm
 
 # The key store (cryptography, file locks) loads in the commands that open it: --help and
 # --version stay cheap (tests/unit/test_startup_imports.py).
@@ -322,8 +321,7 @@ def export(
     or the root CA alone (--root); or the time-stamping authority's chain (--tsa)."""
     from cryptography import x509
 
-    from provenance.keystore import KeyStore
-    from provenance.keystore.trust import is_self_signed
+    from provenance.keystore import KeyStore, is_self_signed
 
     if (name is not None) + root + tsa + crl != 1:
         raise UsageError("name one identity, or pass --root or --tsa or --crl (one of them)")
@@ -369,9 +367,8 @@ def backup(
 ) -> None:
     """Write the whole key store, and the SQLite manifest repository, to one
     passphrase-encrypted file; `keys restore` brings both back."""
-    from provenance.keystore import KeyStore
-    from provenance.keystore.backup import count_records
-    from provenance.repository.base import DEFAULT_FILENAME
+    from provenance.keystore import KeyStore, count_records
+    from provenance.repository import DEFAULT_FILENAME
 
     if no_repository and repository is not None:
         raise UsageError("choose one of --repository and --no-repository")

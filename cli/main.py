@@ -15,7 +15,7 @@ from cli.text import text_app
 from cli.trust import trust_app
 from cli.verify import inspect, verify
 from cli.watermark import watermark_app
-from provenance._version import __version__
+from provenance import __version__
 
 app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich costs a third of the start-up
@@ -78,7 +78,7 @@ def main() -> None:
     """Console-script entry point."""
     # This process owns its lifetime: let it keep freed memory for the next image
     # (provenance/allocator.py says why; workers forked from it inherit it).
-    from provenance import keep_freed_memory
+    from provenance.batch import keep_freed_memory
 
     keep_freed_memory()
     app()

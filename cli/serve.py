@@ -72,9 +72,8 @@ def serve(
     try:
         import uvicorn
 
-        from provenance.server import ServerSettings, create_app, create_token
+        from provenance.server import ACCESS_LOGGER, ServerSettings, create_app, create_token
         from provenance.server import revoke_token as revoke
-        from provenance.server.app import ACCESS_LOGGER
     except ImportError:
         raise UsageError(
             "the server needs its extra: pip install 'provenance-toolkit[server]'"

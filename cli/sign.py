@@ -42,8 +42,8 @@ from provenance.errors import InputError, UsageError
 from provenance.files import read_input
 
 if TYPE_CHECKING:
-    from provenance.batch.outputs import SignOutcome
-    from provenance.signing.settings import SignSettings
+    from provenance.batch import SignOutcome
+    from provenance.signing import SignSettings
 
 _COLOURS = {
     "signed": typer.colors.GREEN,
@@ -173,7 +173,7 @@ def sign(
         raise UsageError("choose one of --tsa and --no-timestamp")
     if output is not None and out_dir is not None:
         raise UsageError("choose one of -o OUTPUT (one file) and --out-dir DIR (many)")
-    from provenance.signing.settings import SignSettings  # here: --help loads no more
+    from provenance.signing import SignSettings  # here: --help loads no more
 
     settings = SignSettings(
         home=home_of(ctx),
@@ -233,7 +233,7 @@ MAX_ASSERTIONS_FILE = 4 * 1024 * 1024
 
 def _read_assertions(path: Path) -> tuple[dict[str, Any], ...]:
     """``--assertions FILE``: JSON, checked by the library (one line when it is not)."""
-    from provenance.credentials.manifest import user_assertions
+    from provenance.credentials import user_assertions
 
     try:
         data = read_input(path, MAX_ASSERTIONS_FILE)
@@ -260,8 +260,7 @@ def _passphrase(settings: SignSettings) -> str:
 
 def _sign_one(source: Path, output: Path, settings: SignSettings) -> None:
     # Here, not at the top: the key store, c2pa-rs and the watermark load only to sign.
-    from provenance.signing.session import ContentSigner
-    from provenance.signing.sign import check_paths, read_asset, sidecar_path
+    from provenance.signing import ContentSigner, check_paths, read_asset, sidecar_path
 
     check_paths(source, output, force=settings.force)
     asset = read_asset(source, limits=settings.limits)  # a bad input: before the passphrase
@@ -293,8 +292,7 @@ class _Batch:
 
 def _sign_many(batch: _Batch, out_dir: Path, settings: SignSettings) -> int:
     """Sign the batch, print one line per input; the exit code it calls for."""
-    from provenance.batch.many import sign_many
-    from provenance.batch.outputs import SignStatus
+    from provenance.batch import SignStatus, sign_many
 
     stop = threading.Event()
     outcomes = sign_many(

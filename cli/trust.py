@@ -38,7 +38,7 @@ def add(
 ) -> None:
     """Trust the CA certificates in a PEM file: every one of a bundle of CAs, the root of
     an exported chain (all are checked before any is added)."""
-    from provenance.credentials.crl import CRL_PEM_MARKER
+    from provenance.credentials import CRL_PEM_MARKER
     from provenance.keystore import KeyStore
 
     store = KeyStore.open(home_of(ctx))

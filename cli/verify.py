@@ -30,12 +30,12 @@ from cli._options import AllowedList, Json, Repository, TrustAnchors, TrustConfi
 from provenance.errors import InputError, UsageError
 from provenance.files import read_input, read_stdin, safe_text
 from provenance.report import Report, Verdict
-from provenance.verify.verdict import Requirement, meets
+from provenance.verify import Requirement, meets
 
 # The verifier (c2pa-rs, the key store, cryptography) loads in the commands; the watermark
 # engine (NumPy, SciPy, Pillow) only when a file's watermark is looked for.
 if TYPE_CHECKING:
-    from provenance.verify.verifier import VerifyConfig
+    from provenance.verify import VerifyConfig
 
 _COLOURS = {
     Verdict.TRUSTED: typer.colors.GREEN,
@@ -117,9 +117,8 @@ def verify(
     ),
 ) -> None:
     """Verify the provenance of files; exit 0 all fine, 1 invalid, 3 unreadable."""
-    from provenance.batch.many import iter_files, verify_many
-    from provenance.verify.recovery import check_repository
-    from provenance.verify.verifier import Verifier
+    from provenance.batch import iter_files, verify_many
+    from provenance.verify import Verifier, check_repository
 
     if as_json and as_jsonl:
         raise UsageError("choose one of --json and --jsonl")
@@ -217,8 +216,8 @@ def inspect(
     ),
 ) -> None:
     """Print the full C2PA manifest store of FILE as JSON (exit 1: none)."""
-    from provenance.credentials.tree import manifest_tree, render
-    from provenance.verify.verifier import Verifier
+    from provenance.credentials import manifest_tree, render_tree
+    from provenance.verify import Verifier
 
     views = [
         flag for flag, on in (("--tree", tree), ("--detailed", detailed), ("--certs", certs)) if on
@@ -251,7 +250,7 @@ def inspect(
         root = manifest_tree(store.store)
         if root is None:
             raise InputError(f"{file}: the manifest store has no active manifest")
-        typer.echo("\n".join(render(root)))
+        typer.echo("\n".join(render_tree(root)))
         return
     typer.echo(json.dumps(store.store or {"validation_state": store.state}, indent=2))
 
@@ -307,7 +306,7 @@ def _config(
 
 
 def _read_crl(path: Path) -> bytes:
-    from provenance.credentials.crl import load_crls
+    from provenance.credentials import load_crls
 
     try:
         data = read_input(path, MAX_CRL_BYTES)
@@ -331,7 +330,7 @@ def _split(text: str) -> tuple[list[str], list[str]]:
     """Subjects of the end-entity and of the CA certificates in PEM ``text``."""
     from cryptography import x509
 
-    from provenance.keystore.trust import is_ca_or_root
+    from provenance.keystore import is_ca_or_root
 
     try:
         certs = x509.load_pem_x509_certificates(text.encode())

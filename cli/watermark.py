@@ -72,7 +72,7 @@ def embed_command(
     # Here, not at the top: the engine needs NumPy, SciPy and Pillow, the store cryptography.
     from provenance.home import watermark_secret
     from provenance.keystore import KeyStore
-    from provenance.watermark.image.files import embed_file
+    from provenance.watermark.image import embed_file
 
     value = _parse_payload(payload)
     store = KeyStore.open(home_of(ctx))
@@ -104,10 +104,10 @@ def detect_command(
     key: WatermarkKey = None,
 ) -> None:
     """Look for the watermark in INPUT with the store's watermark keys."""
+    from provenance import Limits
     from provenance.home import watermark_secrets
     from provenance.keystore import KeyStore
     from provenance.kinds import identify
-    from provenance.kinds.media import Limits
     from provenance.report import Watermark, to_json
 
     store = KeyStore.open(home_of(ctx))

@@ -1,8 +1,16 @@
 """provenance-toolkit: make AI-generated content identifiable.
 
-Signed C2PA manifests (Content Credentials), a signing key store with a local CA, and a
-verifier that gives one verdict per file. The names below are the public API; anything
-else (modules with a leading underscore in particular) may change without notice.
+Signed C2PA manifests (Content Credentials), invisible watermarks, a signing key store with
+a local CA, and a verifier that gives one verdict per file. The names below are the
+default path; each package's ``__init__`` is the front door to the rest
+(``provenance.keystore``, ``provenance.credentials``, ``provenance.kinds``,
+``provenance.watermark``, ``provenance.batch`` ...). Anything not exported by a front door
+(modules with a leading underscore in particular) may change without notice.
+
+    from provenance import ContentSigner, SignSettings, Verifier, VerifyConfig
+
+    with ContentSigner(home, passphrase, SignSettings(model="my-diffusion")) as signer:
+        signer.sign_file("gen.png", "gen-signed.png")   # watermarked, time-stamped
 
 ``import provenance`` is cheap: each name loads its module on first use (PEP 562), so a
 program that only signs text never imports NumPy, SciPy or Pillow's decoders.
@@ -16,42 +24,31 @@ from provenance._internal.lazy import lazy_attributes
 from provenance._version import __version__
 
 if TYPE_CHECKING:
-    from provenance._internal.allocator import keep_freed_memory
-    from provenance.batch.many import iter_files, verify_many
+    from provenance.batch.many import sign_many, verify_many
     from provenance.credentials.manifest import AIContent, DigitalSourceType, TrainingMining
-    from provenance.credentials.read import TrustSettings
-    from provenance.credentials.sign import ManifestSigner, SignOptions
     from provenance.errors import ProvenanceError
-    from provenance.keystore import Algorithm, KeyStore, Signer
-    from provenance.kinds.media import Limits, sniff
+    from provenance.keystore import KeyStore
+    from provenance.kinds.media import Limits
+    from provenance.report import Report, Verdict
     from provenance.signing.session import ContentSigner
-    from provenance.signing.sign import SignResult, sign_bytes, sign_file
-    from provenance.verify.verifier import Report, Verdict, Verifier, VerifyConfig
+    from provenance.signing.settings import SignSettings
+    from provenance.verify.verifier import Verifier, VerifyConfig
 
 __all__ = [
     "AIContent",
-    "Algorithm",
     "ContentSigner",
     "DigitalSourceType",
     "KeyStore",
     "Limits",
-    "ManifestSigner",
     "ProvenanceError",
     "Report",
-    "SignOptions",
-    "SignResult",
-    "Signer",
+    "SignSettings",
     "TrainingMining",
-    "TrustSettings",
     "Verdict",
     "Verifier",
     "VerifyConfig",
     "__version__",
-    "iter_files",
-    "keep_freed_memory",
-    "sign_bytes",
-    "sign_file",
-    "sniff",
+    "sign_many",
     "verify_many",
 ]
 
@@ -60,27 +57,18 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "AIContent": "provenance.credentials.manifest",
-        "keep_freed_memory": "provenance._internal.allocator",
-        "Algorithm": "provenance.keystore",
         "ContentSigner": "provenance.signing.session",
         "DigitalSourceType": "provenance.credentials.manifest",
-        "KeyStore": "provenance.keystore",
+        "KeyStore": "provenance.keystore.store",
         "Limits": "provenance.kinds.media",
-        "ManifestSigner": "provenance.credentials.sign",
         "ProvenanceError": "provenance.errors",
-        "Report": "provenance.verify.verifier",
-        "SignOptions": "provenance.credentials.sign",
-        "SignResult": "provenance.signing.sign",
-        "Signer": "provenance.keystore",
+        "Report": "provenance.report",
+        "SignSettings": "provenance.signing.settings",
         "TrainingMining": "provenance.credentials.manifest",
-        "TrustSettings": "provenance.credentials.read",
-        "Verdict": "provenance.verify.verifier",
+        "Verdict": "provenance.report",
         "Verifier": "provenance.verify.verifier",
         "VerifyConfig": "provenance.verify.verifier",
-        "iter_files": "provenance.batch.many",
-        "sign_bytes": "provenance.signing.sign",
-        "sign_file": "provenance.signing.sign",
-        "sniff": "provenance.kinds.media",
+        "sign_many": "provenance.batch.many",
         "verify_many": "provenance.batch.many",
     },
 )

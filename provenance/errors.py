@@ -22,39 +22,6 @@ from __future__ import annotations
 import enum
 from typing import Self, cast
 
-__all__ = [
-    "CorruptedWrapper",
-    "CredentialsError",
-    "IdentityNotFound",
-    "IdentityUnusable",
-    "InputError",
-    "JumbfError",
-    "KeyStoreCorrupt",
-    "KeyStoreError",
-    "KeyStoreExists",
-    "KeyStoreMissing",
-    "LLMExtraMissing",
-    "MultipleWrappers",
-    "OutputError",
-    "OutputExists",
-    "OutputRefused",
-    "PassphraseRequired",
-    "PayloadNotEmbeddable",
-    "ProvenanceError",
-    "Remedy",
-    "RepositoryError",
-    "SigningError",
-    "TextWrapperError",
-    "TimeStampAuthorityMissing",
-    "TimeStampError",
-    "TokenizerNotFound",
-    "TokenizerUnreadable",
-    "UnsupportedMedia",
-    "UsageError",
-    "WeakPassphrase",
-    "WrongPassphrase",
-]
-
 
 class Remedy(enum.StrEnum):
     """What the caller can change so that a refused request goes through."""
@@ -242,6 +209,24 @@ class TokenizerNotFound(UsageError):
 
 class TokenizerUnreadable(InputError):
     """Tokenizer files exist but could not be loaded (exit 3)."""
+
+
+class RemoteManifest(InputError):
+    """The manifest lives at a URL and remote fetching is off."""
+
+
+class InvalidParent(SigningError):
+    """What an edit would record as its parent carries a manifest that fails validation."""
+
+
+class CertificateProfileError(KeyStoreError):
+    """An imported certificate breaks the c2pa-rs certificate profile."""
+
+    def __init__(self, name: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"the certificate for {name!r} cannot sign C2PA manifests: " + "; ".join(problems)
+        )
 
 
 def _rebuild(

@@ -19,14 +19,6 @@ if TYPE_CHECKING:
     from provenance.keystore.records import WatermarkKey
     from provenance.verify.verifier import VerifyConfig
 
-__all__ = [
-    "default_repository",
-    "revocations_of",
-    "verify_config_for_home",
-    "watermark_secret",
-    "watermark_secrets",
-]
-
 
 def verify_config_for_home(
     home: Path,

@@ -16,20 +16,6 @@ from typing import Any, Literal
 
 from provenance.credentials.status import ValidationState
 
-__all__ = [
-    "Credentials",
-    "ImageGeometry",
-    "Ingredient",
-    "LLMWatermark",
-    "MarkStatus",
-    "Region",
-    "Report",
-    "Verdict",
-    "Watermark",
-    "path_fields",
-    "to_json",
-]
-
 
 class Verdict(enum.StrEnum):
     """The verdict vocabulary, exactly these words (docs/design.md, "Verdicts")."""

@@ -16,8 +16,6 @@ import ctypes
 import logging
 import sys
 
-__all__ = ["keep_freed_memory"]
-
 log = logging.getLogger(__name__)
 
 # mallopt(3) parameters

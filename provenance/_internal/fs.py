@@ -29,21 +29,6 @@ from typing import IO, BinaryIO, TypeVar, cast
 
 from provenance.errors import InputError, OutputError, OutputExists, OutputRefused, UsageError
 
-__all__ = [
-    "atomic_write",
-    "atomic_write_bytes",
-    "check_input",
-    "check_output",
-    "check_paths",
-    "open_input",
-    "output_error",
-    "read_input",
-    "read_opened",
-    "read_stdin",
-    "write_output",
-    "write_output_from",
-]
-
 T = TypeVar("T")
 
 #: Bytes asked for per read once the expected size has been read (growth, /proc files).

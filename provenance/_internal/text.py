@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["DEFAULT_LIMIT", "safe_text"]
-
 DEFAULT_LIMIT = 256
 
 # ANSI/VT escape sequences (CSI, OSC, and single-character escapes).

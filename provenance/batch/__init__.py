@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from provenance._internal.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from provenance.batch.local import max_workers
+    from provenance._internal.allocator import keep_freed_memory
+    from provenance.batch.local import WORKERS_PER_CPU, max_workers
     from provenance.batch.many import (
-        WORKERS_PER_CPU,
         count_files,
         iter_files,
         paths_from_lines,
@@ -30,6 +30,7 @@ __all__ = [
     "SignStatus",
     "count_files",
     "iter_files",
+    "keep_freed_memory",
     "max_workers",
     "paths_from_lines",
     "sign_many",
@@ -39,7 +40,8 @@ __all__ = [
 __getattr__ = lazy_attributes(
     __name__,
     {
-        "WORKERS_PER_CPU": "provenance.batch.many",
+        "keep_freed_memory": "provenance._internal.allocator",
+        "WORKERS_PER_CPU": "provenance.batch.local",
         "SignOutcome": "provenance.batch.outputs",
         "SignStatus": "provenance.batch.outputs",
         "count_files": "provenance.batch.many",

@@ -30,8 +30,6 @@ from provenance.errors import UsageError
 if TYPE_CHECKING:
     import distributed
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "connect", "run_on_dask"]
-
 R = TypeVar("R")
 
 DEFAULT_CONNECT_TIMEOUT = 10.0

@@ -12,8 +12,6 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["DeadlineExceeded", "call_with_deadline"]
-
 T = TypeVar("T")
 
 

@@ -17,8 +17,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 from provenance._internal.text import safe_text
 from provenance.errors import ProvenanceError
 
-__all__ = ["FileJob", "crashed", "failure", "run_file"]
-
 R = TypeVar("R")
 
 

@@ -34,8 +34,6 @@ from provenance.batch.job import FileJob, crashed, failure, run_file
 if TYPE_CHECKING:
     import concurrent.futures as cf
 
-__all__ = ["WINDOW_PER_WORKER", "WORKERS_PER_CPU", "max_workers", "run_locally"]
-
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 

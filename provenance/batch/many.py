@@ -20,28 +20,17 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from provenance._internal.text import safe_text
 from provenance.batch.job import FileJob
-from provenance.batch.local import WORKERS_PER_CPU, max_workers, run_locally
+from provenance.batch.local import run_locally
 from provenance.batch.outputs import SignOutcome, SignStatus, mirrored
 from provenance.batch.task import VerifyJob
 from provenance.errors import OutputRefused, Remedy
-from provenance.verify.verifier import Report, VerifyConfig
+from provenance.report import Report
+from provenance.verify.verifier import VerifyConfig
 
 if TYPE_CHECKING:
     import distributed
 
     from provenance.signing.settings import SignSettings
-
-__all__ = [
-    "WORKERS_PER_CPU",
-    "SignOutcome",
-    "SignStatus",
-    "count_files",
-    "iter_files",
-    "max_workers",
-    "paths_from_lines",
-    "sign_many",
-    "verify_many",
-]
 
 Engine = Literal["local", "dask"]
 ENGINES: tuple[Engine, ...] = ("local", "dask")

@@ -27,11 +27,12 @@ from provenance._internal.fs import (
 from provenance._internal.text import safe_text
 from provenance.batch.job import FileJob, failure
 from provenance.batch.outputs import SignOutcome, SignStatus, mirrored
+from provenance.credentials.read import sidecar_path
 from provenance.errors import OutputRefused, ProvenanceError
 from provenance.keystore import KeyStore
 from provenance.signing.session import ContentSigner
 from provenance.signing.settings import SignSettings
-from provenance.signing.sign import check_sidecar_output, open_asset, sidecar_path
+from provenance.signing.sign import check_sidecar_output, open_asset
 
 log = logging.getLogger(__name__)
 

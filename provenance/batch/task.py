@@ -19,10 +19,8 @@ from typing import ClassVar
 from provenance._internal.text import safe_text
 from provenance.batch.deadline import DeadlineExceeded, call_with_deadline
 from provenance.batch.job import FileJob
-from provenance.report import path_fields
-from provenance.verify.verifier import Report, Verifier, VerifyConfig
-
-__all__ = ["VerifyJob", "error_report", "verifiers_built", "verify_file", "warm_up"]
+from provenance.report import Report, path_fields
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 _CACHED_CONFIGS = 4  # a process rarely sees more than one configuration
 _cache = threading.local()

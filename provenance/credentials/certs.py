@@ -20,8 +20,6 @@ from cryptography import x509
 from provenance.credentials import jumbf
 from provenance.errors import InputError
 
-__all__ = ["MAX_CHAIN_CERTIFICATES", "MAX_STORE_BYTES", "check_manifest_store", "signing_chain"]
-
 #: The largest store parsed (as ``read.MAX_SIDECAR_BYTES``: thumbnails and ingredients).
 MAX_STORE_BYTES: Final = 64 * 1024 * 1024
 #: More certificates than any real chain has (c2pa-rs's own chains are 2 to 4 long).

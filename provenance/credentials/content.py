@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from provenance.credentials.read import CredentialReader, ManifestStore
+    from provenance.credentials.read import CredentialReader
+    from provenance.credentials.store import ManifestStore
     from provenance.kinds.media import Limits
-
-__all__ = ["Content", "CredentialsReading"]
 
 
 class CredentialsReading(Protocol):

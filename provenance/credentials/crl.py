@@ -21,15 +21,6 @@ from cryptography.x509.oid import NameOID
 from provenance.credentials.revocation import Revocation
 from provenance.errors import InputError
 
-__all__ = [
-    "CRL_PEM_MARKER",
-    "anchor_problem",
-    "holds_crl",
-    "issuer_name",
-    "load_crls",
-    "revocations_from_crls",
-]
-
 CRL_PEM_MARKER = b"-----BEGIN X509 CRL-----"
 _CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----\r?\n.*?-----END X509 CRL-----", re.S)
 

@@ -6,8 +6,6 @@ Users name cryptic validation output as the field's top pain point (c2pa-python 
 
 from __future__ import annotations
 
-__all__ = ["explain_code", "explain_parse_error", "explain_signing_error"]
-
 _CODES: dict[str, str] = {
     "assertion.dataHash.mismatch": "content changed after signing",
     "assertion.boxesHash.mismatch": "content changed after signing",

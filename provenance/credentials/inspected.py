@@ -9,13 +9,11 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from provenance._internal.text import safe_text
-from provenance.credentials.read import ManifestStore, Seen
+from provenance.credentials.store import ManifestStore, Seen
 from provenance.errors import InputError
 
 if TYPE_CHECKING:
     from cryptography import x509
-
-__all__ = ["Inspected"]
 
 
 @dataclasses.dataclass(frozen=True)

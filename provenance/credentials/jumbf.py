@@ -16,23 +16,6 @@ from typing import Final
 
 from provenance.errors import JumbfError
 
-__all__ = [
-    "ASSERTION_STORE",
-    "CBOR",
-    "CLAIM",
-    "MANIFEST",
-    "MANIFEST_STORE",
-    "SIGNATURE",
-    "UPDATE_MANIFEST",
-    "ContentBox",
-    "JumbfError",
-    "Superbox",
-    "content_box",
-    "parse_superbox",
-    "serialise",
-    "superbox",
-]
-
 
 def _type_uuid(four_cc: bytes) -> bytes:
     return four_cc + bytes.fromhex("00110010800000AA00389B71")

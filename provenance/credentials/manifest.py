@@ -25,17 +25,6 @@ from typing import Any
 from provenance._version import __version__
 from provenance.errors import UsageError
 
-__all__ = [
-    "PARENT_KEY",
-    "PARENT_LABEL",
-    "AIContent",
-    "DigitalSourceType",
-    "Parent",
-    "TrainingMining",
-    "manifest_definition",
-    "parent_of",
-]
-
 CLAIM_GENERATOR = "provenance-toolkit"
 _IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 _TRAINING_MINING_USES = (

@@ -13,8 +13,6 @@ import hashlib
 import hmac
 from typing import Any, Final
 
-__all__ = ["KEY_ID_PARAMETER", "declared_key_ids", "mark_key_id"]
-
 #: The ``c2pa.watermarked`` action parameter that names the key.
 KEY_ID_PARAMETER: Final = "org.provenance-toolkit.key_id"
 _LABEL: Final = b"provenance key id"

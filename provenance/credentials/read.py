@@ -22,33 +22,14 @@ import c2pa
 from provenance.credentials.explain import explain_parse_error
 from provenance.credentials.status import HARD_BINDING_MISMATCHES, MALFORMED, ValidationState
 from provenance.credentials.store import (
-    Ingredient,
     ManifestStore,
     Seen,
     Status,
     judge_store,
-    manifest_assertion,
 )
-from provenance.errors import InputError
-
-__all__ = [
-    "MAX_SIDECAR_BYTES",
-    "CredentialReader",
-    "Ingredient",
-    "ManifestStore",
-    "RemoteManifest",
-    "Seen",
-    "Status",
-    "TrustSettings",
-    "manifest_assertion",
-    "sidecar_path",
-]
+from provenance.errors import InputError, RemoteManifest
 
 log = logging.getLogger(__name__)
-
-
-class RemoteManifest(InputError):
-    """The manifest lives at a URL and remote fetching is off."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-__all__ = ["Revocation", "Revocations"]
-
 
 @dataclasses.dataclass(frozen=True)
 class Revocation:

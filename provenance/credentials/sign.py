@@ -15,14 +15,20 @@ from provenance._internal.text import safe_text
 from provenance.credentials.content import Content
 from provenance.credentials.explain import explain_code, explain_signing_error
 from provenance.credentials.manifest import Parent, parent_of
-from provenance.credentials.read import CredentialReader, ManifestStore, RemoteManifest, Status
+from provenance.credentials.read import CredentialReader
 from provenance.credentials.status import ValidationState, breaks, state_of
+from provenance.credentials.store import ManifestStore, Status
 from provenance.credentials.text.cose import Stamper
-from provenance.errors import Remedy, SigningError, UnsupportedMedia, UsageError
+from provenance.errors import (
+    InvalidParent,
+    Remedy,
+    RemoteManifest,
+    SigningError,
+    UnsupportedMedia,
+    UsageError,
+)
 from provenance.keystore.signer import Algorithm, Signer
 from provenance.timestamp import Authority, LoopbackResponder, stamp
-
-__all__ = ["InvalidParent", "ManifestSigner", "SignOptions", "edit_parent", "parent_failures"]
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +194,6 @@ class ManifestSigner:
             raise SigningError(explain_signing_error(str(exc))) from exc
         log.debug("signed %s as %s", media_type, self.signer.identity)
         return bytes(manifest)
-
-
-class InvalidParent(SigningError):
-    """What an edit would record as its parent carries a manifest that fails validation."""
 
 
 def edit_parent(

@@ -15,8 +15,6 @@ from typing import Any
 from provenance._version import __version__
 from provenance.credentials.store import ManifestStore
 
-__all__ = ["SoftBinding", "soft_binding_assertion", "soft_bindings", "watermarked_action"]
-
 LABEL = "c2pa.soft-binding"
 
 

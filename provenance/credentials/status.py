@@ -12,20 +12,6 @@ import enum
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = [
-    "HARD_BINDING_MISMATCHES",
-    "MALFORMED",
-    "REVOKED",
-    "TRUST_ONLY",
-    "TST_PROBLEMS",
-    "TST_TRUSTED",
-    "UNTRUSTED",
-    "ValidationState",
-    "breaks",
-    "signer_trusted",
-    "state_of",
-]
-
 
 class ValidationState(enum.StrEnum):
     """What c2pa-rs (or the text reader) concluded about a manifest store."""

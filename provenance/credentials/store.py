@@ -24,16 +24,6 @@ from provenance.credentials.status import (
     state_of,
 )
 
-__all__ = [
-    "Ingredient",
-    "ManifestStore",
-    "Recheck",
-    "Seen",
-    "Status",
-    "judge_store",
-    "manifest_assertion",
-]
-
 #: Reads an ingredient's manifest store again under the reader's trust: its failures
 #: (binding set aside), or None when it cannot be read again.
 Recheck = Callable[[dict[str, Any]], list[dict[str, Any]] | None]

@@ -14,8 +14,6 @@ from typing import Any
 
 from provenance._internal.text import safe_text
 
-__all__ = ["MAX_DEPTH", "TreeNode", "manifest_tree", "render"]
-
 #: Ingredient levels followed; deeper ones are cut with a note.
 MAX_DEPTH = 16
 

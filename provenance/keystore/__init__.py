@@ -27,9 +27,14 @@ from typing import TYPE_CHECKING
 from provenance._internal.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ._material import CertificateProfileError
+    from provenance.errors import CertificateProfileError
+    from provenance.keystore.backup import count_records
+    from provenance.keystore.records import DEFAULT_CRL_DAYS
+    from provenance.keystore.trust import is_ca_or_root, is_self_signed
+
+    from ._pkcs8 import ScryptCost
     from .backup import MAGIC as BACKUP_MAGIC
-    from .config import MIN_PASSPHRASE_LENGTH, KeyStoreConfig, ScryptCost
+    from .config import MIN_PASSPHRASE_LENGTH, KeyStoreConfig
     from .profile import ProfileProblem, check_signing_certificate
     from .records import (
         Added,
@@ -51,12 +56,16 @@ if TYPE_CHECKING:
 __getattr__ = lazy_attributes(
     __name__,
     {
+        "count_records": "provenance.keystore.backup",
+        "DEFAULT_CRL_DAYS": "provenance.keystore.records",
+        "is_ca_or_root": "provenance.keystore.trust",
+        "is_self_signed": "provenance.keystore.trust",
         "BACKUP_MAGIC": ".backup:MAGIC",
         "MIN_PASSPHRASE_LENGTH": ".config",
         "Added": ".records",
         "Algorithm": ".signer",
         "AllowedCertificate": ".records",
-        "CertificateProfileError": "._material",
+        "CertificateProfileError": "provenance.errors",
         "check_signing_certificate": ".profile",
         "CrlInfo": ".records",
         "IdentityInfo": ".records",
@@ -66,7 +75,7 @@ __getattr__ = lazy_attributes(
         "KeyStoreConfig": ".config",
         "ProfileProblem": ".profile",
         "Revocation": ".records",
-        "ScryptCost": ".config",
+        "ScryptCost": "._pkcs8",
         "Signer": ".signer",
         "TrustAnchor": ".records",
         "TsaInfo": ".records",
@@ -76,6 +85,7 @@ __getattr__ = lazy_attributes(
 
 __all__ = [
     "BACKUP_MAGIC",
+    "DEFAULT_CRL_DAYS",
     "MIN_PASSPHRASE_LENGTH",
     "Added",
     "Algorithm",
@@ -95,4 +105,7 @@ __all__ = [
     "TsaInfo",
     "WatermarkKey",
     "check_signing_certificate",
+    "count_records",
+    "is_ca_or_root",
+    "is_self_signed",
 ]

@@ -38,8 +38,6 @@ from ..errors import InputError, KeyStoreCorrupt, KeyStoreError
 from ._index import Index, parse_index
 from .config import KeyStoreConfig
 
-__all__ = ["Layout", "StoreFiles", "now_utc", "sha256_hex"]
-
 logger = logging.getLogger(__name__)
 
 STORE_DIR = "keystore"

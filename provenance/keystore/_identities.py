@@ -23,21 +23,9 @@ from ._material import (
 from ._pkcs8 import encrypt_private_key
 from ._versions import public_version, retire_versions, version_record, write_version
 from .ca import SigningKey, generate_key, issue_leaf
-from .records import IdentityInfo, Revocation
+from .records import DEFAULT_CRL_DAYS, IdentityInfo, Revocation
 from .signer import Algorithm
 from .trust import TrustAnchors, is_self_signed, parse_certificates
-
-__all__ = [
-    "DEFAULT_NAME",
-    "Identities",
-    "check_name",
-    "commit_version",
-    "ensure_usable",
-    "find",
-    "find_version",
-    "identity_info",
-    "retire",
-]
 
 DEFAULT_NAME = "default"
 
@@ -346,9 +334,7 @@ class Identities:
                 version.revoked_since = when.isoformat()
                 version.revocation_reason = reason
                 version.key_file = version.key_sha256 = None
-            crl, replaced = crl_files.stage_root_crl(
-                files, index, root_key, now, crl_files.DEFAULT_CRL_DAYS
-            )
+            crl, replaced = crl_files.stage_root_crl(files, index, root_key, now, DEFAULT_CRL_DAYS)
             files.write_index(index)
             for relpath in doomed + replaced:
                 files.layout.remove(files.layout.root / relpath)

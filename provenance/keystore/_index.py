@@ -18,17 +18,6 @@ from typing import Any, Literal, TypeVar, cast
 from ..errors import KeyStoreCorrupt
 from .signer import Algorithm
 
-__all__ = [
-    "INDEX_FORMAT",
-    "INDEX_VERSION",
-    "CrlRecord",
-    "Index",
-    "RootRecord",
-    "TsaRecord",
-    "VersionRecord",
-    "parse_index",
-]
-
 INDEX_FORMAT = "provenance-keystore"
 #: Version 2 added the time-stamping authority (``tsa``, ``tsa_url``), the CRL the root
 #: last issued (``crl``) and each revocation's ``revoked_since``. Version 1 indexes are

@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from provenance.errors import CertificateProfileError
+
 from ..errors import (
     InputError,
     KeyStoreCorrupt,
@@ -25,25 +27,6 @@ from .config import MIN_PASSPHRASE_LENGTH
 from .profile import check_signing_certificate
 from .signer import Algorithm
 from .trust import parse_certificates
-
-__all__ = [
-    "CertificateProfileError",
-    "ImportedMaterial",
-    "load_store_key",
-    "prepare_import",
-    "public_key_matches",
-    "require_new_passphrase",
-]
-
-
-class CertificateProfileError(KeyStoreError):
-    """An imported certificate breaks the c2pa-rs certificate profile."""
-
-    def __init__(self, name: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(
-            f"the certificate for {name!r} cannot sign C2PA manifests: " + "; ".join(problems)
-        )
 
 
 def require_passphrase(passphrase: str | None, purpose: str) -> bytes:

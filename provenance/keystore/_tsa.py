@@ -39,18 +39,6 @@ from .signer import Algorithm
 if TYPE_CHECKING:
     from ..timestamp import LocalAuthority
 
-__all__ = [
-    "TSA_DAYS",
-    "TSA_NAME",
-    "TimeStampingAuthority",
-    "check_url",
-    "commit",
-    "ensure_usable",
-    "issue",
-    "missing",
-    "tsa_info",
-]
-
 #: How ``keys list``, ``show`` and ``rotate`` name the TSA.
 TSA_NAME = "tsa"
 #: The TSA outlives the signing identities (content is checked years later against its

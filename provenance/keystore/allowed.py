@@ -28,14 +28,6 @@ from .trust import (
     read_certificate_file,
 )
 
-__all__ = [
-    "AllowedCertificates",
-    "add_allowed",
-    "list_allowed",
-    "remove_allowed",
-    "select_allowed",
-]
-
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 
 

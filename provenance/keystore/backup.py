@@ -62,8 +62,6 @@ from ._material import load_store_key, require_passphrase
 from ._pkcs8 import ScryptCost
 from .config import KeyStoreConfig
 
-__all__ = ["MAGIC", "RestoredRepository", "count_records", "restore_backup", "write_backup"]
-
 MAGIC = b"PVKSBAK\0"
 VERSION = 1
 #: Payload layouts: 1 the store's files; 2 also the SQLite repository.

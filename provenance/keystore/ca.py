@@ -24,17 +24,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from .signer import Algorithm
 
-__all__ = [
-    "C2PA_CLAIM_SIGNING_EKU",
-    "LEAF_EKUS",
-    "SigningKey",
-    "algorithm_of",
-    "generate_key",
-    "issue_leaf",
-    "issue_root",
-    "issue_tsa",
-]
-
 C2PA_CLAIM_SIGNING_EKU = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
 LEAF_EKUS = (C2PA_CLAIM_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION)
 

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 from ._pkcs8 import ScryptCost
 
-__all__ = ["MIN_PASSPHRASE_LENGTH", "KeyStoreConfig", "ScryptCost"]
-
 #: The shortest passphrase (in characters) that may protect new key material: a new
 #: store, identity or rotated key, and a backup. Keys written before the rule still open
 #: with the passphrase they were written with.

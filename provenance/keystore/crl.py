@@ -34,21 +34,6 @@ from ._material import load_root_key, require_passphrase
 from .records import DEFAULT_CRL_DAYS, CrlInfo
 from .trust import TrustAnchors
 
-__all__ = [
-    "CRL_DIR",
-    "DEFAULT_CRL_DAYS",
-    "Crls",
-    "add_imported",
-    "build_crl",
-    "crl_id",
-    "crl_info",
-    "describe",
-    "list_imported",
-    "reason_flag",
-    "remove_imported",
-    "same_issuer",
-]
-
 CRL_DIR = "crls"
 MAX_CRL_DAYS = 366
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")

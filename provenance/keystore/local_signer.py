@@ -8,8 +8,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from .ca import SigningKey
 from .signer import Algorithm
 
-__all__ = ["LocalSigner"]
-
 #: The hash each algorithm signs with (Ed25519 hashes inside the algorithm).
 _HASHES: dict[Algorithm, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     Algorithm.ES256: hashes.SHA256,

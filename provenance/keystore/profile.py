@@ -21,8 +21,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from .ca import C2PA_CLAIM_SIGNING_EKU, algorithm_of
 
-__all__ = ["ProfileProblem", "check_signing_certificate"]
-
 _DOCUMENT_SIGNING_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 _INVALID = "the certificate is invalid"
 _T = TypeVar("_T", bound=x509.ExtensionType)

@@ -9,20 +9,6 @@ from typing import Literal, TypeVar
 
 from .signer import Algorithm
 
-__all__ = [
-    "DEFAULT_CRL_DAYS",
-    "Added",
-    "AllowedCertificate",
-    "CrlInfo",
-    "IdentityInfo",
-    "IdentityStatus",
-    "IdentityVersion",
-    "Revocation",
-    "TrustAnchor",
-    "TsaInfo",
-    "WatermarkKey",
-]
-
 IdentityStatus = Literal["active", "retired", "revoked"]
 _T = TypeVar("_T")
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import enum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Algorithm", "Signer"]
-
 
 class Algorithm(enum.StrEnum):
     """Signature algorithms C2PA allows that the key store can create."""

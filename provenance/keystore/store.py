@@ -48,8 +48,6 @@ from .trust import TrustAnchors, add_anchors, fingerprint
 if TYPE_CHECKING:
     from .backup import RestoredRepository
 
-__all__ = ["KeyStore"]
-
 logger = logging.getLogger(__name__)
 
 

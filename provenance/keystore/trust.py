@@ -19,18 +19,6 @@ from ..errors import InputError, KeyStoreCorrupt, KeyStoreError, Remedy, UsageEr
 from ._files import PUBLIC_MODE, Layout, StoreFiles, read_input
 from .records import Added, TrustAnchor
 
-__all__ = [
-    "TrustAnchors",
-    "add_anchors",
-    "anchor_id",
-    "is_ca_or_root",
-    "is_self_signed",
-    "list_anchors",
-    "parse_certificates",
-    "remove_anchor",
-    "select_anchors",
-]
-
 _ID_LENGTH = 16
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 

@@ -19,8 +19,6 @@ from ._files import PRIVATE_MODE, Layout, StoreFiles, now_utc
 from ._index import NAME_PATTERN
 from .records import WatermarkKey
 
-__all__ = ["LLM_MODES", "WatermarkKeys", "create_key", "load_keys", "write_initial"]
-
 FORMAT = "provenance-watermark-keys"
 VERSION = 1
 SECRET_BYTES = 32

@@ -23,12 +23,11 @@ from provenance.kinds.media import AUDIO_TYPES, VIDEO_TYPES, Limits
 from .containers import check_container
 
 if TYPE_CHECKING:
-    from provenance.credentials.read import CredentialReader, ManifestStore
+    from provenance.credentials.read import CredentialReader
     from provenance.credentials.sign import ManifestSigner
+    from provenance.credentials.store import ManifestStore
     from provenance.kinds.base import LLMTest
     from provenance.watermark.engine import MarkEngine
-
-__all__ = ["AudioKind", "VideoKind"]
 
 
 class _TimedMedia:

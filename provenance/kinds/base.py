@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 from provenance.kinds.media import Limits
 
 if TYPE_CHECKING:
-    from provenance.credentials.read import CredentialReader, ManifestStore
+    from provenance.credentials.read import CredentialReader
     from provenance.credentials.sign import ManifestSigner
+    from provenance.credentials.store import ManifestStore
     from provenance.keystore.records import WatermarkKey
     from provenance.report import LLMWatermark
     from provenance.watermark.engine import MarkEngine
     from provenance.watermark.llm.detector import Encoder
-
-__all__ = ["Asset", "LLMTest", "MediaKind", "StreamedKind"]
 
 
 class LLMTest(Protocol):

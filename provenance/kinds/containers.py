@@ -16,8 +16,6 @@ from typing import BinaryIO
 from provenance.errors import InputError
 from provenance.kinds.media import Limits, id3_tag_end, sniff
 
-__all__ = ["check_container", "stream_size"]
-
 _BMFF = frozenset({"video/mp4", "video/quicktime", "audio/mp4"})
 _RIFF = frozenset({"audio/wav", "video/x-msvideo"})
 _RIFF_FORMS = {"audio/wav": b"WAVE", "video/x-msvideo": b"AVI "}

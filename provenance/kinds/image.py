@@ -9,12 +9,11 @@ from provenance.kinds.media import IMAGE_TYPES, Limits, check_image_header
 from provenance.watermark.image.engine import ImageMarkEngine
 
 if TYPE_CHECKING:
-    from provenance.credentials.read import CredentialReader, ManifestStore
+    from provenance.credentials.read import CredentialReader
     from provenance.credentials.sign import ManifestSigner
+    from provenance.credentials.store import ManifestStore
     from provenance.kinds.base import LLMTest
     from provenance.watermark.engine import MarkEngine
-
-__all__ = ["ImageKind"]
 
 
 class ImageKind:

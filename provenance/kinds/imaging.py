@@ -35,15 +35,6 @@ from provenance._internal.text import safe_text
 from provenance.errors import InputError, UnsupportedMedia
 from provenance.kinds.media import HEIF_TYPES, Limits, heif_decoder, sniff
 
-__all__ = [
-    "WRITABLE_FORMATS",
-    "SourceImage",
-    "decode_image",
-    "encode_like",
-    "read_image",
-    "write_image",
-]
-
 log = logging.getLogger(__name__)
 
 #: Pillow format names this module writes back in kind.

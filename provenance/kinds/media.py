@@ -16,22 +16,6 @@ from struct import error as struct_error
 
 from provenance.errors import InputError, UnsupportedMedia
 
-__all__ = [
-    "AUDIO_TYPES",
-    "HEIF_TYPES",
-    "IMAGE_TYPES",
-    "TEXT_TYPES",
-    "VIDEO_TYPES",
-    "Limits",
-    "check_image_header",
-    "decode_text",
-    "extension_mismatch",
-    "heif_decoder",
-    "id3_tag_end",
-    "sniff",
-    "sniff_behind_id3",
-]
-
 IMAGE_TYPES = frozenset(
     {
         "image/jpeg",

@@ -15,15 +15,14 @@ from provenance.watermark.text.engine import TextPayloadEngine
 # LLM detector load in the methods that read or write them: identifying and checking
 # text costs none of that.
 if TYPE_CHECKING:
-    from provenance.credentials.read import CredentialReader, ManifestStore
+    from provenance.credentials.read import CredentialReader
     from provenance.credentials.sign import ManifestSigner
+    from provenance.credentials.store import ManifestStore
     from provenance.keystore.records import WatermarkKey
     from provenance.kinds.base import LLMTest
     from provenance.report import LLMWatermark
     from provenance.watermark.engine import MarkEngine
     from provenance.watermark.llm.detector import Encoder
-
-__all__ = ["TextKind"]
 
 
 class LanguageModelTest:

@@ -6,8 +6,6 @@ import dataclasses
 import datetime as dt
 from typing import ClassVar, Protocol
 
-__all__ = ["DEFAULT_FILENAME", "Record", "Repository"]
-
 #: The repository file under ``--home`` when no location is given.
 DEFAULT_FILENAME = "repository.sqlite"
 

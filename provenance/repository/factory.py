@@ -7,8 +7,6 @@ from pathlib import Path
 from provenance.errors import UsageError
 from provenance.repository.base import Repository
 
-__all__ = ["open_repository"]
-
 
 def open_repository(location: str | Path) -> Repository:
     """A repository from a path (SQLite file) or a URL.

@@ -36,8 +36,6 @@ try:
 except ImportError:  # pragma: no cover - the optional extra is not installed
     psycopg = None  # type: ignore[assignment]
 
-__all__ = ["SCHEMA_VERSION", "PostgresRepository", "is_postgres_url"]
-
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")

@@ -18,8 +18,6 @@ from pathlib import Path
 from provenance.errors import RepositoryError, UsageError
 from provenance.repository.base import Record, SQLLookups, from_sql, to_sql
 
-__all__ = ["RepositoryError", "SQLiteRepository"]
-
 log = logging.getLogger(__name__)
 
 _SCHEMA_VERSION = 1

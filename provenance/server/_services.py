@@ -11,8 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from provenance.credentials.sign import InvalidParent
-from provenance.errors import InputError, ProvenanceError, Remedy, UnsupportedMedia, UsageError
+from provenance.errors import (
+    InputError,
+    InvalidParent,
+    ProvenanceError,
+    Remedy,
+    UnsupportedMedia,
+    UsageError,
+)
 from provenance.home import default_repository, verify_config_for_home
 from provenance.keystore import KeyStore
 from provenance.kinds import MediaKind, identify, identify_stream

@@ -35,8 +35,6 @@ from provenance.server.errors import ApiError
 from provenance.server.settings import ServerSettings
 from provenance.signing.sign import Signed
 
-__all__ = ["ACCESS_LOGGER", "create_app"]
-
 log = logging.getLogger(__name__)
 #: The logger of the access log: one INFO line per request.
 ACCESS_LOGGER = "provenance.server.access"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["ApiError"]
-
 
 class ApiError(Exception):
     """A request refused with ``status``; ``message`` is safe to show to the client."""

@@ -23,15 +23,6 @@ from typing import Any
 from provenance._internal.fs import atomic_write_bytes
 from provenance.errors import UsageError
 
-__all__ = [
-    "ServerSettings",
-    "create_token",
-    "hash_token",
-    "load_token_hashes",
-    "revoke_token",
-    "tokens_file",
-]
-
 log = logging.getLogger(__name__)
 _PREFIX = "sha256:"
 

@@ -52,8 +52,6 @@ if TYPE_CHECKING:
     from provenance.credentials.manifest import AIContent
     from provenance.kinds import Asset
 
-__all__ = ["IMAGE_FORMATS", "ContentSigner", "encode_image"]
-
 #: The formats ``sign_image`` encodes a PIL image in (Pillow's names; "JPG" means JPEG).
 #: The watermark is written back in each of them.
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF"})

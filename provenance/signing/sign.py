@@ -35,24 +35,6 @@ from provenance.kinds.media import Limits, extension_mismatch
 from provenance.repository import Record, Repository
 from provenance.watermark import MarkEngine, WatermarkSecret, streaming
 
-__all__ = [
-    "Asset",
-    "SignResult",
-    "Signed",
-    "Watermarking",
-    "check_paths",
-    "check_sidecar_output",
-    "load_asset",
-    "open_asset",
-    "read_asset",
-    "sidecar_path",
-    "sign_asset",
-    "sign_bytes",
-    "sign_file",
-    "sign_loaded",
-    "write_signed",
-]
-
 log = logging.getLogger(__name__)
 
 

@@ -28,8 +28,6 @@ from .protocol import (
     read_response,
 )
 
-__all__ = ["TSA_POLICY", "Authority", "ExternalAuthority", "LocalAuthority"]
-
 log = logging.getLogger(__name__)
 
 #: The time-stamp policy of the store's own authority: an OID under 2.25 (ITU-T X.667),

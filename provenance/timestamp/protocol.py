@@ -23,18 +23,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from provenance.errors import TimeStampError
 
-__all__ = [
-    "Stamp",
-    "TimeStampRequest",
-    "build_response",
-    "check_response",
-    "make_request",
-    "parse_request",
-    "random_serial",
-    "read_response",
-    "refusal",
-]
-
 _HASHES: Final[dict[str, hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256(),
     "sha384": hashes.SHA384(),

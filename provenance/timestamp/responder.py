@@ -20,8 +20,6 @@ from provenance.errors import TimeStampError
 from .authority import Authority
 from .protocol import check_response, parse_request
 
-__all__ = ["LoopbackResponder"]
-
 log = logging.getLogger(__name__)
 
 _MAX_REQUEST = 64 * 1024

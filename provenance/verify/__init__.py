@@ -17,14 +17,30 @@ from typing import TYPE_CHECKING
 from provenance._internal.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from provenance.credentials.read import TrustSettings
     from provenance.report import Report, Verdict
+    from provenance.verify.recovery import check_repository
+    from provenance.verify.verdict import Requirement, meets
     from provenance.verify.verifier import Verifier, VerifyConfig
 
-__all__ = ["Report", "Verdict", "Verifier", "VerifyConfig"]
+__all__ = [
+    "Report",
+    "Requirement",
+    "TrustSettings",
+    "Verdict",
+    "Verifier",
+    "VerifyConfig",
+    "check_repository",
+    "meets",
+]
 
 __getattr__ = lazy_attributes(
     __name__,
     {
+        "check_repository": "provenance.verify.recovery",
+        "Requirement": "provenance.verify.verdict",
+        "meets": "provenance.verify.verdict",
+        "TrustSettings": "provenance.credentials.read",
         "Report": "provenance.report",
         "Verdict": "provenance.report",
         "Verifier": "provenance.verify.verifier",

@@ -22,17 +22,6 @@ from provenance.report import Credentials
 from provenance.report import Ingredient as ReportedIngredient
 from provenance.verify.observations import Claims, IngredientFacts, ManifestFacts
 
-__all__ = [
-    "claims_of",
-    "created_action",
-    "generator",
-    "ingredient_facts",
-    "manifest_facts",
-    "reported_credentials",
-    "reported_ingredient",
-    "signing_certificate",
-]
-
 _INCEPTION = ("c2pa.created", "c2pa.opened")
 
 

@@ -15,19 +15,6 @@ from provenance.credentials.revocation import Revocation
 from provenance.credentials.status import ValidationState
 from provenance.report import LLMWatermark, Watermark
 
-__all__ = [
-    "AI_SOURCE_TYPES",
-    "COMPOSITE",
-    "IPTC",
-    "PARENT_OF",
-    "Claims",
-    "IngredientFacts",
-    "ManifestFacts",
-    "Observations",
-    "RecordFacts",
-    "origin",
-]
-
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 AI_SOURCE_TYPES = frozenset(
     IPTC + name

@@ -11,12 +11,11 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from provenance.credentials.read import CredentialReader, ManifestStore
+from provenance.credentials.read import CredentialReader
 from provenance.credentials.softbinding import SoftBinding, soft_bindings
+from provenance.credentials.store import ManifestStore
 from provenance.errors import UsageError
 from provenance.repository import Record, Repository, open_repository
-
-__all__ = ["RecordLookup", "Recovered", "check_repository"]
 
 log = logging.getLogger(__name__)
 

@@ -20,17 +20,6 @@ from provenance.verify.observations import (
     origin,
 )
 
-__all__ = [
-    "claims",
-    "edited_from",
-    "ingredients",
-    "made",
-    "moment",
-    "reason",
-    "signed_by",
-    "time",
-]
-
 
 def claims(said: Claims, *, claimed: bool = False) -> list[str]:
     """How the content was made, as the manifest says (``claimed``: its word is not proof)."""

@@ -25,18 +25,6 @@ from provenance.report import MarkStatus, Verdict, Watermark
 from provenance.verify import sentences as say
 from provenance.verify.observations import ManifestFacts, Observations
 
-__all__ = [
-    "KEY_NOT_HELD",
-    "Assessment",
-    "Decision",
-    "Requirement",
-    "assess",
-    "decide",
-    "key_not_held",
-    "meets",
-    "needs_mark",
-]
-
 
 @dataclasses.dataclass(frozen=True)
 class Assessment:

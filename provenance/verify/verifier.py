@@ -19,11 +19,11 @@ from provenance.credentials.markkey import mark_key_id
 from provenance.credentials.read import (
     MAX_SIDECAR_BYTES,
     CredentialReader,
-    ManifestStore,
     TrustSettings,
     sidecar_path,
 )
 from provenance.credentials.revocation import Revocation, Revocations
+from provenance.credentials.store import ManifestStore
 from provenance.errors import InputError, UsageError
 from provenance.kinds import (
     MediaKind,
@@ -33,10 +33,9 @@ from provenance.kinds import (
     streamed,
 )
 from provenance.kinds.media import Limits, extension_mismatch
-from provenance.report import Credentials, LLMWatermark, Report, Verdict, Watermark, path_fields
+from provenance.report import Credentials, LLMWatermark, Report, Watermark, path_fields
 from provenance.verify.facts import manifest_facts, reported_credentials, signing_certificate
 from provenance.verify.observations import (
-    AI_SOURCE_TYPES,
     ManifestFacts,
     Observations,
     RecordFacts,
@@ -55,16 +54,6 @@ from provenance.watermark import WatermarkSecret, detect_in
 if TYPE_CHECKING:
     from provenance.keystore.records import WatermarkKey
     from provenance.watermark.llm.detector import Encoder
-
-__all__ = [
-    "AI_SOURCE_TYPES",
-    "Credentials",
-    "Inspected",
-    "Report",
-    "Verdict",
-    "Verifier",
-    "VerifyConfig",
-]
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from provenance.report import Watermark
     from provenance.watermark.secret import WatermarkSecret
 
-__all__ = ["MarkEngine", "Marker", "StreamMarkEngine", "StreamMarker", "detect_in", "streaming"]
-
 # Embeds a payload (the record id) into the content and returns the marked bytes, in kind.
 Marker = Callable[[bytes], bytes]
 # Embeds a payload into the content, writing the marked content to the given stream.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["MIN_KEY_BYTES", "WatermarkSecret"]
-
 MIN_KEY_BYTES = 16
 
 

@@ -24,8 +24,9 @@ from fixtures.support import PASSPHRASE, encode, natural_image
 from provenance.batch import SignStatus, iter_files, sign_many, verify_many
 from provenance.errors import UsageError
 from provenance.home import default_repository, verify_config_for_home
+from provenance.report import Verdict
 from provenance.signing import SignSettings
-from provenance.verify.verifier import Verdict, VerifyConfig
+from provenance.verify.verifier import VerifyConfig
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
@@ -240,7 +241,7 @@ def test_missing_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
 def test_reports_pickle() -> None:
     import pickle
 
-    from provenance.verify.verifier import Report
+    from provenance.report import Report
 
     report = Report("a.png", Verdict.NONE, "no provenance found", "image/png", watermark={})
     assert pickle.loads(pickle.dumps(report)) == report

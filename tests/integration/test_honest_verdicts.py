@@ -18,8 +18,8 @@ from cli.main import app
 from fixtures.support import PASSPHRASE, encode, natural_image, png_chunks
 from provenance.credentials.read import TrustSettings
 from provenance.keystore import KeyStore
-from provenance.report import to_json
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.report import Verdict, to_json
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 
 def run(*args: str, stdin: str | None = None) -> Result:

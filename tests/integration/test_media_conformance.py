@@ -20,9 +20,10 @@ from provenance.credentials.read import TrustSettings
 from provenance.home import watermark_secrets
 from provenance.keystore import KeyStore
 from provenance.kinds.imaging import decode_image
+from provenance.report import Verdict
 from provenance.signing.sign import sign_file
 from provenance.signing.signer import manifest_signer
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 from provenance.watermark.image.files import mark_in_kind
 
 Expected = dict[str, dict[str, list[str]]]

@@ -20,8 +20,9 @@ from provenance.errors import IdentityNotFound, InputError, UsageError
 from provenance.home import verify_config_for_home
 from provenance.keystore import KeyStore
 from provenance.kinds.media import Limits
+from provenance.report import Verdict
 from provenance.signing import ContentSigner, SignSettings
-from provenance.verify.verifier import Verdict, Verifier
+from provenance.verify.verifier import Verifier
 
 # -- settings: validated when made ---------------------------------------------------------
 

@@ -14,9 +14,10 @@ from provenance.credentials.read import TrustSettings
 from provenance.credentials.sign import ManifestSigner
 from provenance.home import revocations_of
 from provenance.keystore import KeyStore
+from provenance.report import Verdict
 from provenance.repository import SQLiteRepository
 from provenance.signing.sign import Watermarking, sign_bytes
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 from provenance.watermark import WatermarkSecret
 from provenance.watermark.image import ALGORITHM
 from provenance.watermark.image.config import ALGORITHM_V1

@@ -25,9 +25,10 @@ from typer.testing import CliRunner
 from fixtures.support import encode, natural_image
 from provenance.batch import local
 from provenance.batch.job import FileJob
-from provenance.batch.many import WORKERS_PER_CPU, max_workers
+from provenance.batch.local import WORKERS_PER_CPU, max_workers
 from provenance.batch.task import VerifyJob, error_report
-from provenance.verify.verifier import Report, VerifyConfig
+from provenance.report import Report
+from provenance.verify.verifier import VerifyConfig
 
 CLI = Path(sys.executable).with_name("provenance")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from provenance.batch.many import count_files, iter_files, paths_from_lines, verify_many
-from provenance.verify.verifier import Report, Verdict, VerifyConfig
+from provenance.report import Report, Verdict
+from provenance.verify.verifier import VerifyConfig
 
 
 def test_walk_is_sorted_depth_first_and_survives_a_symlink_loop(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from provenance.batch.deadline import DeadlineExceeded, call_with_deadline
 from provenance.batch.task import verifiers_built, verify_file
 from provenance.credentials.revocation import Revocation, Revocations
 from provenance.kinds.media import Limits
-from provenance.verify.verifier import Verdict, VerifyConfig
+from provenance.report import Verdict
+from provenance.verify.verifier import VerifyConfig
 
 
 def spin(seconds: float) -> str:

@@ -28,8 +28,9 @@ from provenance.credentials.text import embed_text_manifest, read_text_manifest
 from provenance.errors import KeyStoreError, WeakPassphrase
 from provenance.home import verify_config_for_home
 from provenance.keystore import MIN_PASSPHRASE_LENGTH, Algorithm, KeyStore, _material
+from provenance.report import Verdict
 from provenance.signing.sign import sign_bytes
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 TEXT = "A generated paragraph, signed once, with a café in it."
 

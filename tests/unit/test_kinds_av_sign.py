@@ -20,9 +20,10 @@ from provenance.errors import InputError
 from provenance.home import revocations_of
 from provenance.keystore import KeyStore
 from provenance.kinds.media import Limits
+from provenance.report import Verdict
 from provenance.signing.sign import read_asset, sign_bytes, sign_file
 from provenance.signing.signer import manifest_signer
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 MAKERS = every_kind()
 

@@ -16,8 +16,9 @@ from provenance.credentials.sign import ManifestSigner
 from provenance.errors import InputError, OutputExists, UnsupportedMedia, UsageError
 from provenance.home import revocations_of
 from provenance.keystore import Algorithm, KeyStore
+from provenance.report import Verdict
 from provenance.signing.sign import sign_bytes, sign_file
-from provenance.verify.verifier import Verdict, Verifier, VerifyConfig
+from provenance.verify.verifier import Verifier, VerifyConfig
 
 FORMATS = [
     ("photo.jpg", "JPEG", "image/jpeg"),

@@ -21,7 +21,7 @@ from provenance.watermark.text import (
     detect_payload,
     embed_payload,
 )
-from provenance.watermark.text.carriers import VS_CARRIER, ZW_CARRIER
+from provenance.watermark.text.config import VS_CARRIER, ZW_CARRIER
 
 SECRET = WatermarkSecret("default", bytes(range(32)))
 OTHER = WatermarkSecret("other", bytes(range(1, 33)))

@@ -26,7 +26,8 @@ from provenance.watermark.text import (
     embed_payload,
     strip_carriers,
 )
-from provenance.watermark.text.carriers import VS_CARRIER, ZW_CARRIER, decode_run, encode_run
+from provenance.watermark.text.carriers import decode_run, encode_run
+from provenance.watermark.text.config import VS_CARRIER, ZW_CARRIER
 from provenance.watermark.text.frame import decode_codeword, encode_codeword
 
 SECRET = WatermarkSecret("default", bytes(range(32)))

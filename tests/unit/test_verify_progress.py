@@ -8,7 +8,7 @@ import collections
 import pytest
 
 from cli._batch import progress_line
-from provenance.verify.verifier import Verdict
+from provenance.report import Verdict
 
 
 def tally(**counts: int) -> collections.Counter[Verdict]:

@@ -12,9 +12,11 @@ signature, chain and assertion hashes, and ``verify`` checks the text's hard bin
 
 from __future__ import annotations
 
+from provenance.errors import CorruptedWrapper, MultipleWrappers, TextWrapperError
+
 from .sign import embed_text_manifest
 from .verify import read_text_manifest, strip_text_manifest
-from .wrapper import CorruptedWrapper, MultipleWrappers, TextWrapperError, find_wrapper
+from .wrapper import find_wrapper
 
 __all__ = [
     "CorruptedWrapper",

@@ -19,15 +19,6 @@ import cbor2
 
 from provenance.credentials import jumbf
 
-__all__ = [
-    "CLAIM_LABEL",
-    "DATA_HASH_LABEL",
-    "PreparedManifest",
-    "assertion_box",
-    "data_hash_assertion",
-    "prepare_manifest",
-]
-
 CLAIM_LABEL: Final = "c2pa.claim.v2"
 SIGNATURE_LABEL: Final = "c2pa.signature"
 ASSERTIONS_LABEL: Final = "c2pa.assertions"

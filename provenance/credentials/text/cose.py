@@ -24,15 +24,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from provenance.errors import SigningError
 from provenance.keystore.signer import Algorithm, Signer
 
-__all__ = [
-    "COSE_ALGORITHMS",
-    "SignedClaim",
-    "Stamper",
-    "certificate_chain_der",
-    "countersign_data",
-    "sign_claim",
-]
-
 #: Time-stamps a message: the RFC 3161 token (CMS ContentInfo, DER) over it.
 Stamper = Callable[[bytes], bytes]
 

@@ -18,13 +18,11 @@ from typing import Any, Final
 
 from provenance.credentials import jumbf
 from provenance.credentials.manifest import Parent
-from provenance.errors import SigningError, UnsupportedMedia
+from provenance.errors import SigningError, TextWrapperError, UnsupportedMedia
 from provenance.kinds.media import TEXT_TYPES
 
 from .claim import ASSERTIONS_LABEL, SIGNATURE_LABEL, STORE_LABEL, assertion_box
-from .wrapper import TextWrapperError, find_wrapper
-
-__all__ = ["INGREDIENT_LABEL", "with_parent"]
+from .wrapper import find_wrapper
 
 INGREDIENT_LABEL: Final = "c2pa.ingredient.v3"
 _STATUS_KINDS: Final = ("success", "informational", "failure")

@@ -26,8 +26,6 @@ from .cose import SignedClaim, Stamper, sign_claim
 from .ingredient import with_parent
 from .wrapper import encode_wrapper, find_wrapper, wrapper_utf8_length
 
-__all__ = ["embed_text_manifest"]
-
 log = logging.getLogger(__name__)
 
 #: Room above the unpadded length for the exclusion integer to widen and for the claim's

@@ -19,14 +19,13 @@ from typing import Any, Final
 import cbor2
 
 from provenance.credentials import jumbf
-from provenance.credentials.read import CredentialReader, ManifestStore, Status
+from provenance.credentials.read import CredentialReader
 from provenance.credentials.status import MALFORMED, ValidationState, state_of
-from provenance.errors import InputError
+from provenance.credentials.store import ManifestStore, Status
+from provenance.errors import InputError, TextWrapperError
 
 from .claim import DATA_HASH_LABEL
-from .wrapper import TextWrapperError, Wrapper, find_wrapper
-
-__all__ = ["check_text_binding", "read_text_manifest", "strip_text_manifest"]
+from .wrapper import Wrapper, find_wrapper
 
 log = logging.getLogger(__name__)
 

@@ -20,25 +20,7 @@ import re
 import struct
 from typing import Final
 
-from provenance.errors import CorruptedWrapper, MultipleWrappers, TextWrapperError
-
-__all__ = [
-    "MAGIC",
-    "MARKER",
-    "MAX_MANIFEST_BYTES",
-    "VERSION",
-    "CorruptedWrapper",
-    "MultipleWrappers",
-    "TextWrapperError",
-    "Wrapper",
-    "decode_selectors",
-    "encode_selectors",
-    "encode_wrapper",
-    "find_wrapper",
-    "strip_wrapper",
-    "utf8_cost",
-    "wrapper_utf8_length",
-]
+from provenance.errors import CorruptedWrapper, MultipleWrappers
 
 MARKER: Final = "\ufeff"
 MAGIC: Final = b"C2PATXT\x00"

@@ -24,6 +24,8 @@ from provenance._internal.lazy import lazy_attributes
 from .config import ALGORITHM, PAYLOAD_BITS, TAG_BITS, WatermarkConfig
 
 if TYPE_CHECKING:
+    from provenance.watermark.image.files import embed_file
+
     from .detector import Detection, detect
     from .embedder import embed
     from .engine import ImageMarkEngine
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __getattr__ = lazy_attributes(
     __name__,
     {
+        "embed_file": "provenance.watermark.image.files",
         "Detection": ".detector",
         "ImageMarkEngine": ".engine",
         "Region": ".regions",
@@ -54,4 +57,5 @@ __all__ = [
     "altered_regions",
     "detect",
     "embed",
+    "embed_file",
 ]

@@ -8,23 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = [
-    "ALGORITHM",
-    "ALGORITHMS",
-    "ALGORITHM_V1",
-    "CELL",
-    "CELLS_PER_SIDE",
-    "CHIP_BLUR",
-    "CHIP_HIGHPASS",
-    "MIN_SIDE",
-    "PAYLOAD_BITS",
-    "PILOT_CELLS",
-    "TAG_BITS",
-    "TILE",
-    "TILES_PER_SHORT_SIDE",
-    "WatermarkConfig",
-]
-
 #: C2PA soft-binding algorithm name of the marks this version writes (reverse DNS,
 #: versioned with the format below).
 ALGORITHM = "org.provenance-toolkit.wm.image.v2"

@@ -33,8 +33,6 @@ from .sync import (
     lattice_candidates,
 )
 
-__all__ = ["Detection", "cell_responses", "detect", "pilot_offset", "whiten_fold"]
-
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]

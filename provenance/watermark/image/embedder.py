@@ -34,8 +34,6 @@ from .pixels import LUMA_WEIGHTS, Planes, luma, split
 from .structure import SSIM_PIXELS, structural_similarity, structure_scale
 from .sync import ANALYSIS_SIDE
 
-__all__ = ["embed", "tile_size_for"]
-
 log = logging.getLogger(__name__)
 
 Float32 = npt.NDArray[np.float32]

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
     from .detector import Detection
 
-__all__ = ["ImageMarkEngine"]
-
 log = logging.getLogger(__name__)
 
 # Formats whose pixels are not decoded here (HEIC/HEIF is, through pillow-heif: without

@@ -35,15 +35,6 @@ from .config import ALGORITHM, WatermarkConfig
 from .detector import Detection, detect
 from .embedder import embed
 
-__all__ = [
-    "QUALITY_FLOOR_PSNR",
-    "EmbedResult",
-    "detect_file",
-    "embed_file",
-    "mark_in_kind",
-    "unmarkable",
-]
-
 log = logging.getLogger(__name__)
 
 #: The weakest image quality a mark may cost (dB, the embedder's PSNR): the strengths

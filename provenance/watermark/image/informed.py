@@ -27,8 +27,6 @@ from .pattern import ORIENTATIONS, Layout
 from .payload import CODED_BITS
 from .sync import NOMINAL, centre, fold, whitening
 
-__all__ = ["bit_weights", "informed_weights"]
-
 FloatArray = npt.NDArray[np.float64]
 _W_MIN = 0.3
 _W_MAX = 3.0

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["keyed_rng", "subkey"]
-
 
 def subkey(key: bytes, label: str) -> bytes:
     """An independent 32-byte key for one purpose (HMAC-SHA256 as a PRF)."""

@@ -12,8 +12,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-__all__ = ["FLAT_GAIN", "TEXTURE_GAIN", "activity", "texture_mask"]
-
 FloatArray = npt.NDArray[np.float32]
 
 #: Mask value range, relative to the image's median texture.

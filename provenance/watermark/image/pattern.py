@@ -19,16 +19,6 @@ from .config import CELLS_PER_SIDE, CHIP_BLUR, CHIP_HIGHPASS, PILOT_CELLS, TILE
 from .keys import keyed_rng
 from .payload import CODED_BITS
 
-__all__ = [
-    "CELL_FILTER_FFT",
-    "ORIENTATIONS",
-    "Layout",
-    "Orientation",
-    "layout_for",
-    "render_tile",
-    "reorient",
-]
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 N_CELLS = CELLS_PER_SIDE * CELLS_PER_SIDE

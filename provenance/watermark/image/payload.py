@@ -17,8 +17,6 @@ import numpy.typing as npt
 from .config import ALGORITHM, ALGORITHMS, PAYLOAD_BITS, TAG_BITS
 from .keys import subkey
 
-__all__ = ["CODED_BITS", "INFO_BITS", "decode_soft", "encode", "tag_matches"]
-
 #: Constraint length 7, generators 133/171/165 (octal): the rate-1/3 code of LTE.
 _K: Final = 7
 _GENERATORS: Final = (0o133, 0o171, 0o165)

@@ -21,8 +21,6 @@ from provenance.errors import InputError, UnsupportedMedia
 
 from .config import MIN_SIDE, WatermarkConfig
 
-__all__ = ["LUMA_WEIGHTS", "Planes", "luma", "split"]
-
 #: ITU-R BT.601 luma, as JPEG, WebP and Pillow's ``convert("L")`` compute it.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")

@@ -40,8 +40,6 @@ from .payload import encode
 from .pixels import LUMA_WEIGHTS, detection_luma
 from .sync import analysis_grid, whitening
 
-__all__ = ["Region", "altered_regions"]
-
 Float32 = npt.NDArray[np.float32]
 Float64 = npt.NDArray[np.float64]
 Index = npt.NDArray[np.intp]

@@ -23,8 +23,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-__all__ = ["LOWEST_SCALE", "SSIM_PIXELS", "structural_similarity", "structure_scale"]
-
 Float32 = npt.NDArray[np.float32]
 
 _WINDOW = 7

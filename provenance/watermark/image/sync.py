@@ -27,19 +27,6 @@ from scipy import ndimage
 from .config import TILE, TILES_PER_SHORT_SIDE
 from .mask import FLAT_GAIN, TEXTURE_GAIN
 
-__all__ = [
-    "ANALYSIS_SIDE",
-    "NOMINAL",
-    "Analysis",
-    "Lattice",
-    "analyse",
-    "analysis_grid",
-    "centre",
-    "fold",
-    "lattice_candidates",
-    "whitening",
-]
-
 FloatArray = npt.NDArray[np.float32]
 ANALYSIS_SIDE = TILE * TILES_PER_SHORT_SIDE
 _MAX_LONG_SIDE = 3 * ANALYSIS_SIDE

@@ -47,17 +47,6 @@ from provenance.watermark.text import strip_carriers
 
 from .greenlist import GreenList
 
-__all__ = [
-    "Detection",
-    "DetectionConfig",
-    "Verdict",
-    "binomial_p_value",
-    "detect_text",
-    "detect_tokens",
-    "scored_pairs",
-    "without_provenance_marks",
-]
-
 
 class Verdict(StrEnum):
     WATERMARKED = "watermarked"

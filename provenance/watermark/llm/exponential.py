@@ -41,15 +41,6 @@ from .greenlist import (
     paired_rows,
 )
 
-__all__ = [
-    "EXPONENTIAL_KEY_LABEL",
-    "ExponentialScheme",
-    "KeyedUniforms",
-    "choose_tokens",
-    "context_seen_before",
-    "first_contexts",
-]
-
 EXPONENTIAL_KEY_LABEL = b"provenance-llm-v2/exp"
 _SCALE = 2.0**-53
 

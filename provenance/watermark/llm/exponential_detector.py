@@ -29,13 +29,6 @@ from scipy.special import gammaincc
 from .detector import DetectionConfig, Encoder, Verdict, without_provenance_marks
 from .exponential import KeyedUniforms, first_contexts
 
-__all__ = [
-    "ExponentialDetection",
-    "detect_text_exponential",
-    "detect_tokens_exponential",
-    "gamma_p_value",
-]
-
 
 def gamma_p_value(score: float, scored: int) -> float:
     """``P[Gamma(scored, 1) >= score]``: the chance of a score this high without the key."""

@@ -42,8 +42,6 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["KEY_LABEL", "MAX_CONTEXT_WIDTH", "GreenList", "WatermarkScheme", "derive_key"]
-
 KEY_LABEL = b"provenance-llm-v1"
 MAX_CONTEXT_WIDTH = 3  # h context ids + the token fill one 16-byte AES block
 _PAD = np.uint32(0xFFFFFFFF)

@@ -23,8 +23,6 @@ from .modes import LLMMode, parse_mode
 if TYPE_CHECKING:
     from transformers import LogitsProcessor
 
-__all__ = ["LLMDetection", "detect_with_key", "watermark_processor"]
-
 
 @dataclass(frozen=True)
 class LLMDetection:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["DEFAULT_MODE", "LEGACY_MODE", "LLMMode", "parse_mode"]
-
 
 class LLMMode(StrEnum):
     DISTORTION_FREE = "distortion-free"

@@ -29,8 +29,6 @@ except ImportError as exc:  # pragma: no cover - exercised on a base install
 
 from .greenlist import GreenList, WatermarkScheme
 
-__all__ = ["DEFAULT_DELTA", "WatermarkLogitsProcessor"]
-
 # delta = 2 with gamma = 0.25 (KGW's defaults) makes about 70% of tokens green where the model
 # is uncertain, enough for p <= 1e-6 within a few dozen tokens at a small cost in fluency.
 DEFAULT_DELTA = 2.0

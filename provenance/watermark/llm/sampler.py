@@ -34,8 +34,6 @@ import numpy as np
 
 from .exponential import ExponentialScheme, KeyedUniforms, context_seen_before
 
-__all__ = ["DistortionFreeLogitsProcessor"]
-
 
 class DistortionFreeLogitsProcessor(LogitsProcessor):
     """Keeps only the keyed exponential-minimum choice of each sequence's distribution."""

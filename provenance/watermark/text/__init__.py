@@ -42,16 +42,18 @@ from .config import (
 )
 
 if TYPE_CHECKING:
+    from provenance.errors import PayloadNotEmbeddable
+
     from .carriers import strip_carriers
     from .detect import TextDetection, detect_payload
-    from .embed import PayloadNotEmbeddable, embed_payload
+    from .embed import embed_payload
     from .engine import TextPayloadEngine
 
 # The codec loads on first use: the media-kind registry needs only ALGORITHMS to start.
 __getattr__ = lazy_attributes(
     __name__,
     {
-        "PayloadNotEmbeddable": ".embed",
+        "PayloadNotEmbeddable": "provenance.errors",
         "TextDetection": ".detect",
         "TextPayloadEngine": ".engine",
         "detect_payload": ".detect",

@@ -22,20 +22,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Final
 
-from .config import FORMATS, VS_CARRIER, ZW_CARRIER, Alphabet
-
-__all__ = [
-    "VS_CARRIER",
-    "ZW_CARRIER",
-    "decode_run",
-    "encode_run",
-    "has_wrapper",
-    "strip_carriers",
-    "vs_host",
-    "vs_runs",
-    "zw_host",
-    "zw_runs",
-]
+from .config import FORMATS, Alphabet
 
 _SCRIPT_LIMIT: Final = 0x0590
 _ANY_VS: Final = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]+")

@@ -11,25 +11,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
-__all__ = [
-    "ALGORITHM",
-    "ALGORITHMS",
-    "ALGORITHM_V1",
-    "FORMAT",
-    "FORMATS",
-    "FORMAT_V1",
-    "LAYOUT",
-    "LAYOUT_V1",
-    "PAYLOAD_BYTES",
-    "TAG_BYTES",
-    "VS_CARRIER",
-    "WORDS_PER_COPY",
-    "ZW_CARRIER",
-    "Alphabet",
-    "Layout",
-    "PayloadFormat",
-]
-
 #: C2PA soft-binding algorithm names (reverse DNS, versioned with the format).
 ALGORITHM: Final = "org.provenance-toolkit.wm.text.v2"
 ALGORITHM_V1: Final = "org.provenance-toolkit.wm.text.v1"

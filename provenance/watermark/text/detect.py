@@ -17,8 +17,6 @@ from .carriers import decode_run, vs_runs, zw_runs
 from .config import FORMATS, TAG_BYTES, Alphabet, PayloadFormat
 from .frame import decode_codeword
 
-__all__ = ["TextDetection", "detect_payload"]
-
 _TAG_ACCEPT: Final = 2.0 ** (-8 * TAG_BYTES)
 
 

@@ -14,8 +14,6 @@ from .carriers import encode_run, has_wrapper, vs_host, zw_host
 from .config import FORMAT, LAYOUT, VS_CARRIER, ZW_CARRIER, Layout, PayloadFormat
 from .frame import encode_codeword
 
-__all__ = ["PayloadNotEmbeddable", "embed_payload"]
-
 log = logging.getLogger(__name__)
 
 _WORD: Final = re.compile(r"\S+")

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from provenance.watermark.engine import Marker
     from provenance.watermark.secret import WatermarkSecret
 
-__all__ = ["TextPayloadEngine"]
-
 
 class TextPayloadEngine:
     """Variation selectors and zero-width characters: v2 written, v1 still read."""

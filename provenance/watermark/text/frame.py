@@ -28,8 +28,6 @@ from provenance.watermark.secret import WatermarkSecret
 
 from .config import FORMAT, PAYLOAD_BYTES, TAG_BYTES, PayloadFormat
 
-__all__ = ["decode_codeword", "encode_codeword", "subkey"]
-
 
 def subkey(key: bytes, label: str, fmt: PayloadFormat = FORMAT) -> bytes:
     """An independent 32-byte key for one purpose of one format of the text payload."""
