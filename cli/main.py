@@ -77,7 +77,7 @@ app.add_typer(text_app, name="text", help="Statistical watermarks in LLM output.
 def main() -> None:
     """Console-script entry point."""
     # This process owns its lifetime: let it keep freed memory for the next image
-    # (provenance/allocator.py says why; workers forked from it inherit it).
+    # (provenance/_internal/allocator.py says why; workers forked from it inherit it).
     from provenance.batch import keep_freed_memory
 
     keep_freed_memory()

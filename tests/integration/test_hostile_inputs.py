@@ -105,9 +105,8 @@ def batch_result(hostile_batch: tuple[Path, Path], request: pytest.FixtureReques
             yield item
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            "provenance.batch.many.iter_files", vanishing_walk
-        )  # cli.verify imports it late
+        # cli.verify takes it from the front door when the command runs
+        patch.setattr("provenance.batch.iter_files", vanishing_walk)
         patch.setattr("os.open", _deny_one(os.open, "locked.png"))
         patch.setenv("PROVENANCE_PASSPHRASE", PASSPHRASE)
         args = ["--home", str(home), "verify", "--jsonl", "-r", "--workers", "2", *request.param]
