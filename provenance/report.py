@@ -96,6 +96,21 @@ class Watermark:
             raise ValueError("detected must be true exactly when the status is found")
 
     @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic reads and writes the JSON as ``to_json`` writes it: an ``inline``
+        part's fields are gathered into the part when read, spread beside the others
+        when written (pydantic calls this; the library never imports pydantic)."""
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_before_validator_function(
+            _gathered,
+            handler(source),
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                _spread, schema=handler(source)
+            ),
+        )
+
+    @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
         """The OpenAPI schema as the JSON is written: an ``inline`` part's properties in
         place of the part (pydantic calls this; the library never imports pydantic)."""
@@ -117,6 +132,26 @@ class Watermark:
     @property
     def found(self) -> bool:
         return self.status is MarkStatus.FOUND
+
+
+def _gathered(value: Any) -> Any:
+    """JSON of a ``Watermark`` with each ``inline`` part's fields gathered into the part."""
+    if not isinstance(value, Mapping):
+        return value
+    found = dict(value)
+    for field in dataclasses.fields(Watermark):
+        inline = field.metadata.get("inline")
+        if inline is None or field.name in found:
+            continue
+        part = {f.name: found.pop(f.name) for f in dataclasses.fields(inline) if f.name in found}
+        empty = to_json(inline())
+        found[field.name] = None if all(part.get(k) == v for k, v in empty.items()) else part
+    return found
+
+
+def _spread(value: Any, serialize: Any) -> Any:
+    """The JSON of a ``Watermark`` as ``to_json`` writes it."""
+    return to_json(value) if isinstance(value, Watermark) else serialize(value)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import TypeAdapter
 
 from provenance.report import ImageGeometry, MarkStatus, Region, Watermark, to_json
@@ -43,3 +45,17 @@ def test_the_schema_describes_the_json_as_written() -> None:
     properties = schema.get("properties") or schema["$defs"]["Watermark"]["properties"]
     assert list(properties) == REPORTED
     assert properties["altered_regions"]["items"] == {"$ref": "#/$defs/Region"}
+
+
+def test_pydantic_reads_and_writes_the_json_as_written() -> None:
+    adapter = TypeAdapter(Watermark)
+    found = Watermark(
+        MarkStatus.FOUND,
+        detected=True,
+        payload="00",
+        geometry=ImageGeometry(1.0, 0.5, (2.0, 3.0), (Region(0, 0, 8, 8, 0.01, "altered"),)),
+    )
+    for mark in (found, Watermark(MarkStatus.NOT_FOUND, alg="x")):
+        data = to_json(mark)
+        assert adapter.validate_json(json.dumps(data)) == mark
+        assert adapter.dump_python(mark, mode="json") == data
