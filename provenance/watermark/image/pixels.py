@@ -2,7 +2,8 @@
 
 Colour planes are marked (RGB, or the one gray plane); alpha is carried over untouched.
 Palette images come back as RGB (RGBA with transparency); putting them back on their
-palette is the file layer's choice (``watermark/image/files.py``), which checks that the mark still reads.
+palette is the file layer's choice (``watermark/image/files.py``), which checks that the
+mark still reads.
 16-bit gray (``I;16``) is marked at 16-bit precision. CMYK is marked in its black (K)
 plane alone, the one a print workflow keeps as it is; C, M and Y are carried over untouched.
 The mark goes into 255 - K, so the luma the detector reads from ``convert("RGB")`` (which
