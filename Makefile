@@ -62,6 +62,7 @@ bench: $(TEST)
 	$(BIN)/python -m bench.text_c2pa
 	$(BIN)/python -m bench.text_payload
 	$(BIN)/python -m bench.llm_watermark
+	$(BIN)/python -m bench.audio_watermark
 	$(BIN)/python -m bench.server_load
 
 # Property-based fuzzing of the verifier (fuzz/, outside `make test`): about 90 seconds.
