@@ -135,6 +135,14 @@ class AIContent:
         if self.created_at is not None and self.created_at.tzinfo is None:
             raise ValueError("created_at must be timezone-aware")
 
+    def made_by_ai(self, *, edit: bool) -> bool:
+        """Whether the content is an AI edit (compositeWithTrainedAlgorithmicMedia): said
+        with ``ai_edit``, or, for an edit of other content (``edit``), by naming a model,
+        which says a model made it (docs/design.md, "Edits"). A model named on an edit
+        would otherwise be left out of what a reader sees, the output taking its
+        parent's origin."""
+        return self.ai_edit or (edit and self.model is not None)
+
 
 @dataclasses.dataclass(frozen=True)
 class Parent:
@@ -178,9 +186,10 @@ def manifest_definition(
     """The c2pa-rs manifest definition (JSON-able but for ``PARENT_KEY``) for generated
     content, or for an edit of ``parent``."""
     when = (content.created_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    ai_edit = content.made_by_ai(edit=parent is not None)
     source = (
         DigitalSourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
-        if content.ai_edit
+        if ai_edit
         else content.digital_source_type
     )
     made: dict[str, Any]
@@ -190,7 +199,7 @@ def manifest_definition(
     else:
         opened = {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}}
         made = {"action": "c2pa.edited", "when": when}
-        if content.ai_edit:
+        if ai_edit:
             made["digitalSourceType"] = str(source)
         inception = [opened, made]
     if content.model is not None:

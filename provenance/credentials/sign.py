@@ -16,8 +16,8 @@ from provenance.credentials.content import Content
 from provenance.credentials.explain import explain_code, explain_signing_error
 from provenance.credentials.manifest import Parent, parent_of
 from provenance.credentials.read import CredentialReader
-from provenance.credentials.status import ValidationState, breaks, state_of
-from provenance.credentials.store import ManifestStore, Status
+from provenance.credentials.status import breaks, failures_of
+from provenance.credentials.store import ManifestStore
 from provenance.credentials.text.cose import Stamper
 from provenance.errors import (
     InvalidParent,
@@ -222,9 +222,8 @@ def edit_parent(
         return None
     broken = parent_failures(store) if store is not None else None
     if broken is not None and not keep_invalid:
-        reasons = ", ".join(dict.fromkeys(explain_code(s.code, s.explanation) for s in broken))
         raise InvalidParent(
-            f"{_name(source)}: its credentials fail validation ({reasons or 'invalid'}); "
+            f"{_name(source)}: its credentials fail validation ({', '.join(broken)}); "
             "refusing to sign over them",
             remedy=Remedy.KEEP_INVALID_HISTORY,
         )
@@ -238,14 +237,20 @@ def edit_parent(
     )
 
 
-def parent_failures(store: ManifestStore) -> tuple[Status, ...] | None:
-    """Why a parent's credentials fail validation (empty: the validator said so without a
-    code that breaks them, for a failed ingredient), or None when they hold. One rule for
-    every reader (``status.state_of``), judged without trust anchors: an untrusted signer
-    or time-stamp is no defect here."""
-    if state_of(store.failure_codes, store.state) is not ValidationState.INVALID:
+def parent_failures(store: ManifestStore) -> tuple[str, ...] | None:
+    """Why a parent's credentials fail validation, in verify's words, or None when they
+    hold. The rule is verify's own (``status.failures_of``, which ``verify.verdict.assess``
+    asks too): a code that breaks them, or the validator's ``Invalid`` without one (a
+    failed ingredient: then what failed in it, as verify's summary says). Judged without
+    trust anchors: an untrusted signer or time-stamp is no defect here."""
+    ingredient_codes = [status.code for status in store.ingredient_failures]
+    failed = failures_of(store.failure_codes, store.state, ingredient_codes)
+    if not failed:
         return None
-    return tuple(status for status in store.failures if breaks(status.code))
+    words = {status.code: status.meaning for status in store.failures}
+    reasons = [words.get(code) or explain_code(code) for code in failed]
+    reasons += [f"ingredient: {s.meaning}" for s in store.ingredient_failures if breaks(s.code)]
+    return tuple(dict.fromkeys(reasons))
 
 
 def _credentials(asset: Content, signer: ManifestSigner) -> ManifestStore | None:

@@ -23,7 +23,7 @@ from provenance.credentials.read import (
     sidecar_path,
 )
 from provenance.credentials.revocation import Revocation, Revocations
-from provenance.credentials.store import ManifestStore
+from provenance.credentials.store import ManifestStore, made_for_other_content
 from provenance.errors import InputError, UsageError
 from provenance.kinds import (
     MediaKind,
@@ -140,7 +140,7 @@ class Verifier:
         # A reader that keeps each store's bytes and detailed report (one inspect: the
         # cost of building it is nothing beside a person reading the output).
         keeping = CredentialReader(self.config.trust, keep_store=True)
-        store, note = self._opened_store(path, manifest, keeping)
+        store, note, _ = self._opened_store(path, manifest, keeping)
         return Inspected(store, note.strip(" ()")) if store is not None else None
 
     def find_mark(self, data: bytes) -> Watermark:
@@ -153,7 +153,7 @@ class Verifier:
 
     def _opened_store(
         self, path: Path, manifest: Path | None, reader: CredentialReader
-    ) -> tuple[ManifestStore | None, str]:
+    ) -> tuple[ManifestStore | None, str, tuple[str, str] | None]:
         """The store of the file at ``path`` as ``_store_for`` finds it, read by ``reader``."""
         with open_content(path, self.config.limits) as (kind, media_type, handle):
             source = self._source(Path(path), kind, manifest)
@@ -191,7 +191,7 @@ class Verifier:
         name: str | Path,
         source: _Source | None = None,
     ) -> Report:
-        store, note = self._store_for(kind, media_type, data, source)
+        store, note, other = self._store_for(kind, media_type, data, source)
         if store is None:
             # Without a manifest the content is all there is: a bomb or a broken file is
             # an error, never "none" (which would claim it was checked and found clean).
@@ -221,7 +221,7 @@ class Verifier:
         else:
             record = None
         llm = self._llm(kind, media_type, data)
-        seen = Observations(facts, mark, record, self._records.available, llm, held)
+        seen = Observations(facts, mark, record, self._records.available, llm, held, other)
         decision = decide(seen)
         credentials = self._credentials_for(decision, store, recovered)
         path, raw = path_fields(name)
@@ -266,17 +266,20 @@ class Verifier:
         data: bytes | BinaryIO,
         source: _Source | None,
         reader: CredentialReader | None = None,
-    ) -> tuple[ManifestStore | None, str]:
-        """The store to judge ``data`` by and the summary's note on where it came from.
+    ) -> tuple[ManifestStore | None, str, tuple[str, str] | None]:
+        """The store to judge ``data`` by, the summary's note on where it came from, and
+        a sidecar set aside (its name and what its manifest was made for).
 
         A given store replaces the embedded one: c2pa-rs validates only the store it is
         handed (its hard binding against all of the file, embedded store included), so
         the note says the embedded one was set aside. A sidecar is read only when the
-        file embeds none."""
+        file embeds none, and applied only when its manifest may be this content's
+        (``made_for_other_content``): a sidecar is found by name alone, and every file of
+        the same stem shares it."""
         reader = reader or self._reader
         embedded = self._read(kind, media_type, data, reader)
         if source is None or (source.data is None and embedded is not None):
-            return embedded, ""
+            return embedded, "", None
         name = safe_text(source.path.name, 4096)
         if source.data is None:
             note = f" (manifest from the sidecar {name})"
@@ -290,7 +293,11 @@ class Verifier:
         store = reader.read(data, media_type, given)
         if not isinstance(data, bytes):
             data.seek(0)
-        return store, note
+        if source.data is None and store is not None:
+            other = made_for_other_content(store, media_type)
+            if other is not None:
+                return None, "", (name, other)
+        return store, note, None
 
     def _llm(self, kind: MediaKind, media_type: str, data: bytes | BinaryIO) -> LLMWatermark | None:
         """The LLM watermark test, when configured and the kind has one."""
