@@ -14,7 +14,12 @@ import c2pa
 from provenance._internal.text import safe_text
 from provenance.credentials.content import Content
 from provenance.credentials.explain import explain_code, explain_signing_error
-from provenance.credentials.manifest import Parent, parent_of
+from provenance.credentials.manifest import (
+    RECOVERED_RESOURCE,
+    Parent,
+    RecoveredStore,
+    parent_of,
+)
 from provenance.credentials.read import CredentialReader
 from provenance.credentials.status import breaks, failures_of
 from provenance.credentials.store import ManifestStore
@@ -167,6 +172,13 @@ class ManifestSigner:
         if self._responder is not None:
             self._responder.errors.clear()
         plain, parent = parent_of(definition)
+        recovered = parent.recovered if parent is not None else None
+        if parent is not None and recovered is not None:
+            # c2pa-rs takes no bare store as an ingredient's stream (it expects an
+            # ingredient archive): the recovered store goes in as the ingredient's
+            # manifest data, with the results it was validated with.
+            plain["ingredients"] = [recovered.ingredient(parent.title, parent.media_type)]
+            parent = None
         if parent is not None and parent.media_type not in c2pa.Reader.get_supported_mime_types():
             raise UnsupportedMedia(
                 f"{parent.media_type} cannot be the parent of {media_type} content: "
@@ -176,6 +188,8 @@ class ManifestSigner:
             with c2pa.Builder(plain, self._context) as builder:
                 if not embed:
                     builder.set_no_embed()
+                if recovered is not None:
+                    builder.add_resource(RECOVERED_RESOURCE, io.BytesIO(recovered.store))
                 if parent is not None:
                     # c2pa-rs reads the parent's manifest store from the parent itself and
                     # records it, with its validation results, as the parentOf ingredient.
@@ -197,10 +211,17 @@ class ManifestSigner:
 
 
 def edit_parent(
-    asset: Content, signer: ManifestSigner, parent: Content | None, *, keep_invalid: bool = False
+    asset: Content,
+    signer: ManifestSigner,
+    parent: Content | None,
+    *,
+    keep_invalid: bool = False,
+    recovered: RecoveredStore | None = None,
 ) -> Parent | None:
     """The parent an edit of ``asset`` records (docs/design.md, "Edits"): ``parent``, or
     else ``asset`` itself when it already carries a manifest; None: not an edit.
+    ``recovered``: the credentials ``parent`` has through its watermark (verify's
+    ``recovered``), recorded as its ingredient's when it carries none of its own.
 
     A parent whose manifest fails validation is refused with the reason (``InvalidParent``)
     unless ``keep_invalid``: signing over it would otherwise launder a failed history into
@@ -234,6 +255,7 @@ def edit_parent(
         _title(source, store),
         keep_invalid,
         results if isinstance(results, dict) else None,
+        recovered if parent is not None and store is None else None,
     )
 
 
