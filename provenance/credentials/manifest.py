@@ -192,7 +192,7 @@ class RecoveredStore:
         """The validation results the ingredient records: the store's own, with its hard
         binding said to be not checked (informational) rather than failed: it was judged
         without the content, as verify judges a recovered record."""
-        results = json.loads(json.dumps(dict(self.validation_results)))
+        results: dict[str, Any] = json.loads(json.dumps(dict(self.validation_results)))
         active = results.setdefault("activeManifest", {})
         failures = active.get("failure") or []
         binding = [f for f in failures if str(f.get("code", "")).endswith("Hash.mismatch")]

@@ -43,7 +43,7 @@ def manifest_tree(store: dict[str, Any] | ManifestStore) -> TreeNode | None:
     uses (``status.state_of``): the active manifest's and each ingredient's as verify
     lists them in ``credentials.ingredients``."""
     judged = store if isinstance(store, ManifestStore) else None
-    raw = judged.store if judged is not None else store
+    raw = store.store if isinstance(store, ManifestStore) else store
     manifests = raw.get("manifests")
     label = raw.get("active_manifest")
     if not isinstance(manifests, dict) or not isinstance(label, str) or label not in manifests:
