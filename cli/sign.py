@@ -121,8 +121,8 @@ def sign(
         False,
         "--ai-edit",
         help="An AI model made the edit (digital source type "
-        "compositeWithTrainedAlgorithmicMedia); without it an edit claims no source type "
-        "and keeps its parent's.",
+        "compositeWithTrainedAlgorithmicMedia; naming --model on an edit says so too); "
+        "without either an edit claims no source type and keeps its parent's.",
     ),
     keep_invalid_history: bool = typer.Option(
         False,

@@ -247,7 +247,7 @@ def inspect(
         raise exc.about(file) from None
     store = found.store
     if tree:
-        root = manifest_tree(store.store)
+        root = manifest_tree(store)
         if root is None:
             raise InputError(f"{file}: the manifest store has no active manifest")
         typer.echo("\n".join(render_tree(root)))

@@ -135,6 +135,14 @@ class AIContent:
         if self.created_at is not None and self.created_at.tzinfo is None:
             raise ValueError("created_at must be timezone-aware")
 
+    def made_by_ai(self, *, edit: bool) -> bool:
+        """Whether the content is an AI edit (compositeWithTrainedAlgorithmicMedia): said
+        with ``ai_edit``, or, for an edit of other content (``edit``), by naming a model,
+        which says a model made it (docs/design.md, "Edits"). A model named on an edit
+        would otherwise be left out of what a reader sees, the output taking its
+        parent's origin."""
+        return self.ai_edit or (edit and self.model is not None)
+
 
 @dataclasses.dataclass(frozen=True)
 class Parent:
@@ -152,10 +160,66 @@ class Parent:
     # How its manifest store validated when it was read (c2pa-rs's validation results:
     # ``activeManifest``, ``ingredientDeltas``); the in-house text signer records them.
     validation_results: Mapping[str, Any] | None = dataclasses.field(default=None, repr=False)
+    # Its manifest store when it was recovered through the parent's watermark rather than
+    # read from it (``RecoveredStore``): recorded as the ingredient's, with the results.
+    recovered: RecoveredStore | None = dataclasses.field(default=None, repr=False)
 
     def ingredient(self) -> dict[str, Any]:
         """The ingredient definition c2pa-rs's Builder takes (with the parent's stream)."""
         return {"title": self.title, "relationship": PARENT_OF, "label": PARENT_LABEL}
+
+
+#: Where a recovered store's binding to the parent's content stands in its recorded
+#: validation results: it was not checked (the store was validated without content).
+BINDING_NOT_CHECKED = (
+    "not checked: the manifest store was recovered through the watermark (record {record}) "
+    "and validated without the content it was signed with"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecoveredStore:
+    """A parent's credentials recovered through its watermark, as verify says
+    ``recovered``: the repository record's manifest store, its active manifest's label,
+    the record, and the store's validation results as it was validated on its own."""
+
+    store: bytes = dataclasses.field(repr=False)
+    label: str
+    record: str
+    validation_results: Mapping[str, Any] = dataclasses.field(repr=False)
+
+    def ingredient_results(self) -> dict[str, Any]:
+        """The validation results the ingredient records: the store's own, with its hard
+        binding said to be not checked (informational) rather than failed: it was judged
+        without the content, as verify judges a recovered record."""
+        results: dict[str, Any] = json.loads(json.dumps(dict(self.validation_results)))
+        active = results.setdefault("activeManifest", {})
+        failures = active.get("failure") or []
+        binding = [f for f in failures if str(f.get("code", "")).endswith("Hash.mismatch")]
+        active["failure"] = [f for f in failures if f not in binding]
+        note = BINDING_NOT_CHECKED.format(record=self.record)
+        active["informational"] = [
+            *(active.get("informational") or []),
+            *({**f, "explanation": note} for f in binding),
+        ]
+        return results
+
+    def ingredient(self, title: str, media_type: str) -> dict[str, Any]:
+        """The ``parentOf`` ingredient c2pa-rs takes from a definition, its store given
+        as the resource ``RECOVERED_RESOURCE``."""
+        return {
+            "title": title,
+            "format": media_type,
+            "relationship": PARENT_OF,
+            "label": PARENT_LABEL,
+            "active_manifest": self.label,
+            "manifest_data": {"format": "application/c2pa", "identifier": RECOVERED_RESOURCE},
+            "validation_results": self.ingredient_results(),
+        }
+
+
+#: The resource name a recovered parent store is handed to c2pa-rs under.
+RECOVERED_RESOURCE = "provenance-toolkit-recovered-parent.c2pa"
 
 
 def parent_of(definition: Mapping[str, Any]) -> tuple[dict[str, Any], Parent | None]:
@@ -178,9 +242,10 @@ def manifest_definition(
     """The c2pa-rs manifest definition (JSON-able but for ``PARENT_KEY``) for generated
     content, or for an edit of ``parent``."""
     when = (content.created_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    ai_edit = content.made_by_ai(edit=parent is not None)
     source = (
         DigitalSourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
-        if content.ai_edit
+        if ai_edit
         else content.digital_source_type
     )
     made: dict[str, Any]
@@ -190,7 +255,7 @@ def manifest_definition(
     else:
         opened = {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}}
         made = {"action": "c2pa.edited", "when": when}
-        if content.ai_edit:
+        if ai_edit:
             made["digitalSourceType"] = str(source)
         inception = [opened, made]
     if content.model is not None:

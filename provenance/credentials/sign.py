@@ -14,10 +14,15 @@ import c2pa
 from provenance._internal.text import safe_text
 from provenance.credentials.content import Content
 from provenance.credentials.explain import explain_code, explain_signing_error
-from provenance.credentials.manifest import Parent, parent_of
+from provenance.credentials.manifest import (
+    RECOVERED_RESOURCE,
+    Parent,
+    RecoveredStore,
+    parent_of,
+)
 from provenance.credentials.read import CredentialReader
-from provenance.credentials.status import ValidationState, breaks, state_of
-from provenance.credentials.store import ManifestStore, Status
+from provenance.credentials.status import breaks, failures_of
+from provenance.credentials.store import ManifestStore
 from provenance.credentials.text.cose import Stamper
 from provenance.errors import (
     InvalidParent,
@@ -167,6 +172,13 @@ class ManifestSigner:
         if self._responder is not None:
             self._responder.errors.clear()
         plain, parent = parent_of(definition)
+        recovered = parent.recovered if parent is not None else None
+        if parent is not None and recovered is not None:
+            # c2pa-rs takes no bare store as an ingredient's stream (it expects an
+            # ingredient archive): the recovered store goes in as the ingredient's
+            # manifest data, with the results it was validated with.
+            plain["ingredients"] = [recovered.ingredient(parent.title, parent.media_type)]
+            parent = None
         if parent is not None and parent.media_type not in c2pa.Reader.get_supported_mime_types():
             raise UnsupportedMedia(
                 f"{parent.media_type} cannot be the parent of {media_type} content: "
@@ -176,6 +188,8 @@ class ManifestSigner:
             with c2pa.Builder(plain, self._context) as builder:
                 if not embed:
                     builder.set_no_embed()
+                if recovered is not None:
+                    builder.add_resource(RECOVERED_RESOURCE, io.BytesIO(recovered.store))
                 if parent is not None:
                     # c2pa-rs reads the parent's manifest store from the parent itself and
                     # records it, with its validation results, as the parentOf ingredient.
@@ -197,10 +211,17 @@ class ManifestSigner:
 
 
 def edit_parent(
-    asset: Content, signer: ManifestSigner, parent: Content | None, *, keep_invalid: bool = False
+    asset: Content,
+    signer: ManifestSigner,
+    parent: Content | None,
+    *,
+    keep_invalid: bool = False,
+    recovered: RecoveredStore | None = None,
 ) -> Parent | None:
     """The parent an edit of ``asset`` records (docs/design.md, "Edits"): ``parent``, or
     else ``asset`` itself when it already carries a manifest; None: not an edit.
+    ``recovered``: the credentials ``parent`` has through its watermark (verify's
+    ``recovered``), recorded as its ingredient's when it carries none of its own.
 
     A parent whose manifest fails validation is refused with the reason (``InvalidParent``)
     unless ``keep_invalid``: signing over it would otherwise launder a failed history into
@@ -222,9 +243,8 @@ def edit_parent(
         return None
     broken = parent_failures(store) if store is not None else None
     if broken is not None and not keep_invalid:
-        reasons = ", ".join(dict.fromkeys(explain_code(s.code, s.explanation) for s in broken))
         raise InvalidParent(
-            f"{_name(source)}: its credentials fail validation ({reasons or 'invalid'}); "
+            f"{_name(source)}: its credentials fail validation ({', '.join(broken)}); "
             "refusing to sign over them",
             remedy=Remedy.KEEP_INVALID_HISTORY,
         )
@@ -235,17 +255,24 @@ def edit_parent(
         _title(source, store),
         keep_invalid,
         results if isinstance(results, dict) else None,
+        recovered if parent is not None and store is None else None,
     )
 
 
-def parent_failures(store: ManifestStore) -> tuple[Status, ...] | None:
-    """Why a parent's credentials fail validation (empty: the validator said so without a
-    code that breaks them, for a failed ingredient), or None when they hold. One rule for
-    every reader (``status.state_of``), judged without trust anchors: an untrusted signer
-    or time-stamp is no defect here."""
-    if state_of(store.failure_codes, store.state) is not ValidationState.INVALID:
+def parent_failures(store: ManifestStore) -> tuple[str, ...] | None:
+    """Why a parent's credentials fail validation, in verify's words, or None when they
+    hold. The rule is verify's own (``status.failures_of``, which ``verify.verdict.assess``
+    asks too): a code that breaks them, or the validator's ``Invalid`` without one (a
+    failed ingredient: then what failed in it, as verify's summary says). Judged without
+    trust anchors: an untrusted signer or time-stamp is no defect here."""
+    ingredient_codes = [status.code for status in store.ingredient_failures]
+    failed = failures_of(store.failure_codes, store.state, ingredient_codes)
+    if not failed:
         return None
-    return tuple(status for status in store.failures if breaks(status.code))
+    words = {status.code: status.meaning for status in store.failures}
+    reasons = [words.get(code) or explain_code(code) for code in failed]
+    reasons += [f"ingredient: {s.meaning}" for s in store.ingredient_failures if breaks(s.code)]
+    return tuple(dict.fromkeys(reasons))
 
 
 def _credentials(asset: Content, signer: ManifestSigner) -> ManifestStore | None:

@@ -35,6 +35,9 @@ UNTRUSTED: Final = "signingCredential.untrusted"
 # Added by this toolkit when the signing certificate was revoked in the key store.
 REVOKED: Final = "signingCredential.revoked"
 MALFORMED: Final = "manifest.malformed"
+# What the toolkit says when the validator failed a store without a code that breaks it.
+INGREDIENT_FAILED: Final = "ingredient.failed"
+VALIDATION_FAILED: Final = "validation.failed"
 # The hard binding no longer matches the content: the bytes differ from what was signed.
 HARD_BINDING_MISMATCHES: Final = frozenset(
     {
@@ -96,3 +99,19 @@ def state_of(codes: Iterable[str], reported: ValidationState | None = None) -> V
     if reported is ValidationState.INVALID or any(map(breaks, found)):
         return ValidationState.INVALID
     return ValidationState.TRUSTED if signer_trusted(found, reported) else ValidationState.VALID
+
+
+def failures_of(
+    codes: Iterable[str],
+    reported: ValidationState | None = None,
+    ingredient_codes: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """Why credentials fail, by the rule of ``state_of``: the codes that break them (a
+    binding mismatch included), in order; when the validator called them ``Invalid``
+    without such a code, ``ingredient.failed`` (an ingredient fails now: c2pa-rs's
+    deltas, ``ingredient_codes``) or ``validation.failed``. Empty: they hold. The verdict
+    (``verify.verdict.assess``) and the check of an edit's parent both ask this."""
+    found = tuple(dict.fromkeys(code for code in codes if breaks(code)))
+    if found or reported is not ValidationState.INVALID:
+        return found
+    return (INGREDIENT_FAILED if any(True for _ in ingredient_codes) else VALIDATION_FAILED,)

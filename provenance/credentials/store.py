@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from provenance._internal.text import safe_text
 from provenance.credentials.explain import explain_code
 from provenance.credentials.status import (
     TST_PROBLEMS,
@@ -23,6 +24,7 @@ from provenance.credentials.status import (
     ValidationState,
     state_of,
 )
+from provenance.kinds.media import canonical_type, types_named
 
 #: Reads an ingredient's manifest store again under the reader's trust: its failures
 #: (binding set aside), or None when it cannot be read again.
@@ -176,20 +178,58 @@ def judge_store(
         for entry in active.get("informational") or ()
         if str(entry.get("code", "")) in TST_PROBLEMS
     ]
+    own, foreign = _by_manifest(store, active.get("failure") or ())
+    if foreign and state is ValidationState.VALID and _signer_trusted_here(active, own):
+        # c2pa-rs lists an ingredient's own failures (a CAWG identity's untrusted signer)
+        # among the active manifest's and calls the store Valid for them: they are the
+        # ingredient's, not a word about this manifest's signer.
+        state = ValidationState.TRUSTED
     return ManifestStore(
         state=state,
-        failures=tuple(
-            _status(entry) for entry in [*(active.get("failure") or ()), *stamp_problems]
-        ),
-        ingredient_failures=tuple(_status(entry) for entry in deltas),
+        failures=tuple(_status(entry) for entry in [*own, *stamp_problems]),
+        ingredient_failures=tuple(_status(entry) for entry in [*deltas, *foreign]),
         store=store,
-        ingredients=_ingredients(store, results, recheck),
+        ingredients=_ingredients(store, results, recheck, foreign),
         seen=seen,
     )
 
 
+def manifest_label(url: object) -> str | None:
+    """The manifest a status entry's URL points into (``self#jumbf=/c2pa/LABEL/...``);
+    None: it names none (a relative URL is about the manifest it is listed under)."""
+    if not isinstance(url, str) or "/c2pa/" not in url:
+        return None
+    return url.split("/c2pa/", 1)[1].split("/", 1)[0] or None
+
+
+def _by_manifest(
+    store: dict[str, Any], failures: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The active manifest's failures as c2pa-rs lists them, split into its own and
+    those whose URL points into another manifest of the store (an ingredient's)."""
+    label = store.get("active_manifest")
+    others = set(store.get("manifests") or ()) - {label}
+    own: list[dict[str, Any]] = []
+    foreign: list[dict[str, Any]] = []
+    for entry in failures:
+        if not isinstance(entry, dict):
+            continue
+        (foreign if manifest_label(entry.get("url")) in others else own).append(entry)
+    return own, foreign
+
+
+def _signer_trusted_here(active: dict[str, Any], own: list[dict[str, Any]]) -> bool:
+    """Whether c2pa-rs found the active manifest's signer trusted and nothing of its own
+    failed: its ``Valid`` then came from another manifest's failures only."""
+    successes = {str(e.get("code", "")) for e in active.get("success") or () if isinstance(e, dict)}
+    return not own and "signingCredential.trusted" in successes
+
+
 def _ingredients(
-    store: dict[str, Any], results: dict[str, Any], recheck: Recheck | None
+    store: dict[str, Any],
+    results: dict[str, Any],
+    recheck: Recheck | None,
+    foreign: Sequence[dict[str, Any]] = (),
 ) -> tuple[Ingredient, ...]:
     """The active manifest's ingredients, each judged: what was recorded when it was
     added, c2pa-rs's deltas now, and its signature and chain under this trust."""
@@ -216,7 +256,11 @@ def _ingredients(
             judged.add(uri)
     found: list[Ingredient] = []
     budget = [_MAX_INGREDIENTS]
-    judged_now = _Deltas(deltas, judged)
+    # Failures c2pa-rs listed under the active manifest that are another manifest's.
+    elsewhere: dict[str, list[dict[str, Any]]] = {}
+    for entry in foreign:
+        elsewhere.setdefault(manifest_label(entry.get("url")) or "", []).append(entry)
+    judged_now = _Deltas(deltas, judged, elsewhere)
     for entry in active.get("ingredients") or ():
         if not isinstance(entry, dict) or budget[0] <= 0:
             continue
@@ -249,6 +293,8 @@ class _Deltas:
 
     failures: dict[str, list[dict[str, Any]]]
     judged: set[str]
+    # Failures listed under the active manifest that belong to another, by its label.
+    elsewhere: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
 
 
 def _ingredient(
@@ -282,6 +328,7 @@ def _ingredient(
             recorded.append(status)
     if again is not None:  # trust is this reader's to decide, not the signer's
         recorded = [s for s in recorded if s.get("code") != UNTRUSTED] + again
+    now = [*now, *deltas.elsewhere.get(str(label), ())]
     failures = tuple(dict.fromkeys(_status(s) for s in [*recorded, *now] if isinstance(s, dict)))
     state = state_of(status.code for status in failures)
     nested: list[Ingredient] = []
@@ -310,3 +357,25 @@ def _status(entry: dict[str, Any]) -> Status:
         url=entry.get("url"),
         explanation=str(entry.get("explanation") or ""),
     )
+
+
+def made_for_other_content(store: ManifestStore, media_type: str) -> str | None:
+    """What the active manifest says it was made for, when that cannot be content of
+    ``media_type`` (None: it may be this content's). A manifest store kept apart from its
+    content (a sidecar) is tied to it by name only, so this is asked before it is applied:
+    the signed ``format`` (claims before C2PA 2.0), else the media type the extension of
+    its signed title names (the file name it was signed as; c2pa-rs and c2patool write
+    it). Content of the same type that is not what was signed is not told apart here: its
+    hard binding fails, as for an altered copy (docs/design.md, "Sidecars")."""
+    active = store.active
+    given = active.get("format")
+    mine = canonical_type(media_type)
+    if isinstance(given, str) and given.strip():
+        if canonical_type(given) == mine:
+            return None
+        return f"{safe_text(given, 128)} content"
+    title = active.get("title")
+    named = types_named(title) if isinstance(title, str) else frozenset()
+    if not named or mine in named:
+        return None
+    return f"{' or '.join(sorted(named))} content ({safe_text(title, 256)})"

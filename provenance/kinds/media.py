@@ -321,3 +321,32 @@ def extension_mismatch(path: Path, media_type: str) -> bool:
     if media_type == "text/plain" and suffix in _EXTENSIONS["text/markdown"]:
         return False
     return suffix not in expected
+
+
+#: Other names signers write for the media types above.
+_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-flac": "audio/flac",
+    "audio/x-m4a": "audio/mp4",
+}
+
+
+def canonical_type(media_type: str) -> str:
+    """``media_type`` as the registry names it (lower case, parameters and aliases set
+    aside: ``image/jpg`` is ``image/jpeg``)."""
+    plain = media_type.split(";", 1)[0].strip().lower()
+    return _ALIASES.get(plain, plain)
+
+
+def types_named(name: str) -> frozenset[str]:
+    """The media types whose extensions a file name ends with (empty: no extension, or
+    one the registry does not know)."""
+    suffix = Path(name).suffix.lower()
+    if not suffix:
+        return frozenset()
+    return frozenset(kind for kind, suffixes in _EXTENSIONS.items() if suffix in suffixes)

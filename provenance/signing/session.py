@@ -49,7 +49,7 @@ from provenance.signing.signer import manifest_signer
 if TYPE_CHECKING:
     from PIL import Image
 
-    from provenance.credentials.manifest import AIContent
+    from provenance.credentials.manifest import AIContent, RecoveredStore
     from provenance.kinds import Asset
 
 #: The formats ``sign_image`` encodes a PIL image in (Pillow's names; "JPG" means JPEG).
@@ -101,6 +101,7 @@ class ContentSigner:
         self.settings = dataclasses.replace(settings, home=home, repository=location)
         self.content: AIContent = settings.content()
         self._parent = self._load_parent(settings.parent)
+        self._parent_recovered = self._recover(self._parent)
         self._lock = threading.Lock()
         self._closed = False
         self._watermarking: Watermarking | None = None
@@ -218,6 +219,7 @@ class ContentSigner:
         stored). ``client``: who asked, for the audit line (the HTTP API's token name)."""
         asset = load_asset(data, limits=self.settings.limits)
         original = self._load_parent(parent) if parent is not None else self._parent
+        recovered = self._recover(original) if parent is not None else self._parent_recovered
         if expect is not None and asset.kind.name != expect:
             raise UnsupportedMedia(
                 f"expected {expect} content, but these bytes are {asset.media_type}"
@@ -233,6 +235,7 @@ class ContentSigner:
                 original,
                 keep_invalid_history=self.settings.keep_invalid_history,
                 sidecar=self.settings.sidecar if sidecar is None else sidecar,
+                recovered=recovered,
             )
             self._audited(IN_MEMORY, signed.media_type, signed.record_id, client)
         return signed
@@ -268,6 +271,7 @@ class ContentSigner:
                 parent=self._parent,
                 keep_invalid_history=self.settings.keep_invalid_history,
                 sidecar=self.settings.sidecar if sidecar is None else sidecar,
+                recovered=self._parent_recovered,
             )
             self._audited(str(result.output), result.media_type, result.record_id, client)
         return result
@@ -296,6 +300,20 @@ class ContentSigner:
         if isinstance(parent, bytes | bytearray | memoryview):
             return load_asset(bytes(parent), limits=self.settings.limits)
         return read_asset(Path(parent), limits=self.settings.limits)
+
+    def _recover(self, parent: Asset | None) -> RecoveredStore | None:
+        """The credentials a parent without a manifest of its own has through its
+        watermark, found as `provenance verify` finds them (this key store's trust,
+        watermark keys and the session's repository): the same ``Verifier`` decides
+        whether they are ``recovered`` (docs/design.md, "Edits")."""
+        if parent is None or parent.kind.mark is None:
+            return None
+        from provenance.home import verify_config_for_home
+        from provenance.verify import Verifier
+
+        config = verify_config_for_home(self.store.home)
+        config = dataclasses.replace(config, repository=self.settings.repository)
+        return Verifier(config).recover(parent.data)
 
     def _content_for(
         self,

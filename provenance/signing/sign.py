@@ -20,7 +20,7 @@ from provenance._internal.fs import (
     write_output_from,
 )
 from provenance._internal.text import safe_text
-from provenance.credentials.manifest import AIContent, Parent, manifest_definition
+from provenance.credentials.manifest import AIContent, Parent, RecoveredStore, manifest_definition
 from provenance.credentials.markkey import KEY_ID_PARAMETER, mark_key_id
 from provenance.credentials.read import sidecar_path
 from provenance.credentials.sign import ManifestSigner, edit_parent
@@ -124,6 +124,7 @@ def sign_loaded(
     *,
     keep_invalid_history: bool = False,
     sidecar: bool = False,
+    recovered: RecoveredStore | None = None,
 ) -> Signed:
     """Sign a checked asset, whatever its kind.
 
@@ -137,13 +138,17 @@ def sign_loaded(
     An edit records what it was made from as its ``parentOf`` ingredient: ``parent``, or
     else the asset itself when it already carries credentials (nothing is dropped). A
     parent whose manifest fails validation is refused (``InvalidParent``) unless
-    ``keep_invalid_history`` records it as an invalid ingredient.
+    ``keep_invalid_history`` records it as an invalid ingredient. ``recovered``: the
+    credentials ``parent`` has through its watermark (``Verifier.recover``), recorded as
+    its ingredient's when it carries none.
     """
     kind = asset.kind
     if sidecar and not kind.sidecars:
         raise UsageError(f"{kind.name} content keeps its manifest in itself; it has no sidecar")
     marking = _mark_for(asset, watermarking)
-    edit = edit_parent(asset, signer, parent, keep_invalid=keep_invalid_history)
+    edit = edit_parent(
+        asset, signer, parent, keep_invalid=keep_invalid_history, recovered=recovered
+    )
 
     def embed(data: bytes, definition: dict[str, Any]) -> tuple[bytes, bytes]:
         if sidecar:  # c2pa-rs signs every kind that has sidecars
@@ -272,6 +277,7 @@ def sign_asset(
     parent: Asset | None = None,
     keep_invalid_history: bool = False,
     sidecar: bool = False,
+    recovered: RecoveredStore | None = None,
 ) -> SignResult:
     """Sign a checked asset into ``output``; the output appears whole or not at all.
 
@@ -299,6 +305,7 @@ def sign_asset(
         parent,
         keep_invalid_history=keep_invalid_history,
         sidecar=sidecar,
+        recovered=recovered,
     )
     if extension_mismatch(output, asset.media_type):
         log.warning(

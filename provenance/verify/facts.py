@@ -124,7 +124,7 @@ def claims_of(manifest: dict[str, Any]) -> Claims:
         model=_agent(made.get("softwareAgent")) if made else None,
         signer=_field(info.get("common_name")),
         issuer=_field(info.get("issuer")),
-        digital_source_type=_field(made.get("digitalSourceType")) if made else None,
+        digital_source_type=_source_type(made.get("digitalSourceType")) if made else None,
     )
 
 
@@ -181,6 +181,12 @@ def _all(ingredients: tuple[Ingredient, ...]) -> Iterator[Ingredient]:
 
 def _field(value: object) -> str | None:
     return safe_text(value) if value not in (None, "") else None
+
+
+def _source_type(value: object) -> str | None:
+    """A digital source type as a term: surrounding white space is no part of it (a
+    signer that wrote " http://...digitalCapture" still says digitalCapture)."""
+    return _field(value.strip()) if isinstance(value, str) else _field(value)
 
 
 def _actions(manifest: dict[str, Any]) -> list[Any]:

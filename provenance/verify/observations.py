@@ -159,6 +159,9 @@ class Observations:
     ``llm``: text tested for an LLM watermark, or None when it was not.
     ``held_keys``: the identifiers of the watermark keys detection ran with (None: it did
     not run with any, for a reason ``mark`` gives).
+    ``other_sidecar``: a sidecar found beside the content whose manifest was made for
+    other content, set aside (its name, and what it was made for); ``manifest`` is then
+    None.
     """
 
     manifest: ManifestFacts | None
@@ -167,3 +170,4 @@ class Observations:
     repository: bool = False
     llm: LLMWatermark | None = None
     held_keys: frozenset[str] | None = None
+    other_sidecar: tuple[str, str] | None = None

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 
 from provenance.credentials.explain import explain_code
-from provenance.credentials.status import REVOKED, ValidationState, breaks
+from provenance.credentials.status import REVOKED, TRUST_ONLY, ValidationState, breaks
 from provenance.verify.observations import (
     COMPOSITE,
     IPTC,
+    PARENT_OF,
     Claims,
     IngredientFacts,
     ManifestFacts,
@@ -107,8 +108,37 @@ def moment(when: dt.datetime) -> str:
 
 
 def ingredients(manifest: ManifestFacts) -> list[str]:
-    return [
+    """What failed among the ingredients: c2pa-rs's deltas now, then each direct
+    ingredient other than the parent (whose failure ``edited_from`` says) that failed,
+    and the notes of any direct ingredient (a CAWG identity's signer not trusted: the
+    ingredient's, never the active manifest's)."""
+    parts = [
         f"ingredient: {explain_code(code)}"
         for code in dict.fromkeys(manifest.ingredient_failures)
         if breaks(code)
     ]
+    for ingredient in manifest.ingredients:
+        title = ingredient.title or "(untitled)"
+        if ingredient.state is ValidationState.INVALID and ingredient.relationship != PARENT_OF:
+            reasons = ", ".join(
+                dict.fromkeys(explain_code(code) for code in ingredient.failures if breaks(code))
+            )
+            parts.append(
+                f"ingredient {title} ({ingredient.relationship or 'no relationship'}) failed "
+                f"validation" + (f": {reasons}" if reasons else "")
+            )
+        notes = [explain_code(code) for code in ingredient.failures if _note(code)]
+        if notes and ingredient.state is not ValidationState.INVALID:
+            parts.append(f"ingredient {title}: {', '.join(dict.fromkeys(notes))}")
+    return parts
+
+
+def _note(code: str) -> bool:
+    """A code that says who is trusted other than the signer or a time-stamp's
+    authority (a CAWG identity's signer): shown as a note, as for the active manifest."""
+    return not breaks(code) and code not in TRUST_ONLY
+
+
+def other_sidecar(name: str, made_for: str) -> str:
+    """A sidecar set aside: its manifest was made for other content."""
+    return f"the sidecar {name} is not this file's: its manifest was made for {made_for}"

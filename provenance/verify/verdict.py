@@ -19,6 +19,7 @@ from provenance.credentials.status import (
     UNTRUSTED,
     ValidationState,
     breaks,
+    failures_of,
     signer_trusted,
 )
 from provenance.report import MarkStatus, Verdict, Watermark
@@ -71,11 +72,11 @@ def assess(facts: ManifestFacts) -> Assessment:
     codes = set(facts.failures)
     binding_broken = bool(codes & HARD_BINDING_MISMATCHES)
     other = sorted(codes - HARD_BINDING_MISMATCHES)
-    problems = [code for code in other if breaks(code)]
+    # The one rule an edit's parent is checked by too (``credentials.sign``): the
+    # validator failing it without a code that breaks it (a failed ingredient) fails it.
+    failed = failures_of(sorted(codes), facts.state, facts.ingredient_failures)
+    problems = [code for code in failed if code not in HARD_BINDING_MISMATCHES]
     notes = [code for code in other if code != UNTRUSTED and not breaks(code)]
-    if facts.state is ValidationState.INVALID and not problems and not binding_broken:
-        # The validator failed it without a code that breaks it: a failed ingredient.
-        problems = ["ingredient.failed" if facts.ingredient_failures else "validation.failed"]
     if facts.revoked and REVOKED not in problems:
         problems.append(REVOKED)
     trusted = signer_trusted(codes, facts.state)
@@ -135,7 +136,13 @@ def key_not_held(manifest: ManifestFacts | None, held: frozenset[str] | None) ->
 def decide(seen: Observations) -> Decision:
     """The one verdict for what was observed (the decision table of docs/design.md)."""
     if seen.manifest is None:
-        return _without_manifest(seen)
+        decision = _without_manifest(seen)
+        if seen.other_sidecar is None:
+            return decision
+        # Never judged against a manifest made for other content: it is not this file's.
+        head, *rest = decision.summary
+        aside = say.other_sidecar(*seen.other_sidecar)
+        return dataclasses.replace(decision, summary=(head, aside, *rest))
     return _with_manifest(seen.manifest, seen)
 
 

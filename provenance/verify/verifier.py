@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
 from provenance.credentials.inspected import Inspected
+from provenance.credentials.manifest import RecoveredStore
 from provenance.credentials.markkey import mark_key_id
 from provenance.credentials.read import (
     MAX_SIDECAR_BYTES,
@@ -23,7 +24,7 @@ from provenance.credentials.read import (
     sidecar_path,
 )
 from provenance.credentials.revocation import Revocation, Revocations
-from provenance.credentials.store import ManifestStore
+from provenance.credentials.store import ManifestStore, made_for_other_content
 from provenance.errors import InputError, UsageError
 from provenance.kinds import (
     MediaKind,
@@ -33,14 +34,21 @@ from provenance.kinds import (
     streamed,
 )
 from provenance.kinds.media import Limits, extension_mismatch
-from provenance.report import Credentials, LLMWatermark, Report, Watermark, path_fields
+from provenance.report import (
+    Credentials,
+    LLMWatermark,
+    Report,
+    Verdict,
+    Watermark,
+    path_fields,
+)
 from provenance.verify.facts import manifest_facts, reported_credentials, signing_certificate
 from provenance.verify.observations import (
     ManifestFacts,
     Observations,
     RecordFacts,
 )
-from provenance.verify.recovery import RecordLookup
+from provenance.verify.recovery import RecordLookup, Recovered
 from provenance.verify.verdict import (
     KEY_NOT_HELD,
     Decision,
@@ -140,8 +148,29 @@ class Verifier:
         # A reader that keeps each store's bytes and detailed report (one inspect: the
         # cost of building it is nothing beside a person reading the output).
         keeping = CredentialReader(self.config.trust, keep_store=True)
-        store, note = self._opened_store(path, manifest, keeping)
+        store, note, _ = self._opened_store(path, manifest, keeping)
         return Inspected(store, note.strip(" ()")) if store is not None else None
+
+    def recover(self, data: bytes) -> RecoveredStore | None:
+        """The credentials content without a manifest of its own has through its
+        watermark, when verify would say ``recovered`` for it (the record's store judged
+        by this verifier's own decision), else None: what signing an edit of it records
+        as its parent's (docs/design.md, "Edits"). ``InputError`` for content no kind
+        reads."""
+        kind, media_type = identify(data)
+        _, decision, found = self._observe(kind, media_type, data)
+        if decision.verdict is not Verdict.RECOVERED or found is None:
+            return None
+        label = found.store.store.get("active_manifest")
+        results = found.store.store.get("validation_results")
+        if not isinstance(label, str):
+            return None
+        return RecoveredStore(
+            found.record.manifest,
+            label,
+            found.record.record_hex,
+            results if isinstance(results, dict) else {},
+        )
 
     def find_mark(self, data: bytes) -> Watermark:
         """The watermark in ``data`` under the configured keys (the soft-binding API's
@@ -153,7 +182,7 @@ class Verifier:
 
     def _opened_store(
         self, path: Path, manifest: Path | None, reader: CredentialReader
-    ) -> tuple[ManifestStore | None, str]:
+    ) -> tuple[ManifestStore | None, str, tuple[str, str] | None]:
         """The store of the file at ``path`` as ``_store_for`` finds it, read by ``reader``."""
         with open_content(path, self.config.limits) as (kind, media_type, handle):
             source = self._source(Path(path), kind, manifest)
@@ -191,7 +220,32 @@ class Verifier:
         name: str | Path,
         source: _Source | None = None,
     ) -> Report:
-        store, note = self._store_for(kind, media_type, data, source)
+        seen, decision, found = self._observe(kind, media_type, data, source)
+        path, raw = path_fields(name)
+        return Report(
+            path=path,
+            verdict=decision.verdict,
+            summary=decision.summary_line + seen.note,
+            media_type=media_type,
+            ai_generated=decision.ai_generated,
+            credentials=self._credentials_for(
+                decision, seen.store, found.store if found is not None else None
+            ),
+            watermark=_reported_mark(seen.observations.mark, decision, seen.looked),
+            path_bytes=raw,
+            llm_watermark=seen.observations.llm,
+        )
+
+    def _observe(
+        self,
+        kind: MediaKind,
+        media_type: str,
+        data: bytes | BinaryIO,
+        source: _Source | None = None,
+    ) -> tuple[_Seen, Decision, Recovered | None]:
+        """Read, detect and look up, then decide: what the verdict was decided from, the
+        decision, and the record recovered through the watermark (None: none)."""
+        store, note, other = self._store_for(kind, media_type, data, source)
         if store is None:
             # Without a manifest the content is all there is: a bomb or a broken file is
             # an error, never "none" (which would claim it was checked and found clean).
@@ -209,34 +263,19 @@ class Verifier:
             mark = self._detect(kind, media_type, data, strict=store is None, localise=edited)
         else:
             mark = Watermark.not_checked("not needed for this verdict")
-        recovered = None
+        found = None
         if store is None and mark.found and mark.payload and mark.alg:
             found = self._records.find(mark.alg, bytes.fromhex(mark.payload))
             record = RecordFacts(mark.payload, None)
             if found is not None:
-                recovered = found.store
                 record = RecordFacts(
                     mark.payload, self._facts(found.store, kind), found.declares_mark
                 )
         else:
             record = None
         llm = self._llm(kind, media_type, data)
-        seen = Observations(facts, mark, record, self._records.available, llm, held)
-        decision = decide(seen)
-        credentials = self._credentials_for(decision, store, recovered)
-        path, raw = path_fields(name)
-        summary = decision.summary_line + note
-        return Report(
-            path=path,
-            verdict=decision.verdict,
-            summary=summary,
-            media_type=media_type,
-            ai_generated=decision.ai_generated,
-            credentials=credentials,
-            watermark=_reported_mark(mark, decision, looked),
-            path_bytes=raw,
-            llm_watermark=llm,
-        )
+        seen = Observations(facts, mark, record, self._records.available, llm, held, other)
+        return _Seen(seen, store, note, looked), decide(seen), found
 
     def _source(self, path: Path, kind: MediaKind, manifest: Path | None) -> _Source | None:
         """Where a store other than the file's own may come from: ``manifest`` (read
@@ -266,17 +305,20 @@ class Verifier:
         data: bytes | BinaryIO,
         source: _Source | None,
         reader: CredentialReader | None = None,
-    ) -> tuple[ManifestStore | None, str]:
-        """The store to judge ``data`` by and the summary's note on where it came from.
+    ) -> tuple[ManifestStore | None, str, tuple[str, str] | None]:
+        """The store to judge ``data`` by, the summary's note on where it came from, and
+        a sidecar set aside (its name and what its manifest was made for).
 
         A given store replaces the embedded one: c2pa-rs validates only the store it is
         handed (its hard binding against all of the file, embedded store included), so
         the note says the embedded one was set aside. A sidecar is read only when the
-        file embeds none."""
+        file embeds none, and applied only when its manifest may be this content's
+        (``made_for_other_content``): a sidecar is found by name alone, and every file of
+        the same stem shares it."""
         reader = reader or self._reader
         embedded = self._read(kind, media_type, data, reader)
         if source is None or (source.data is None and embedded is not None):
-            return embedded, ""
+            return embedded, "", None
         name = safe_text(source.path.name, 4096)
         if source.data is None:
             note = f" (manifest from the sidecar {name})"
@@ -290,7 +332,11 @@ class Verifier:
         store = reader.read(data, media_type, given)
         if not isinstance(data, bytes):
             data.seek(0)
-        return store, note
+        if source.data is None and store is not None:
+            other = made_for_other_content(store, media_type)
+            if other is not None:
+                return None, "", (name, other)
+        return store, note, None
 
     def _llm(self, kind: MediaKind, media_type: str, data: bytes | BinaryIO) -> LLMWatermark | None:
         """The LLM watermark test, when configured and the kind has one."""
@@ -355,6 +401,18 @@ class Verifier:
             revoked=decision.revoked,
             revocation_sources=self.config.revocations.sources,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Seen:
+    """What one file's verdict was decided from: the observations, the store read (its
+    own, a sidecar's or a named one), the note on where it came from, and whether the
+    watermark was looked for."""
+
+    observations: Observations
+    store: ManifestStore | None
+    note: str
+    looked: bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -118,7 +118,8 @@ def test_the_validator_can_lower_the_state_but_never_raise_it() -> None:
     # public-testfiles/adobe-20220124-E-uri-CIE-sig-CA.jpg): still invalid.
     assert state_of((), INVALID) is INVALID
     assert state_of((UNTRUSTED,), INVALID) is INVALID
-    assert parent_failures(_store(INVALID, (UNTRUSTED,))) == ()
+    no_reason = ("validation failed without a reason given",)  # verify's words
+    assert parent_failures(_store(INVALID, (UNTRUSTED,))) == no_reason
     failed_ingredient = ManifestFacts(
         state=INVALID,
         failures=frozenset({UNTRUSTED}),
@@ -128,3 +129,44 @@ def test_the_validator_can_lower_the_state_but_never_raise_it() -> None:
     assert state_of((), VALID) is VALID
     assert state_of(("timeStamp.untrusted",), VALID) is VALID
     assert state_of(("claimSignature.mismatch",), TRUSTED) is INVALID
+
+
+def test_an_ingredients_failure_listed_under_the_active_manifest_is_the_ingredients() -> None:
+    """Issue 23, item 6: c2pa-rs lists the parent's untrusted CAWG identity among the active
+    manifest's failures and calls the store Valid; it is the parent's."""
+    url = "self#jumbf=/c2pa/urn:parent/c2pa.assertions/cawg.identity"
+    reader_json = {
+        "active_manifest": "urn:edit",
+        "manifests": {
+            "urn:edit": {
+                "ingredients": [
+                    {
+                        "title": "CAMERA.jpg",
+                        "relationship": "parentOf",
+                        "active_manifest": "urn:parent",
+                    }
+                ]
+            },
+            "urn:parent": {},
+        },
+    }
+    results = {
+        "activeManifest": {
+            "success": [{"code": "signingCredential.trusted"}],
+            "failure": [{"code": CAWG, "url": url}],
+        }
+    }
+    judged = stores.judge_store(reader_json, VALID, results)
+    assert judged.state is TRUSTED and judged.failure_codes == ()
+    assert [s.code for s in judged.ingredient_failures] == [CAWG]
+    (parent,) = judged.ingredients
+    assert [s.code for s in parent.failures] == [CAWG] and parent.state is VALID
+    # The active manifest's own failure stays its own, and so does c2pa-rs's Valid.
+    own = {
+        **results["activeManifest"],
+        "failure": [
+            {"code": CAWG, "url": "self#jumbf=/c2pa/urn:edit/c2pa.assertions/cawg.identity"}
+        ],
+    }
+    judged = stores.judge_store(reader_json, VALID, {"activeManifest": own})
+    assert judged.state is VALID and judged.failure_codes == (CAWG,)

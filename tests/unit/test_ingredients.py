@@ -36,10 +36,15 @@ def _actions(definition: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_an_edit_opens_its_parent_then_edits() -> None:
     parent = Parent(b"...", "image/jpeg", "original.jpg")
-    definition = manifest_definition(AIContent(model="m"), "image/jpeg", parent=parent)
+    definition = manifest_definition(AIContent(), "image/jpeg", parent=parent)
     opened, edited = _actions(definition)
     assert opened == {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}
+    # A person's edit (no model named) declares no source type: its parent's holds.
     assert edited["action"] == "c2pa.edited" and "digitalSourceType" not in edited
+    # Naming the model says a model made the edit (issue 23, item 3): an AI edit.
+    modelled = manifest_definition(AIContent(model="m"), "image/jpeg", parent=parent)
+    _, edited = _actions(modelled)
+    assert edited["digitalSourceType"] == COMPOSITE
     assert edited["softwareAgent"] == {"name": "m"}
     plain, found = parent_of(definition)
     assert found is parent and PARENT_KEY not in plain

@@ -48,6 +48,7 @@ CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 CLAIMS = Claims(model=M, signer=S, digital_source_type=AI)
 BINDING = "assertion.dataHash.mismatch"
+CAWG_UNTRUSTED = "cawg.x509.credential.untrusted"
 TRUSTED, VALID = ValidationState.TRUSTED, ValidationState.VALID
 
 
@@ -233,6 +234,47 @@ def _cases(alg: str) -> dict[str, Observations]:
             _edit(_parent(invalid, CLAIMS, (BINDING, UNTRUSTED))), unneeded
         ),
         "edit-of-silent": Observations(_edit(_parent(TRUSTED, Claims(signer=S))), unneeded),
+        # Issue 23, item 6: the parent's CAWG note is the parent's, said as such.
+        "trusted-ingredient-note": Observations(
+            _edit(
+                _parent(
+                    VALID,
+                    Claims(signer="C2PA Signer", digital_source_type=CAPTURE),
+                    (UNTRUSTED, CAWG_UNTRUSTED),
+                )
+            ),
+            unneeded,
+        ),
+        # Issue 23, item 9: a failed component reaches the summary, not the verdict.
+        "component-failed": Observations(
+            ManifestFacts(
+                state=TRUSTED,
+                claims=CLAIMS,
+                ingredients=(
+                    IngredientFacts(
+                        "original.jpg",
+                        "componentOf",
+                        invalid,
+                        Claims(),
+                        ("claimSignature.mismatch",),
+                    ),
+                ),
+            ),
+            unneeded,
+        ),
+        # Issue 23, item 4: what sign refuses as verify does.
+        "ingredient-fails-now": Observations(
+            ManifestFacts(
+                state=invalid,
+                claims=CLAIMS,
+                ingredient_failures=("assertion.hashedURI.mismatch",),
+            ),
+            unneeded,
+        ),
+        # Issue 23, item 2: a sidecar made for other content is set aside.
+        "sidecar-other-type": Observations(
+            None, not_found, other_sidecar=("x.c2pa", "image/png content (x.png)")
+        ),
     }
 
 
