@@ -70,10 +70,12 @@ def verify_config_for_home(
 
 def revocations_of(store: KeyStore) -> Revocations:
     """What the key store at hand knows of revoked signing certificates, each with the
-    time it stopped being trustworthy (``keys revoke --since``)."""
+    time it stopped being trustworthy (``keys revoke --since``) and the CA that issued it
+    (the store's root, or an imported identity's CA): it revokes that CA's certificate
+    with the serial, never another's."""
     return Revocations(
         tuple(
-            Revocation(r.serial, r.reason or "unspecified", r.since, "this key store")
+            Revocation(r.serial, r.reason or "unspecified", r.since, "this key store", r.issuer_der)
             for r in store.identities.revocations()
         ),
         ("this key store",),

@@ -79,7 +79,9 @@ class Revocation:
 
     ``revoked_at`` is when the store recorded it; ``since`` when the key stopped being
     trustworthy (``keys revoke --since``; stores from before the option: ``revoked_at``).
-    ``issuer`` is the certificate's issuer (RFC 4514).
+    ``issuer`` is the certificate's issuer (RFC 4514); ``issuer_der`` the certificate of
+    the CA that issued it (DER; None when the store does not hold it), so that the
+    revocation is matched to this certificate only, not to another CA's with its serial.
     """
 
     identity: str
@@ -88,6 +90,7 @@ class Revocation:
     reason: str
     since: dt.datetime
     issuer: str
+    issuer_der: bytes | None = None
 
 
 @dataclass(frozen=True)
