@@ -73,9 +73,16 @@ def revocations_of(store: KeyStore) -> Revocations:
     time it stopped being trustworthy (``keys revoke --since``) and the CA that issued it
     (the store's root, or an imported identity's CA): it revokes that CA's certificate
     with the serial, never another's."""
+    from provenance.keystore.crl import reason_flag
+
+    def reason(text: str) -> str:
+        """As the store's CRL says it (``key compromise`` -> ``keyCompromise``)."""
+        flag = reason_flag(text)
+        return flag.value if flag is not None else text or "unspecified"
+
     return Revocations(
         tuple(
-            Revocation(r.serial, r.reason or "unspecified", r.since, "this key store", r.issuer_der)
+            Revocation(r.serial, reason(r.reason), r.since, "this key store", r.issuer_der)
             for r in store.identities.revocations()
         ),
         ("this key store",),

@@ -17,14 +17,16 @@ import functools
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-#: The CRL reason (RFC 5280) that says the key itself was taken.
-KEY_COMPROMISE = "keyCompromise"
+#: The CRL reasons (RFC 5280, as a CRL names them) that say a key was taken: the signing
+#: key's, or its CA's.
+COMPROMISES = frozenset({"keyCompromise", "cACompromise"})
 
 
 @dataclasses.dataclass(frozen=True)
 class Revocation:
     """One revoked certificate.
 
+    ``reason`` is a CRL reason's name (``keyCompromise``) when it is one, else free text.
     ``issuer`` is the DER certificate of the CA whose revocation this is (the CRL's issuer,
     or the CA that issued the key store's certificate); None: matched by serial alone.
     ``since`` is when the key stopped being trustworthy; None: always (every signature is
@@ -39,8 +41,8 @@ class Revocation:
 
     @property
     def compromised(self) -> bool:
-        """Whether the key itself was taken (``keyCompromise``)."""
-        return self.reason == KEY_COMPROMISE
+        """Whether the key (or its CA's) was taken: ``keyCompromise``, ``cACompromise``."""
+        return self.reason in COMPROMISES
 
     def covers(self, stamped_at: dt.datetime | None, *, own_stamp: bool = False) -> bool:
         """Whether a signature with trusted time ``stamped_at`` (None: no trusted time)

@@ -92,6 +92,16 @@ class Revocation:
     issuer: str
     issuer_der: bytes | None = None
 
+    @property
+    def compromised(self) -> bool:
+        """Whether the reason says the key (or its CA's) was taken: then a time-stamp of
+        the store's own authority does not put a signature before ``since``."""
+        from ..credentials.revocation import COMPROMISES
+        from .crl import reason_flag
+
+        flag = reason_flag(self.reason)
+        return flag is not None and flag.value in COMPROMISES
+
 
 @dataclass(frozen=True)
 class TsaInfo:
@@ -158,12 +168,20 @@ class Added(list[tuple[_T, bool]]):
 
     ``skipped`` names (by subject) the certificates of the file left out: the signing
     certificate and intermediates of an exported chain whose root became the anchor, or
-    the CAs of a chain whose signing certificate was allowed.
+    the CAs of a chain whose signing certificate was allowed. ``namesakes`` pairs each
+    new entry with every other one held here under the same name (subject, or
+    organisation): signers under either read alike, and only their keys tell them apart.
     """
 
-    def __init__(self, added: Iterable[tuple[_T, bool]], skipped: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        added: Iterable[tuple[_T, bool]],
+        skipped: Iterable[str] = (),
+        namesakes: Iterable[tuple[_T, _T]] = (),
+    ) -> None:
         super().__init__(added)
         self.skipped: tuple[str, ...] = tuple(skipped)
+        self.namesakes: tuple[tuple[_T, _T], ...] = tuple(namesakes)
 
 
 @dataclass(frozen=True)
