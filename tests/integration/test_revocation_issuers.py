@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,7 @@ def test_a_stolen_store_cannot_sign_before_a_key_compromise(
        "--tsa", tsa.url)  # fmt: skip
     shutil.copytree(home, stolen)
 
+    time.sleep(1.1)  # the revocation (whole seconds) comes after both stamps
     revoked = ok(home, "keys", "revoke", "press2", "--reason", "keyCompromise")
     assert "note: a compromised key" in revoked.stderr
     assert "this store's own time-stamping authority is now invalid" in revoked.stderr
