@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+# cryptography loads where a certificate is compared: the CLI imports this module cheaply.
+if TYPE_CHECKING:
+    from cryptography import x509
 
 #: The CRL reasons (RFC 5280, as a CRL names them) that say a key was taken: the signing
 #: key's, or its CA's.
@@ -81,15 +83,19 @@ class Revocation:
 
 @functools.lru_cache(maxsize=64)
 def _issuer(der: bytes) -> x509.Certificate:
+    from cryptography import x509
+
     return x509.load_der_x509_certificate(der)
 
 
 def _key_identifier(certificate: x509.Certificate) -> bytes:
+    from cryptography import x509
+
     try:
         found = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
         return found.value.digest
     except x509.ExtensionNotFound:
-        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest  # type: ignore[arg-type]
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
 
 
 def issued_by(certificate: x509.Certificate, issuer_der: bytes) -> bool:
@@ -97,6 +103,9 @@ def issued_by(certificate: x509.Certificate, issuer_der: bytes) -> bool:
     certificate's issuer, its key identifier the certificate's authority key identifier
     (when it has one), and its key verifies the certificate's signature. The signature
     is what decides: two CAs may share a name and even a key identifier, not a key."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
     issuer = _issuer(issuer_der)
     if certificate.issuer != issuer.subject:
         return False

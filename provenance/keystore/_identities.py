@@ -229,6 +229,7 @@ class Identities:
                         since=revoked_at if since is None else dt.datetime.fromisoformat(since),
                         issuer=version.issuer,
                         issuer_der=self._issuer_of(name, version.version),
+                        compromised=crl_files.compromised(version.revocation_reason or ""),
                     )
                 )
         return found

@@ -82,6 +82,7 @@ class Revocation:
     ``issuer`` is the certificate's issuer (RFC 4514); ``issuer_der`` the certificate of
     the CA that issued it (DER; None when the store does not hold it), so that the
     revocation is matched to this certificate only, not to another CA's with its serial.
+    ``compromised``: the reason says the key (or its CA's) was taken (``crl.compromised``).
     """
 
     identity: str
@@ -91,16 +92,7 @@ class Revocation:
     since: dt.datetime
     issuer: str
     issuer_der: bytes | None = None
-
-    @property
-    def compromised(self) -> bool:
-        """Whether the reason says the key (or its CA's) was taken: then a time-stamp of
-        the store's own authority does not put a signature before ``since``."""
-        from ..credentials.revocation import COMPROMISES
-        from .crl import reason_flag
-
-        flag = reason_flag(self.reason)
-        return flag is not None and flag.value in COMPROMISES
+    compromised: bool = False
 
 
 @dataclass(frozen=True)
