@@ -40,6 +40,9 @@ class Revocation:
     since: dt.datetime | None
     source: str
     issuer: bytes | None = None
+    # The CA that certifies the revoker's own time-stamping authority, when it is not
+    # ``issuer`` (a key store's root, for an identity it imported from another CA).
+    stamp_ca: bytes | None = None
 
     @property
     def compromised(self) -> bool:
@@ -73,12 +76,10 @@ class Revocation:
 
     def certified(self, certificate: x509.Certificate | None) -> bool:
         """Whether ``certificate`` (a time-stamping authority's) was issued by this
-        revocation's CA (False when either is unknown)."""
-        return (
-            certificate is not None
-            and self.issuer is not None
-            and issued_by(certificate, self.issuer)
-        )
+        revocation's CA, or by ``stamp_ca`` (False when either is unknown)."""
+        if certificate is None:
+            return False
+        return any(issued_by(certificate, ca) for ca in (self.issuer, self.stamp_ca) if ca)
 
 
 @functools.lru_cache(maxsize=64)

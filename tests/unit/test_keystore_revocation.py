@@ -254,3 +254,22 @@ def test_the_stores_own_revocation_is_about_its_own_certificates(fast_store: Key
     assert revocations.lookup(info.serial, namesake) is None
     # A certificate that could not be read: the serial alone decides (never lost).
     assert revocations.lookup(info.serial, None) is entry
+
+
+def test_an_imported_identity_is_revoked_as_its_cas_and_stamped_by_the_store(
+    fast_store: KeyStore,
+) -> None:
+    """An identity imported from another CA: the store's revocation matches that CA's
+    certificate, and the store's own authority (its root's) is still its own: for a
+    compromise, that authority's stamp dates nothing."""
+    from fixtures.support import cert_pem, key_pem
+
+    ca = ExternalCA("Imported Root")
+    key, leaf = ca.leaf()
+    fast_store.identities.import_key("ext", key_pem(key), cert_pem(leaf, ca.cert), PASSPHRASE)
+    fast_store.identities.revoke("ext", "keyCompromise", PASSPHRASE)
+    (entry,) = revocations_of(fast_store).entries
+    assert entry.revokes(leaf) and entry.compromised
+    own_tsa = x509.load_pem_x509_certificates(fast_store.tsa.chain_pem())[0]
+    assert entry.certified(own_tsa)
+    assert not entry.certified(ExternalCA("Elsewhere TSA").leaf()[1])
