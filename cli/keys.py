@@ -282,6 +282,18 @@ def revoke(
     crl = store.crls.current()
     moment = f" as of {revocation.since:%Y-%m-%d %H:%M:%S} UTC" if revocation else ""
     typer.echo(f"revoked identity {shown(info.name)} ({len(info.versions)} certificate(s)){moment}")
+    if revocation is not None and revocation.compromised:
+        typer.echo(
+            f"note: a compromised key: whatever {shown(info.name)} signed with a time-stamp "
+            "from this store's own time-stamping authority is now invalid, whatever its "
+            "time, since whoever took the key may hold that authority's key too; only a "
+            "time-stamp from an external authority (--tsa URL) earlier than "
+            f"{revocation.since:%Y-%m-%d %H:%M:%S} UTC keeps "
+            "a signature trusted. If the whole key store was copied, its root CA is "
+            "compromised too: start a new key store, and have verifiers remove this root "
+            "from their trust anchors.",
+            err=True,
+        )
     if crl is not None:
         typer.echo(
             f"the root CA issued CRL number {crl.number}: `provenance keys export --crl` "

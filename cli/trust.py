@@ -53,6 +53,13 @@ def add(
         typer.echo(f"{state}: {shown(anchor.id)}  {shown(anchor.subject)}")
     for subject in added.skipped:
         typer.echo(f"note: left out, not a root CA: {shown(subject)}", err=True)
+    for anchor, other in added.namesakes:
+        typer.echo(
+            f"warning: {shown(anchor.id)} has the name of trust anchor {shown(other.id)} "
+            f"({shown(other.subject)}): their signers read alike here; only their keys tell "
+            "them apart (a CRL revokes only certificates its own CA issued)",
+            err=True,
+        )
     if crls:
         _add_crls(store, pem)
 

@@ -70,11 +70,29 @@ def verify_config_for_home(
 
 def revocations_of(store: KeyStore) -> Revocations:
     """What the key store at hand knows of revoked signing certificates, each with the
-    time it stopped being trustworthy (``keys revoke --since``)."""
+    time it stopped being trustworthy (``keys revoke --since``) and the CA that issued it
+    (the store's root, or an imported identity's CA): it revokes that CA's certificate
+    with the serial, never another's. The root certifies the store's own time-stamping
+    authority, whose stamps do not date a compromised key's signatures."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from provenance.keystore.crl import reason_flag
+
+    def reason(text: str) -> str:
+        """As the store's CRL says it (``key compromise`` -> ``keyCompromise``)."""
+        flag = reason_flag(text)
+        return flag.value if flag is not None else text or "unspecified"
+
+    found = store.identities.revocations()
+    if not found:
+        return Revocations((), ("this key store",))
+    # The store's time-stamping authority is its root's, whoever issued the identity.
+    root = x509.load_pem_x509_certificate(store.root_pem()).public_bytes(Encoding.DER)
     return Revocations(
         tuple(
-            Revocation(r.serial, r.reason or "unspecified", r.since, "this key store")
-            for r in store.identities.revocations()
+            Revocation(r.serial, reason(r.reason), r.since, "this key store", r.issuer_der, root)
+            for r in found
         ),
         ("this key store",),
     )

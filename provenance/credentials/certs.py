@@ -6,7 +6,8 @@ signature box (``c2pa.signature``) holds a COSE_Sign1 (RFC 9052) whose ``x5chain
 header (label 33, RFC 9360) is one DER certificate or an array of them, leaf first.
 c2pa-rs takes it from the protected header, else from the unprotected one; so does this.
 The time-stamping authority's certificates (inside the ``sigTst``/``sigTst2`` token) are
-not part of the signing chain and are not returned.
+not part of the signing chain; ``signer_certificates`` gives the one that signed the token
+too (a revocation for key compromise asks who certified that authority).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ MAX_STORE_BYTES: Final = 64 * 1024 * 1024
 #: More certificates than any real chain has (c2pa-rs's own chains are 2 to 4 long).
 MAX_CHAIN_CERTIFICATES: Final = 16
 _X5CHAIN, _COSE_SIGN1_TAG = 33, 18
+_STAMP_HEADERS: Final = ("sigTst2", "sigTst")
 _SIGNATURE_LABEL: Final = "c2pa.signature"
 # A manifest box is a standard manifest (c2ma) or an update manifest (c2um), which
 # c2pa-rs names active when it is the last (conformance update_manifest.jpg).
@@ -55,17 +57,74 @@ def signing_chain(store: bytes, label: str | None = None) -> list[x509.Certifica
     at most as deep as ``jumbf`` allows), at most ``MAX_CHAIN_CERTIFICATES`` are decoded.
     Raises ``InputError`` (one line) for anything that is not a signed manifest store.
     """
+    return _chain(_headers(store, label))
+
+
+def signer_certificates(
+    store: bytes, label: str | None = None
+) -> tuple[x509.Certificate, x509.Certificate | None]:
+    """The certificate that signed manifest ``label`` of ``store`` (None: the active one)
+    and the certificate of the authority that time-stamped it (None: no time-stamp, or
+    one whose signer is not in it). ``InputError`` as ``signing_chain``; a damaged token
+    is no authority (c2pa-rs says whether a time-stamp counts, not this)."""
+    headers = _headers(store, label)
+    return _chain(headers)[0], _time_stamp_signer(headers)
+
+
+def _headers(store: bytes, label: str | None) -> list[Mapping[Any, Any]]:
+    """The COSE headers of manifest ``label``'s claim signature (None: the active one)."""
     check_manifest_store(store)
     signature = _signature_box(jumbf.parse_superbox(store), label)
     payload = signature.content(b"cbor")
     if payload is None:
         raise InputError("the claim signature box holds no CBOR")
-    headers = _cose_headers(payload)
+    return _cose_headers(payload)
+
+
+def _chain(headers: list[Mapping[Any, Any]]) -> list[x509.Certificate]:
     for header in headers:
         found = header.get(_X5CHAIN, header.get("x5chain"))
         if found is not None:
             return _certificates(found)
     raise InputError("the claim signature carries no certificate chain (x5chain)")
+
+
+def _time_stamp_signer(headers: list[Mapping[Any, Any]]) -> x509.Certificate | None:
+    """The certificate that signed the first token of ``sigTst2`` (else ``sigTst``)."""
+    for name in _STAMP_HEADERS:
+        for header in headers:
+            stamps = header.get(name)
+            tokens = stamps.get("tstTokens") if isinstance(stamps, Mapping) else None
+            if not isinstance(tokens, list | tuple) or not tokens:
+                continue
+            first = tokens[0]
+            token = first.get("val") if isinstance(first, Mapping) else None
+            return token_signer(token) if isinstance(token, bytes) else None
+    return None
+
+
+def token_signer(token: bytes) -> x509.Certificate | None:
+    """The certificate among an RFC 3161 token's (CMS SignedData) that its signer info
+    names, else None."""
+    from asn1crypto import cms  # loads only where a time-stamp is asked about
+
+    try:
+        signed = cms.ContentInfo.load(token)["content"]
+        sid = signed["signer_infos"][0]["sid"].chosen
+        for choice in signed["certificates"] or ():
+            candidate = choice.chosen
+            if isinstance(sid, cms.IssuerAndSerialNumber):
+                match = (
+                    candidate.issuer == sid["issuer"]
+                    and candidate.serial_number == sid["serial_number"].native
+                )
+            else:
+                match = candidate.key_identifier == sid.native
+            if match:
+                return x509.load_der_x509_certificate(candidate.dump())
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+    return None
 
 
 def _signature_box(store: jumbf.Superbox, label: str | None) -> jumbf.Superbox:

@@ -69,6 +69,15 @@ def anchor_problem(
     crl: x509.CertificateRevocationList, anchors: list[x509.Certificate]
 ) -> str | None:
     """None when an anchor vouches for ``crl``; otherwise why it is ignored."""
+    found = crl_anchor(crl, anchors)
+    return found if isinstance(found, str) else None
+
+
+def crl_anchor(
+    crl: x509.CertificateRevocationList, anchors: list[x509.Certificate]
+) -> x509.Certificate | str:
+    """The trust anchor that signed ``crl`` (its subject the CRL's issuer, allowed to sign
+    CRLs, its key verifying the CRL's signature), else why none did."""
     candidates = [a for a in anchors if a.subject == crl.issuer]
     if not candidates:
         return "its issuer is not a trust anchor here"
@@ -81,13 +90,13 @@ def anchor_problem(
             pass  # an old root without KeyUsage may sign anything
         try:
             if crl.is_signature_valid(anchor.public_key()):  # type: ignore[arg-type]
-                return None
+                return anchor
         except (TypeError, ValueError):
             continue
     return "its signature does not verify with the trust anchor of that name"
 
 
-def _entry(revoked: x509.RevokedCertificate, source: str, issuer: str | None) -> Revocation:
+def _entry(revoked: x509.RevokedCertificate, source: str, issuer: bytes) -> Revocation:
     reason = "unspecified"
     since = revoked.revocation_date_utc
     for extension in revoked.extensions:
@@ -107,8 +116,8 @@ def revocations_from_crls(
     """The revocations of every CRL a trust anchor signed, and a line per CRL consulted.
 
     Each entry's ``since`` is its invalidity date (else its revocation date); its
-    ``issuer`` is the O of the CRL's issuer, which is what c2pa-rs reports as a local
-    CA's signer's organisation (``signature_info.issuer``).
+    ``issuer`` is the anchor that signed the CRL, so that it revokes only certificates
+    that anchor issued (``Revocation.revokes``), whatever another CA's names.
     """
     now = now or dt.datetime.now(dt.UTC)
     anchor_list = list(anchors)
@@ -121,12 +130,12 @@ def revocations_from_crls(
             continue
         seen.add(digest)
         source = f"CRL of {issuer_name(crl)}, issued {_moment(crl.last_update_utc)}"
-        refused = anchor_problem(crl, anchor_list)
-        if refused is not None:
-            sources.append(f"{source}: ignored, {refused}")
+        anchor = crl_anchor(crl, anchor_list)
+        if isinstance(anchor, str):
+            sources.append(f"{source}: ignored, {anchor}")
             continue
-        organisation = _attribute(crl.issuer, NameOID.ORGANIZATION_NAME)
-        entries.extend(_entry(revoked, source, organisation) for revoked in crl)
+        issuer = anchor.public_bytes(serialization.Encoding.DER)
+        entries.extend(_entry(revoked, source, issuer) for revoked in crl)
         line = f"{source} ({len(crl)} revoked)"
         next_update = crl.next_update_utc
         if next_update is not None and now > next_update:

@@ -82,12 +82,20 @@ MAX_SIDECAR_BYTES = 64 * 1024 * 1024
 class CredentialReader:
     """Validates manifest stores under one set of trust settings."""
 
-    def __init__(self, trust: TrustSettings = TrustSettings(), *, keep_store: bool = False) -> None:
+    def __init__(
+        self,
+        trust: TrustSettings = TrustSettings(),
+        *,
+        keep_store: bool = False,
+        keep_bytes: bool = False,
+    ) -> None:
         """``keep_store``: every store read keeps its bytes and c2pa-rs's detailed report
-        (``ManifestStore.seen``: what ``inspect --detailed`` and ``--certs`` show); off,
-        a read costs nothing more."""
+        (``ManifestStore.seen``: what ``inspect --detailed`` and ``--certs`` show);
+        ``keep_bytes``: its bytes alone (a revocation asks who issued the signer's
+        certificate); off, a read costs nothing more."""
         self.trust = trust
         self.keep_store = keep_store
+        self.keep_bytes = keep_bytes
         self._context = c2pa.Context.from_dict(trust.context_settings())
 
     def read(
@@ -118,9 +126,10 @@ class CredentialReader:
             results = reader.get_validation_results() or {}
             state = ValidationState.parse(reader.get_validation_state())
             seen = None
-            if self.keep_store:
+            if self.keep_store or self.keep_bytes:
                 given = asset if media_type == "application/c2pa" else sidecar
-                seen = _seen(reader, store, given if isinstance(given, bytes) else None)
+                given = given if isinstance(given, bytes) else None
+                seen = _seen(reader, store, given, detailed=self.keep_store)
             return judge_store(
                 store, state, results, recheck=lambda e: self._recheck(reader, e), seen=seen
             )
@@ -153,26 +162,31 @@ class CredentialReader:
         ]
 
 
-def _seen(reader: c2pa.Reader, store: dict[str, Any], given: bytes | None) -> Seen:
-    """The detailed report and the bytes of the store ``reader`` read: those it was given
-    (a sidecar, a bare store), else what c2pa-rs hands out for the active manifest's
-    signature URI, which c2pa-python 0.38.1 answers with the whole store (measured on
-    JPEG, PNG, MP4, WAV and the conformance files); ``certs`` checks they parse."""
+def _seen(
+    reader: c2pa.Reader, store: dict[str, Any], given: bytes | None, *, detailed: bool = True
+) -> Seen:
+    """The detailed report (when ``detailed``) and the bytes of the store ``reader`` read:
+    those it was given (a sidecar, a bare store), else what c2pa-rs hands out for the
+    active manifest's signature URI, which c2pa-python 0.38.1 answers with the whole store
+    (measured on JPEG, PNG, MP4, WAV and the conformance files); ``certs`` checks they
+    parse."""
     active = store.get("active_manifest")
+    report: dict[str, Any] = {}
     try:
-        detailed = json.loads(reader.detailed_json())
+        if detailed:
+            report = json.loads(reader.detailed_json())
     except (c2pa.C2paError, ValueError) as exc:
-        detailed = {"error": f"c2pa-rs gave no detailed report: {exc}"}
+        report = {"error": f"c2pa-rs gave no detailed report: {exc}"}
     if given is not None:
-        return Seen(given, detailed)
+        return Seen(given, report)
     if not isinstance(active, str):
-        return Seen(None, detailed, "the store names no active manifest")
+        return Seen(None, report, "the store names no active manifest")
     out = io.BytesIO()
     try:
         reader.resource_to_stream(f"self#jumbf=/c2pa/{active}/c2pa.signature", out)
     except c2pa.C2paError as exc:
-        return Seen(None, detailed, f"c2pa-rs did not hand out the store's bytes: {exc}")
-    return Seen(out.getvalue(), detailed)
+        return Seen(None, report, f"c2pa-rs did not hand out the store's bytes: {exc}")
+    return Seen(out.getvalue(), report)
 
 
 def _classify_read_error(exc: Exception) -> ManifestStore | None:

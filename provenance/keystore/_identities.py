@@ -10,7 +10,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..errors import IdentityNotFound, IdentityUnusable, Remedy, UsageError
+from ..errors import IdentityNotFound, IdentityUnusable, ProvenanceError, Remedy, UsageError
 from . import crl as crl_files
 from ._files import Layout, StoreFiles, now_utc, sha256_hex
 from ._index import NAME_PATTERN, IdentityRecord, Index, VersionRecord
@@ -228,9 +228,24 @@ class Identities:
                         reason=version.revocation_reason or "",
                         since=revoked_at if since is None else dt.datetime.fromisoformat(since),
                         issuer=version.issuer,
+                        issuer_der=self._issuer_of(name, version.version),
+                        compromised=crl_files.compromised(version.revocation_reason or ""),
                     )
                 )
         return found
+
+    def _issuer_of(self, name: str, version: int) -> bytes | None:
+        """The certificate of the CA that issued ``name``'s ``version`` (DER), from its
+        whole chain; None when the store does not hold it."""
+        try:
+            chain = parse_certificates(self.full_chain_pem(name, version), name)
+        except (OSError, ValueError, ProvenanceError):
+            return None
+        leaf = chain[0]
+        issuers = [c for c in chain[1:] if c.subject == leaf.issuer] or (
+            [leaf] if is_self_signed(leaf) else []
+        )
+        return issuers[0].public_bytes(serialization.Encoding.DER) if issuers else None
 
     def revoked_serials(self) -> dict[int, str]:
         """Serial number -> revocation reason for every certificate revoked here."""

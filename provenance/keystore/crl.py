@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..credentials.crl import anchor_problem, issuer_name, load_crls
+from ..credentials.revocation import COMPROMISES
 from ..errors import KeyStoreCorrupt, KeyStoreError, UsageError
 from ._files import PUBLIC_DIR_MODE, PUBLIC_MODE, Layout, StoreFiles, now_utc, read_input
 from ._index import CrlRecord, Index
@@ -57,6 +58,13 @@ _REASONS = {
 def reason_flag(reason: str) -> x509.ReasonFlags | None:
     """The CRLReason ``reason`` names, or None (unspecified: no reasonCode in the CRL)."""
     return _REASONS.get(re.sub(r"[\s_-]+", "", reason).lower())
+
+
+def compromised(reason: str) -> bool:
+    """Whether ``reason`` says a key was taken (``keyCompromise``, ``cACompromise``): then
+    the store's own time-stamps no longer date that key's signatures."""
+    flag = reason_flag(reason)
+    return flag is not None and flag.value in COMPROMISES
 
 
 def authority_key_id(crl: x509.CertificateRevocationList) -> bytes | None:

@@ -79,7 +79,10 @@ class Revocation:
 
     ``revoked_at`` is when the store recorded it; ``since`` when the key stopped being
     trustworthy (``keys revoke --since``; stores from before the option: ``revoked_at``).
-    ``issuer`` is the certificate's issuer (RFC 4514).
+    ``issuer`` is the certificate's issuer (RFC 4514); ``issuer_der`` the certificate of
+    the CA that issued it (DER; None when the store does not hold it), so that the
+    revocation is matched to this certificate only, not to another CA's with its serial.
+    ``compromised``: the reason says the key (or its CA's) was taken (``crl.compromised``).
     """
 
     identity: str
@@ -88,6 +91,8 @@ class Revocation:
     reason: str
     since: dt.datetime
     issuer: str
+    issuer_der: bytes | None = None
+    compromised: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,12 +160,20 @@ class Added(list[tuple[_T, bool]]):
 
     ``skipped`` names (by subject) the certificates of the file left out: the signing
     certificate and intermediates of an exported chain whose root became the anchor, or
-    the CAs of a chain whose signing certificate was allowed.
+    the CAs of a chain whose signing certificate was allowed. ``namesakes`` pairs each
+    new entry with every other one held here under the same name (subject, or
+    organisation): signers under either read alike, and only their keys tell them apart.
     """
 
-    def __init__(self, added: Iterable[tuple[_T, bool]], skipped: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        added: Iterable[tuple[_T, bool]],
+        skipped: Iterable[str] = (),
+        namesakes: Iterable[tuple[_T, _T]] = (),
+    ) -> None:
         super().__init__(added)
         self.skipped: tuple[str, ...] = tuple(skipped)
+        self.namesakes: tuple[tuple[_T, _T], ...] = tuple(namesakes)
 
 
 @dataclass(frozen=True)

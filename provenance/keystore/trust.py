@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from ..errors import InputError, KeyStoreCorrupt, KeyStoreError, Remedy, UsageError
 from ._files import PUBLIC_MODE, Layout, StoreFiles, read_input
@@ -158,6 +159,26 @@ def add_anchors(
     return added
 
 
+def namesakes(anchor: TrustAnchor, anchors: list[TrustAnchor]) -> list[TrustAnchor]:
+    """The other anchors with ``anchor``'s subject or organisation (O): their signers
+    read alike, and only keys tell their certificates, CRLs and time-stamps apart."""
+
+    def names(held: TrustAnchor) -> tuple[x509.Name, set[str]]:
+        subject = x509.load_pem_x509_certificate(held.pem.encode()).subject
+        found = subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        return subject, {str(a.value) for a in found}
+
+    subject, organisations = names(anchor)
+    alike = []
+    for other in anchors:
+        if other.fingerprint_sha256 == anchor.fingerprint_sha256:
+            continue
+        other_subject, other_organisations = names(other)
+        if other_subject == subject or organisations & other_organisations:
+            alike.append(other)
+    return alike
+
+
 def remove_anchor(layout: Layout, identifier: str, local_root_fingerprint: str) -> TrustAnchor:
     """Remove the anchor with this id (or full fingerprint). The caller holds the lock."""
     wanted = identifier.strip().lower().replace(":", "")[:_ID_LENGTH]
@@ -211,7 +232,13 @@ class TrustAnchors:
                     self._files.audit(
                         "trust-add", None, {"anchor": anchor.id, "subject": anchor.subject}
                     )
-        return Added(added, [cert.subject.rfc4514_string() for cert in skipped])
+            held = self.list()
+        fresh = [anchor for anchor, is_new in added if is_new]
+        return Added(
+            added,
+            [cert.subject.rfc4514_string() for cert in skipped],
+            [(anchor, other) for anchor in fresh for other in namesakes(anchor, held)],
+        )
 
     def remove(self, anchor_id: str) -> TrustAnchor:
         """Stop trusting the anchor with this id (or full fingerprint)."""

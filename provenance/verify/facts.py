@@ -26,10 +26,15 @@ _INCEPTION = ("c2pa.created", "c2pa.opened")
 
 
 def manifest_facts(
-    store: ManifestStore, mark_algs: frozenset[str], revocation: Revocation | None = None
+    store: ManifestStore,
+    mark_algs: frozenset[str],
+    revocation: Revocation | None = None,
+    *,
+    own_stamp: bool = False,
 ) -> ManifestFacts:
     """The facts of ``store`` for content whose watermark algorithms are ``mark_algs``;
-    ``revocation``: what the verifier knows of its signing certificate's revocation."""
+    ``revocation``: what the verifier knows of its signing certificate's revocation;
+    ``own_stamp``: its time-stamp's authority was certified by that revocation's CA."""
     declared = frozenset(
         binding.payload.hex()
         for binding in soft_bindings(store)
@@ -39,6 +44,7 @@ def manifest_facts(
         state=store.state,
         failures=frozenset(store.failure_codes),
         revocation=revocation,
+        own_stamp=own_stamp,
         stamped_at=store.stamped_at,
         stamped_by=store.stamped_by,
         declared=declared,

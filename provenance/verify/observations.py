@@ -107,12 +107,15 @@ class ManifestFacts(_Edited):
     ``declared`` holds the payloads (hex) of the soft bindings the manifest declares for
     the watermark algorithms of this kind of content. ``revocation`` is what the verifier
     knows of the signing certificate's revocation; ``stamped_at`` the trusted time-stamp's
-    time (None: no time-stamp that counts) and ``stamped_by`` its authority.
+    time (None: no time-stamp that counts) and ``stamped_by`` its authority; ``own_stamp``
+    whether that authority was certified by the revocation's own CA (the key store's own
+    authority, whose key a thief of the signing key has too).
     """
 
     state: ValidationState
     failures: frozenset[str] = frozenset()
     revocation: Revocation | None = None
+    own_stamp: bool = False
     declared: frozenset[str] = frozenset()
     claims: Claims = Claims()
     ingredient_failures: tuple[str, ...] = ()
@@ -131,8 +134,11 @@ class ManifestFacts(_Edited):
     @property
     def revoked(self) -> bool:
         """Whether a revocation covers this signature (docs/design.md, "Revocation and
-        time"): the key was revoked before the trusted time, or there is no such time."""
-        return self.revocation is not None and self.revocation.covers(self.stamped_at)
+        time"): the key was revoked before the trusted time, or there is no such time, or
+        it was taken and the time is its own store's."""
+        return self.revocation is not None and self.revocation.covers(
+            self.stamped_at, own_stamp=self.own_stamp
+        )
 
 
 @dataclasses.dataclass(frozen=True)

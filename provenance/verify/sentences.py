@@ -80,6 +80,13 @@ def reason(code: str, manifest: ManifestFacts) -> str:
     if code != REVOKED or revocation is None:
         return explain_code(code)
     when = f" on {moment(revocation.since)}" if revocation.since else ""
+    if manifest.stamped_at and revocation.since and manifest.stamped_at < revocation.since:
+        # Covered although stamped before: the key was taken, and so was its CA's authority.
+        return (
+            f"the signing certificate was revoked{when} ({revocation.source}) because its "
+            f"key was compromised; its time-stamp of {moment(manifest.stamped_at)} is from "
+            "its own CA's authority, which whoever took the key could use too"
+        )
     stamped = (
         f", before its time-stamp of {moment(manifest.stamped_at)}"
         if manifest.stamped_at and revocation.since

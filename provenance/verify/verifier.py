@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
+from provenance.credentials.certs import signer_certificates
 from provenance.credentials.inspected import Inspected
 from provenance.credentials.manifest import RecoveredStore
 from provenance.credentials.markkey import mark_key_id
@@ -60,6 +61,8 @@ from provenance.verify.verdict import (
 from provenance.watermark import WatermarkSecret, detect_in
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from provenance.keystore.records import WatermarkKey
     from provenance.watermark.llm.detector import Encoder
 
@@ -90,7 +93,8 @@ class Verifier:
 
     def __init__(self, config: VerifyConfig = VerifyConfig()) -> None:
         self.config = config
-        self._reader = CredentialReader(config.trust)
+        # A listed serial asks who issued the signer's certificate: keep the store's bytes.
+        self._reader = CredentialReader(config.trust, keep_bytes=bool(config.revocations.entries))
         self._records = RecordLookup(config.repository, self._reader)
         self._tokenizer: Encoder | None = None
         self._held = self._held_keys()
@@ -383,11 +387,19 @@ class Verifier:
 
     def _facts(self, store: ManifestStore, kind: MediaKind) -> ManifestFacts:
         algs = kind.mark.algs if kind.mark is not None else frozenset()
-        return manifest_facts(store, algs, self._revocation(store))
+        revocation, own_stamp = self._revocation(store)
+        return manifest_facts(store, algs, revocation, own_stamp=own_stamp)
 
-    def _revocation(self, store: ManifestStore) -> Revocation | None:
+    def _revocation(self, store: ManifestStore) -> tuple[Revocation | None, bool]:
+        """The revocation of the store's signing certificate, if any, and whether its
+        time-stamp's authority was certified by that revocation's CA."""
         found = signing_certificate(store)
-        return self.config.revocations.lookup(*found) if found is not None else None
+        revocations = self.config.revocations
+        if found is None or not revocations.listed(found[0]):
+            return None, False
+        signer, authority = _signer_of(store)
+        revocation = revocations.lookup(found[0], signer)
+        return revocation, revocation is not None and revocation.certified(authority)
 
     def _credentials_for(
         self, decision: Decision, store: ManifestStore | None, recovered: ManifestStore | None
@@ -437,6 +449,19 @@ def _sidecar_of(path: Path, kind: MediaKind) -> Path | None:
         return None
     found = sidecar_path(path)
     return found if found != path and found.is_file() else None
+
+
+def _signer_of(store: ManifestStore) -> tuple[x509.Certificate | None, x509.Certificate | None]:
+    """The signing certificate and the time-stamp's authority's, from the store's bytes
+    (None, None: they were not kept or do not parse)."""
+    data = store.seen.store_bytes if store.seen is not None else None
+    label = store.store.get("active_manifest")
+    if data is None:
+        return None, None
+    try:
+        return signer_certificates(data, label if isinstance(label, str) else None)
+    except InputError:
+        return None, None
 
 
 def _reported_mark(mark: Watermark, decision: Decision, looked: bool) -> Watermark | None:

@@ -128,3 +128,33 @@ def test_a_store_over_the_limit_is_refused_before_it_is_parsed() -> None:
     too_big = (MAX_STORE_BYTES + 1).to_bytes(4, "big") + b"jumb" + bytes(8) + jumbf.MANIFEST_STORE
     with pytest.raises(InputError, match="is not read"):
         check_manifest_store(too_big + bytes(MAX_STORE_BYTES + 1 - len(too_big)))
+
+
+def test_the_time_stamp_authority_comes_from_the_token() -> None:
+    """``signer_certificates``: the leaf, and the certificate that signed the sigTst2
+    token (what a compromised key's revocation asks about); no token: None."""
+    import datetime as dt
+
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from provenance.credentials.certs import signer_certificates
+    from provenance.timestamp import check_response, make_request
+    from provenance.timestamp.protocol import build_response
+
+    tsa_key, tsa_cert = CA.leaf(ekus=[ExtendedKeyUsageOID.TIME_STAMPING])
+    request = make_request(b"claim signature")
+    response = build_response(
+        request, tsa_key, [tsa_cert, CA.cert], policy="2.25.1", serial=3,
+        now=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    token = check_response(response, request).token
+    stamped = {"sigTst2": {"tstTokens": [{"val": token}]}}
+    data = store(manifest("urn:a", cose({1: -7, 33: [der(LEAF), der(CA.cert)]}, stamped)))
+    assert signer_certificates(data) == (LEAF, tsa_cert)
+    bare = store(manifest("urn:a", cose({1: -7, 33: der(LEAF)})))
+    assert signer_certificates(bare) == (LEAF, None)
+    damaged = {"sigTst2": {"tstTokens": [{"val": b"\x30\x03junk"}]}}
+    assert signer_certificates(store(manifest("urn:a", cose({33: der(LEAF)}, damaged)))) == (
+        LEAF,
+        None,
+    )

@@ -128,7 +128,8 @@ def test_verifier_honours_only_anchor_signed_crls(tmp_path: Path) -> None:
     crl, root = crl_of(pem), root_of(issuer)
     entries, sources = revocations_from_crls([crl], [root])
     (entry,) = entries
-    assert (entry.serial, entry.reason, entry.issuer) == (info.serial, "superseded", "Test Org")
+    assert (entry.serial, entry.reason) == (info.serial, "superseded")
+    assert entry.issuer == root.public_bytes(serialization.Encoding.DER)  # the CRL's signer
     assert entry.since == since.replace(microsecond=0)
     assert entry.source.startswith("CRL of Test Org Root CA, issued ")
     assert sources == (entry.source + " (1 revoked)",)
@@ -222,3 +223,53 @@ def test_a_crl_of_another_ca_of_the_same_name_is_kept_apart(tmp_path: Path) -> N
     )
     assert [s for _, s in verifier.crls.add(own)] == ["added"]  # its own id, no clash
     assert len(verifier.crls.list()) == 2
+
+
+def test_the_stores_own_revocation_is_about_its_own_certificates(fast_store: KeyStore) -> None:
+    """``this key store`` revokes the certificate it issued, not another CA's with the
+    same serial, the same issuer name and the same authority key identifier."""
+    info = fast_store.identities.create("press", passphrase=PASSPHRASE)
+    fast_store.identities.revoke("press", "Key Compromise", PASSPHRASE)
+    revocations = revocations_of(fast_store)
+    (entry,) = revocations.entries
+    assert entry.compromised and entry.reason == "keyCompromise"  # as the CRL names it
+    (revocation,) = fast_store.identities.revocations()
+    assert revocation.compromised
+    mine = x509.load_pem_x509_certificates(fast_store.identities.chain_pem("press"))[0]
+    assert revocations.lookup(info.serial, mine) is entry
+    root = root_of(fast_store)
+    ski = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    impostor_key = ec.generate_private_key(ec.SECP256R1())
+    namesake = (
+        x509.CertificateBuilder()
+        .subject_name(mine.subject)
+        .issuer_name(root.subject)
+        .public_key(impostor_key.public_key())
+        .serial_number(info.serial)
+        .not_valid_before(mine.not_valid_before_utc)
+        .not_valid_after(mine.not_valid_after_utc)
+        .add_extension(x509.AuthorityKeyIdentifier(ski.digest, None, None), critical=False)
+        .sign(impostor_key, hashes.SHA256())
+    )
+    assert revocations.lookup(info.serial, namesake) is None
+    # A certificate that could not be read: the serial alone decides (never lost).
+    assert revocations.lookup(info.serial, None) is entry
+
+
+def test_an_imported_identity_is_revoked_as_its_cas_and_stamped_by_the_store(
+    fast_store: KeyStore,
+) -> None:
+    """An identity imported from another CA: the store's revocation matches that CA's
+    certificate, and the store's own authority (its root's) is still its own: for a
+    compromise, that authority's stamp dates nothing."""
+    from fixtures.support import cert_pem, key_pem
+
+    ca = ExternalCA("Imported Root")
+    key, leaf = ca.leaf()
+    fast_store.identities.import_key("ext", key_pem(key), cert_pem(leaf, ca.cert), PASSPHRASE)
+    fast_store.identities.revoke("ext", "keyCompromise", PASSPHRASE)
+    (entry,) = revocations_of(fast_store).entries
+    assert entry.revokes(leaf) and entry.compromised
+    own_tsa = x509.load_pem_x509_certificates(fast_store.tsa.chain_pem())[0]
+    assert entry.certified(own_tsa)
+    assert not entry.certified(ExternalCA("Elsewhere TSA").leaf()[1])

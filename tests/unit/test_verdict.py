@@ -106,12 +106,15 @@ def _stamped(
     *,
     revoked_since: dt.datetime | None = None,
     stamped: bool = True,
+    reason: str = "lost",
+    own_stamp: bool = False,
 ) -> ManifestFacts:
-    revocation = Revocation(1, "lost", revoked_since, "this key store") if revoked_since else None
+    revocation = Revocation(1, reason, revoked_since, "this key store") if revoked_since else None
     return ManifestFacts(
         state=state,
         failures=failures,
         revocation=revocation,
+        own_stamp=own_stamp,
         claims=CLAIMS,
         stamped_at=T if stamped else None,
         stamped_by=A if stamped else None,
@@ -212,6 +215,9 @@ def _cases(alg: str) -> dict[str, Observations]:
         ),
         "revoked-after-stamp": Observations(_stamped(revoked_since=D_AFTER), unneeded),
         "revoked-before-stamp": Observations(_stamped(revoked_since=D_BEFORE), unneeded),
+        "revoked-compromised-own-stamp": Observations(
+            _stamped(revoked_since=D_AFTER, reason="keyCompromise", own_stamp=True), unneeded
+        ),
         "revoked-unstamped": Observations(_stamped(revoked_since=D_AFTER, stamped=False), unneeded),
         "edit-of-ai": Observations(_edit(_parent(TRUSTED, CLAIMS)), unneeded),
         "edit-of-edit-of-ai": Observations(
@@ -342,6 +348,19 @@ def test_revocation_is_applied_once_in_assess() -> None:
     judged = assess(_manifest(ValidationState.INVALID, frozenset({BINDING}), revoked=True))
     assert not judged.only_binding_broken
     assert judged.problems == ("signingCredential.revoked",)
+
+
+def test_only_a_compromised_key_loses_its_own_authoritys_stamp() -> None:
+    """A key taken with its store: the store's own time-stamp proves nothing (the thief
+    holds that authority's key); an external authority's still does, and so does the own
+    authority's for a revocation that does not say the key was taken."""
+    for reason, own, verdict in [
+        ("keyCompromise", True, Verdict.INVALID),
+        ("keyCompromise", False, Verdict.TRUSTED),
+        ("superseded", True, Verdict.TRUSTED),
+    ]:
+        facts = _stamped(revoked_since=D_AFTER, reason=reason, own_stamp=own)
+        assert decide(Observations(facts, _mark(MarkStatus.NOT_FOUND, "a"))).verdict is verdict
 
 
 def test_a_revoked_intact_file_names_no_binding_failure() -> None:
