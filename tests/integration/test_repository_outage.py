@@ -148,7 +148,7 @@ def signing_batch(tmp_path: Path, count: int) -> Path:
     folder = tmp_path / "gen"
     folder.mkdir()
     for index in range(count):
-        image = natural_image(256, 192, seed=index)
+        image = natural_image(320, 256, seed=index)
         (folder / f"{index:02d}.png").write_bytes(encode(image, "PNG"))
     return folder
 
