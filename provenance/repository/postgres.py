@@ -283,6 +283,16 @@ class PostgresRepository(SQLLookups):
     def put(self, record: Record) -> None:
         self.create_schema()
         attempts = 0
+        values = (
+            record.manifest,
+            record.manifest_label,
+            record.binding_alg,
+            record.binding_value,
+            record.media_type,
+            record.signer,
+            record.created_at,
+            to_sql(record.record_id),
+        )
 
         def update(conn: psycopg.Connection[Any]) -> int:
             nonlocal attempts
@@ -291,16 +301,16 @@ class PostgresRepository(SQLLookups):
                 f"UPDATE {RECORDS} SET manifest = %s, manifest_label = %s, binding_alg = %s, "
                 "binding_value = %s, media_type = %s, signer = %s, created_at = %s "
                 "WHERE record_id = %s AND manifest IS NULL",
-                (
-                    record.manifest,
-                    record.manifest_label,
-                    record.binding_alg,
-                    record.binding_value,
-                    record.media_type,
-                    record.signer,
-                    record.created_at,
-                    to_sql(record.record_id),
-                ),
+                values,
+            )
+            return cursor.rowcount
+
+        def insert(conn: psycopg.Connection[Any]) -> int:
+            cursor = conn.execute(
+                f"INSERT INTO {RECORDS} (manifest, manifest_label, binding_alg, binding_value, "
+                "media_type, signer, created_at, record_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (record_id) DO NOTHING",
+                values,
             )
             return cursor.rowcount
 
@@ -308,8 +318,15 @@ class PostgresRepository(SQLLookups):
         # answer lost, which the record's label (a new urn:uuid each signature) tells.
         if self._run("storing a record", update, retry=True) == 1:
             return
-        if attempts > 1 and self._stored_as(record):
-            return
+        if attempts > 1:
+            if self._stored_as(record):
+                return
+            # The server lost this signer's reservation with the connection (a crash
+            # under asynchronous commit, a fail-over to a replica behind): the id is still
+            # this signer's, and its watermark already carries it.
+            if self._run("storing a record", insert, retry=True) == 1 or self._stored_as(record):
+                log.warning("record %s: reserved again, its reservation was lost", record.record_hex)
+                return
         raise RepositoryError(f"record {record.record_hex} was not reserved or is already stored")
 
     def _stored_as(self, record: Record) -> bool:

@@ -167,7 +167,7 @@ def test_a_short_outage_while_signing_loses_no_file(
     rest, err = process.communicate(timeout=300)
 
     outcomes = [json.loads(line) for line in (b"".join(head) + rest).decode().splitlines()]
-    assert process.returncode == 0, err.decode()
+    assert process.returncode == 0, (err.decode(), outcomes)
     assert [o["status"] for o in outcomes] == ["signed"] * 10
     assert records(server, url) == {o["record"] for o in outcomes}
     assert len(list(out.rglob("*.png"))) == 10
