@@ -69,8 +69,8 @@ class SignOutcome:
 
     ``input`` is the name as given; ``output`` where the signed copy is (or would have
     been) written; ``media_type`` what the input is, whenever it could be identified
-    (a refused or skipped file included); ``manifest`` where its sidecar manifest store is (signed with
-    ``SignSettings.sidecar`` only); ``record`` the watermark's repository record id
+    (a refused or skipped file included); ``manifest`` where its sidecar manifest store
+    is (signed with ``SignSettings.sidecar`` only); ``record`` the watermark's repository record id
     (16 hex digits; None without a watermark); ``error`` one line, None once signed, and
     ``remedy`` what the caller could change to get past it. Names that are not UTF-8
     also come as base64 bytes (``input_bytes``, ``output_bytes``), as in reports.

@@ -163,9 +163,7 @@ class SignJob(FileJob[SignOutcome]):
             if not self.skip_existing:
                 raise
             # Signed by an earlier run (outputs appear whole or not at all): left as it is.
-            return SignOutcome.make(
-                given, output, status=SignStatus.SKIPPED, media_type=media_type
-            )
+            return SignOutcome.make(given, output, status=SignStatus.SKIPPED, media_type=media_type)
         sidecar = self.settings.sidecar
         if sidecar:
             check_sidecar_output(target, force=force)

@@ -193,7 +193,7 @@ class PostgresRepository(SQLLookups):
             if deadline is None:
                 if self._outage:
                     raise RepositoryError(
-                        f"{self.url}: {what}: {cause} (the connection is still lost; "
+                        f"{self.url}: {what}: {cause} (the repository is still lost; "
                         f"reconnecting for {RECONNECT_SECONDS:g} s gave up earlier)"
                     ) from None
                 log.warning("repository connection lost (%s); reconnecting", cause)
@@ -202,8 +202,8 @@ class PostgresRepository(SQLLookups):
             if now + delay > deadline:
                 self._outage = True
                 raise RepositoryError(
-                    f"{self.url}: {what}: {cause} (no connection after reconnecting for "
-                    f"{RECONNECT_SECONDS:g} s)"
+                    f"{self.url}: {what}: {cause} (the repository is lost: no connection "
+                    f"after reconnecting for {RECONNECT_SECONDS:g} s)"
                 ) from None
             time.sleep(delay)
 
@@ -325,7 +325,9 @@ class PostgresRepository(SQLLookups):
             # under asynchronous commit, a fail-over to a replica behind): the id is still
             # this signer's, and its watermark already carries it.
             if self._run("storing a record", insert, retry=True) == 1 or self._stored_as(record):
-                log.warning("record %s: reserved again, its reservation was lost", record.record_hex)
+                log.warning(
+                    "record %s: reserved again, its reservation was lost", record.record_hex
+                )
                 return
         raise RepositoryError(f"record {record.record_hex} was not reserved or is already stored")
 

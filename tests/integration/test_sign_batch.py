@@ -432,7 +432,10 @@ def test_a_batch_stopped_by_ctrl_c_resumes_with_skip_existing(
     )
     assert len(list(Path("out").rglob("*.*"))) == 40
     text = run("sign", "gen/00.jpeg", "--out-dir", "out", "--skip-existing")
-    assert text.exit_code == 0 and text.stdout == "skipped    gen/00.jpeg -> out/gen/00.jpeg  (exists)\n"
+    assert (
+        text.exit_code == 0
+        and text.stdout == "skipped    gen/00.jpeg -> out/gen/00.jpeg  (exists)\n"
+    )
 
 
 def test_skip_existing_is_a_usage_error_with_force_or_one_file(tree: Path) -> None:
