@@ -86,8 +86,8 @@ CONNECT_TIMEOUT = 10
 #: How long a lost connection is made again before a statement fails: a restart or a
 #: fail-over takes seconds. The waits between attempts (seconds) grow to the last one;
 #: a server that does not answer at all adds at most one CONNECT_TIMEOUT.
-RECONNECT_SECONDS = 10.0
-_BACKOFF = (0.25, 0.5, 1.0, 2.0)
+RECONNECT_SECONDS = 30.0
+_BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def is_postgres_url(location: str) -> bool:
