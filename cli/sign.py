@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 _COLOURS = {
     "signed": typer.colors.GREEN,
+    "skipped": typer.colors.BLUE,
     "failed": typer.colors.RED,
     "refused": typer.colors.YELLOW,
     "unreadable": typer.colors.YELLOW,
@@ -110,6 +111,12 @@ def sign(
     force: bool = typer.Option(
         False, "--force", "-f", help="Replace outputs that exist (regular files only)."
     ),
+    skip_existing: bool = typer.Option(
+        False,
+        "--skip-existing",
+        help="With --out-dir: leave outputs that exist as they are, each input reported "
+        "'skipped' (exit 0), e.g. to finish an interrupted batch. Not with --force.",
+    ),
     parent: Path = typer.Option(
         None,
         "--parent",
@@ -159,8 +166,9 @@ def sign(
     By default the pixels first get an invisible watermark carrying a new record id, the
     manifest records it, and the signed manifest is stored in the repository under that
     id, so `verify` can recover it after metadata is stripped. With --out-dir: exit 0 all
-    signed, else the first of 1 (signing or writing failed), 2 (an output refused, e.g. it
-    exists) and 3 (an input unreadable) that some file met; 130 on Ctrl-C.
+    signed (or skipped), else the first of 1 (signing, writing or storing the record
+    failed), 2 (an output refused, e.g. it exists) and 3 (an input unreadable) that some
+    file met; 130 on Ctrl-C.
 
     An INPUT that already carries credentials is signed as an edit of itself: its
     manifest becomes the parentOf ingredient, never dropped; one whose credentials fail
@@ -173,6 +181,8 @@ def sign(
         raise UsageError("choose one of --tsa and --no-timestamp")
     if output is not None and out_dir is not None:
         raise UsageError("choose one of -o OUTPUT (one file) and --out-dir DIR (many)")
+    if skip_existing and force:
+        raise UsageError("choose one of --force (replace outputs that exist) and --skip-existing")
     from provenance.signing import SignSettings  # here: --help loads no more
 
     settings = SignSettings(
@@ -202,6 +212,7 @@ def sign(
             "--unordered": unordered,
             "--engine": engine is not Engine.LOCAL,
             "--scheduler": scheduler is not None,
+            "--skip-existing": skip_existing,
         }
         given = [flag for flag, used in batch_flags.items() if used]
         if given:
@@ -221,7 +232,7 @@ def sign(
         )
     check_engine(engine, scheduler, workers, sources)
     inputs = Inputs(sources, from_file, recursive, skip=(out_dir,))
-    batch = _Batch(inputs, workers, jsonl, unordered, engine, scheduler)
+    batch = _Batch(inputs, workers, jsonl, unordered, engine, scheduler, skip_existing)
     code = _sign_many(batch, out_dir, settings)
     if code:
         raise typer.Exit(code)
@@ -288,6 +299,7 @@ class _Batch:
     unordered: bool
     engine: Engine
     scheduler: str | None
+    skip_existing: bool
 
 
 def _sign_many(batch: _Batch, out_dir: Path, settings: SignSettings) -> int:
@@ -306,6 +318,7 @@ def _sign_many(batch: _Batch, out_dir: Path, settings: SignSettings) -> int:
         engine=batch.engine.value,
         scheduler=batch.scheduler,
         stop=stop,
+        skip_existing=batch.skip_existing,
     )
     colour = not batch.jsonl and sys.stdout.isatty()
 
@@ -320,6 +333,9 @@ def _sign_many(batch: _Batch, out_dir: Path, settings: SignSettings) -> int:
             status = typer.style(status, fg=_COLOURS[outcome.status], bold=True)
         if outcome.error is not None:
             typer.echo(f"{status} {shown(outcome.input)}  {shown(outcome.error)}")
+            return
+        if outcome.status is SignStatus.SKIPPED:
+            typer.echo(f"{status} {shown(outcome.input)} -> {shown(outcome.output)}  (exists)")
             return
         mark = f", record {outcome.record}" if outcome.record else ", no watermark"
         beside = f", manifest in {shown(outcome.manifest)}" if outcome.manifest else ""

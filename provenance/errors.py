@@ -164,6 +164,14 @@ class RepositoryError(ProvenanceError):
     """The repository could not be read or written."""
 
 
+class RepositoryUnreachable(RepositoryError, UsageError):
+    """The repository's server could not be reached when it was opened: a usage error
+    before any work (exit 2). Once a batch is under way, a file that meets it is that
+    file's ``RepositoryError`` (exit 1) instead."""
+
+    exit_code = 2
+
+
 class CredentialsError(ProvenanceError):
     """Reading a manifest store failed for a reason other than the file itself."""
 

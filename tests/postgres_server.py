@@ -56,6 +56,28 @@ class PostgresServer:
         self.passfile = root / "pgpass"
         self.start_seconds = 0.0
         self._counter = 0
+        self._control: tuple[Path, Path, str] | None = None  # pg_ctl's folder, data, -o
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server now (``immediate``: as a crash would, connections cut) until
+        ``start``: what a repository outage is."""
+        binaries, data, _ = self._controls()
+        _run(self.run_as, str(binaries / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop")
+
+    def start(self) -> None:
+        """Start it again after ``stop``, on the same socket, waiting until it takes
+        connections."""
+        binaries, data, options = self._controls()
+        _run(
+            self.run_as,
+            *(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(self.root / "server.log")),
+            *("-o", options, "-w", "-t", "60", "start"),
+        )
+
+    def _controls(self) -> tuple[Path, Path, str]:
+        if self._control is None:
+            raise RuntimeError("this server was not started by start_server")
+        return self._control
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql:///{dbname}?host={self.socket_dir}&user={SUPERUSER}"
@@ -172,6 +194,7 @@ def start_server(*, durable: bool = False) -> Iterator[PostgresServer]:
             "start",
         )
         server = PostgresServer(root, sockets, password, run_as)
+        server._control = (binaries, data, options)
         server.start_seconds = time.monotonic() - started
         server.passfile.write_text(f"*:*:*:{SUPERUSER}:{password}\n")
         server.passfile.chmod(0o600)

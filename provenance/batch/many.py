@@ -23,7 +23,7 @@ from provenance.batch.job import FileJob
 from provenance.batch.local import run_locally
 from provenance.batch.outputs import SignOutcome, SignStatus, mirrored
 from provenance.batch.task import VerifyJob
-from provenance.errors import OutputRefused, Remedy
+from provenance.errors import OutputRefused, Remedy, UsageError
 from provenance.report import Report
 from provenance.verify.verifier import VerifyConfig
 
@@ -191,6 +191,7 @@ def sign_many(
     engine: Engine = "local",
     scheduler: str | distributed.Client | None = None,
     stop: threading.Event | None = None,
+    skip_existing: bool = False,
 ) -> Iterator[SignOutcome]:
     """Sign every file named or found (with ``recursive``) under ``inputs`` into ``out_dir``.
 
@@ -198,7 +199,9 @@ def sign_many(
     relative (a leading ``/`` and leading ``..`` dropped, like tar): ``gen/a/x.png`` to
     ``OUT/gen/a/x.png``, ``/data/x.png`` to ``OUT/data/x.png``; folders are made as needed,
     and ``out_dir`` is never walked as an input. An existing output is that file's
-    ``refused`` outcome unless ``settings.force``; it is never overwritten otherwise. Every
+    ``refused`` outcome unless ``settings.force`` (replaced) or ``skip_existing`` (its
+    ``skipped`` outcome: a batch run again after an interruption signs only the rest);
+    the two contradict each other. It is never overwritten otherwise. Every
     file gets its watermark record in the repository and its line in the key store's
     audit log, as `provenance sign` does. Outcomes stream in input order (``ordered``)
     or as they finish, from ``workers`` local processes or on a Dask cluster
@@ -219,9 +222,11 @@ def sign_many(
     _check_engine(engine, scheduler)
     if settings.home is None:
         raise ValueError("settings.home must name the key store a batch signs with")
+    if skip_existing and settings.force:
+        raise UsageError("existing outputs are either replaced (force) or skipped, not both")
     out_dir = output_folder(out_dir)
     session, secret = open_session(settings, passphrase)
-    job = SignJob(session.settings, out_dir, secret)
+    job = SignJob(session.settings, out_dir, secret, skip_existing=skip_existing)
     job.adopt(session)
     try:
         items: Iterator[Path | SignOutcome] = (

@@ -30,22 +30,33 @@ def mirrored(path: Path) -> Path:
 
 
 class SignStatus(enum.StrEnum):
-    """What became of one input of ``sign_many``, in order of the exit code it carries."""
+    """What became of one input of ``sign_many``, in the order tallies list them."""
 
     SIGNED = "signed"  # exit 0
-    FAILED = "failed"  # exit 1: refused on its merits, or the output could not be written
+    SKIPPED = "skipped"  # exit 0: its output exists, and the batch skips existing outputs
+    FAILED = "failed"  # exit 1: refused on its merits, the output could not be written, or
+    # the repository could not store its record
     REFUSED = "refused"  # exit 2: the output path cannot be written as given (it exists, ...)
     UNREADABLE = "unreadable"  # exit 3: the input could not be read, or is not supported
 
     @property
     def exit_code(self) -> int:
-        return list(SignStatus).index(self)
+        return _EXIT_CODES[self]
 
     @classmethod
     def for_exit_code(cls, code: int) -> SignStatus:
         """The status of a file whose error carries exit ``code`` (``ProvenanceError``)."""
-        statuses = list(cls)
-        return statuses[code] if 0 < code < len(statuses) else cls.FAILED
+        found = [status for status, exit_code in _EXIT_CODES.items() if exit_code == code]
+        return found[0] if code and found else cls.FAILED
+
+
+_EXIT_CODES = {
+    SignStatus.SIGNED: 0,
+    SignStatus.SKIPPED: 0,
+    SignStatus.FAILED: 1,
+    SignStatus.REFUSED: 2,
+    SignStatus.UNREADABLE: 3,
+}
 
 
 def _omitted() -> Any:
@@ -57,8 +68,9 @@ class SignOutcome:
     """One input of ``sign_many``: where its signed copy went, or why there is none.
 
     ``input`` is the name as given; ``output`` where the signed copy is (or would have
-    been) written; ``manifest`` where its sidecar manifest store is (signed with
-    ``SignSettings.sidecar`` only); ``record`` the watermark's repository record id
+    been) written; ``media_type`` what the input is, whenever it could be identified
+    (a refused or skipped file included); ``manifest`` where its sidecar manifest store
+    is (signed with ``SignSettings.sidecar`` only); ``record`` the watermark's repository record id
     (16 hex digits; None without a watermark); ``error`` one line, None once signed, and
     ``remedy`` what the caller could change to get past it. Names that are not UTF-8
     also come as base64 bytes (``input_bytes``, ``output_bytes``), as in reports.

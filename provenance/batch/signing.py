@@ -28,8 +28,17 @@ from provenance._internal.text import safe_text
 from provenance.batch.job import FileJob, failure
 from provenance.batch.outputs import SignOutcome, SignStatus, mirrored
 from provenance.credentials.read import sidecar_path
-from provenance.errors import OutputRefused, ProvenanceError
+from provenance.errors import (
+    InputError,
+    OutputExists,
+    OutputRefused,
+    ProvenanceError,
+    RepositoryError,
+    RepositoryUnreachable,
+)
 from provenance.keystore import KeyStore
+from provenance.kinds import open_content
+from provenance.kinds.media import Limits
 from provenance.signing.session import ContentSigner
 from provenance.signing.settings import SignSettings
 from provenance.signing.sign import check_sidecar_output, open_asset
@@ -93,6 +102,9 @@ class SignJob(FileJob[SignOutcome]):
     passphrase: str = dataclasses.field(repr=False)
     batch: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
     cwd: str | None = None
+    #: An output that exists is this file's ``skipped`` outcome (exit 0), not ``refused``:
+    #: a batch run again after an interruption signs only what it had not yet signed.
+    skip_existing: bool = False
 
     @property
     def home(self) -> Path:
@@ -114,25 +126,29 @@ class SignJob(FileJob[SignOutcome]):
     def run(self, path: Path) -> SignOutcome:
         given = Path(path)
         output: Path | None = None
+        # What the input is, for every outcome (a tally by kind), whatever becomes of it.
+        media_type = _media_type(self._here(given), self.settings.limits)
         try:
             output = self.out_dir / mirrored(given)
-            return self._sign(given, output)
+            return self._sign(given, output, media_type)
         except ProvenanceError as exc:
             status = SignStatus.for_exit_code(exc.exit_code)
             message = exc.diagnostics()
             if output is not None and self.cwd is not None:  # name the output as given
                 message = message.replace(str(self._here(output)), str(output))
             remedy = str(exc.remedy) if exc.remedy else None
-            return SignOutcome.make(given, output, status=status, error=message, remedy=remedy)
+            return SignOutcome.make(
+                given, output, status=status, media_type=media_type, error=message, remedy=remedy
+            )
         except Exception as exc:  # a fault of this file alone must not end the batch
             log.debug("signing %s failed", safe_text(given, 4096), exc_info=True)
-            return failure(self, given, exc)
+            return dataclasses.replace(failure(self, given, exc), media_type=media_type)
 
     def _here(self, path: Path) -> Path:
         """``path`` as this worker opens it: against the client's working directory."""
         return Path(self.cwd, path) if self.cwd is not None else path
 
-    def _sign(self, given: Path, output: Path) -> SignOutcome:
+    def _sign(self, given: Path, output: Path, media_type: str | None) -> SignOutcome:
         source, target = self._here(given), self._here(output)
         force = self.settings.force
         # Input errors do not name the file (the outcome does), as in verify's reports.
@@ -141,7 +157,13 @@ class SignJob(FileJob[SignOutcome]):
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise output_error(target, exc) from None
-        check_output(target, force=force, source=source)
+        try:
+            check_output(target, force=force, source=source)
+        except OutputExists:
+            if not self.skip_existing:
+                raise
+            # Signed by an earlier run (outputs appear whole or not at all): left as it is.
+            return SignOutcome.make(given, output, status=SignStatus.SKIPPED, media_type=media_type)
         sidecar = self.settings.sidecar
         if sidecar:
             check_sidecar_output(target, force=force)
@@ -242,7 +264,22 @@ class SignJob(FileJob[SignOutcome]):
         settings, parent = self.settings, self.settings.parent
         if isinstance(parent, Path):  # named as the client gave it
             settings = dataclasses.replace(settings, parent=self._here(parent))
-        return ContentSigner(self.home, self.passphrase, settings)
+        try:
+            return ContentSigner(self.home, self.passphrase, settings)
+        except RepositoryUnreachable as exc:
+            # The batch reached it before the first file: lost since, it fails this file
+            # (exit 1), as a statement that loses it does; it is not the caller's to fix.
+            raise RepositoryError(exc.diagnostics()) from None
+
+
+def _media_type(path: Path, limits: Limits) -> str | None:
+    """The media type of the input at ``path`` from its first bytes; None when it cannot
+    be read or identified (signing it then says why)."""
+    try:
+        with open_content(path, limits) as (_, media_type, _handle):
+            return media_type
+    except InputError:
+        return None
 
 
 def _stale_batches(current: str) -> set[str]:

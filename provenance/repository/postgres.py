@@ -10,8 +10,10 @@ Opening never creates anything: a database without the tables reads as an empty
 repository (what ``verify`` needs), and the first write creates them. Passwords are
 never taken from the URL (it would be on a command line): libpq reads them from
 ``PGPASSWORD``, ``~/.pgpass`` (``PGPASSFILE``) or a service file. One connection per
-thread and per process: a forked worker opens its own. docs/repository.md says how to
-operate it.
+thread and per process: a forked worker opens its own. A connection lost once the
+repository is open (a restart, a fail-over) is made again, within a bound, and the
+statement repeated (each is safe to repeat, ``put`` included). docs/repository.md says
+how to operate it.
 
 psycopg is imported only here, and this module only by ``open_repository`` for a
 ``postgresql://`` location, so that nothing else pays for it at start-up.
@@ -24,10 +26,11 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from provenance.errors import RepositoryError, UsageError
+from provenance.errors import RepositoryError, RepositoryUnreachable, UsageError
 from provenance.repository.base import Record, SQLLookups, from_sql, to_sql
 
 try:
@@ -80,6 +83,11 @@ _PASSWORD_REFUSED = (
 )
 #: Seconds to wait for the server when the URL does not say (libpq waits forever).
 CONNECT_TIMEOUT = 10
+#: How long a lost connection is made again before a statement fails: a restart or a
+#: fail-over takes seconds. The waits between attempts (seconds) grow to the last one;
+#: a server that does not answer at all adds at most one CONNECT_TIMEOUT.
+RECONNECT_SECONDS = 30.0
+_BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def is_postgres_url(location: str) -> bool:
@@ -94,9 +102,11 @@ def _first_line(exc: BaseException) -> str:
 class PostgresRepository(SQLLookups):
     """A repository in one PostgreSQL database, ``url`` as libpq takes it.
 
-    Connects at once, so that a server that cannot be reached is a ``UsageError`` when
-    the repository is opened (at the start of ``sign`` or ``verify``), not at the first
-    file. A schema newer than this version reads is refused.
+    Connects at once, so that a server that cannot be reached is a usage error
+    (``RepositoryUnreachable``) when the repository is opened (at the start of ``sign``
+    or ``verify``), not at the first file. Once open, a lost connection is made again
+    for up to ``RECONNECT_SECONDS`` before a statement fails (``RepositoryError``). A
+    schema newer than this version reads is refused.
     """
 
     _MARK = "%s"
@@ -124,11 +134,15 @@ class PostgresRepository(SQLLookups):
         self._lock = threading.Lock()
         self._connections: list[psycopg.Connection[tuple[Any, ...]]] = []
         self._schema_ready = False
+        self._outage = False  # reconnecting gave up, and nothing has worked since
+        self._opened = False  # the server answered once: a lost connection is then retried
         self._check_schema()
+        self._opened = True
 
     # -- connections --------------------------------------------------------------------
 
     def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """This thread's connection, made when it has none or lost it (psycopg errors)."""
         pid = os.getpid()
         if pid != self._pid:
             # A forked child: the parent's connections are its own (psycopg does not close
@@ -138,12 +152,7 @@ class PostgresRepository(SQLLookups):
         conn: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed and not conn.broken:
             return conn
-        try:
-            conn = psycopg.connect(self.url, autocommit=True, **self._extra)
-        except psycopg.Error as exc:
-            raise UsageError(
-                f"cannot connect to the repository {self.url}: {_first_line(exc)}"
-            ) from None
+        conn = psycopg.connect(self.url, autocommit=True, **self._extra)
         self._local.conn = conn
         with self._lock:
             self._connections.append(conn)
@@ -152,19 +161,51 @@ class PostgresRepository(SQLLookups):
     def _run(self, what: str, action: Callable[[psycopg.Connection[Any]], T], *, retry: bool) -> T:
         """``action`` on this thread's connection; errors as one line naming ``what``.
 
-        ``retry``: run it once more on a new connection when the old one had broken (the
-        server restarted, an idle connection was dropped); only for what is safe to repeat.
+        ``retry`` (only for what is safe to repeat): when the connection is lost (the
+        server restarted or failed over, an idle connection was dropped) or cannot be
+        made again, connect again and repeat, backing off, for up to
+        ``RECONNECT_SECONDS``; then ``RepositoryError``. Until the server answers again,
+        later calls try once and fail at once, so a batch whose server is gone reports
+        each file in turn rather than waiting the bound for each. While the repository is
+        being opened nothing is repeated: a server that cannot be reached then is
+        ``RepositoryUnreachable``, a usage error before any work.
         """
-        for attempt in (1, 2):
-            conn = self._connection()
+        deadline: float | None = None
+        delays = iter(_BACKOFF)
+        while True:
+            conn: psycopg.Connection[Any] | None = None
             try:
-                return action(conn)
+                conn = self._connection()
+                result = action(conn)
             except psycopg.Error as exc:
-                if attempt == 1 and retry and conn.broken:
-                    log.info("repository connection lost (%s); reconnecting", _first_line(exc))
-                    continue
-                raise RepositoryError(f"{self.url}: {what}: {_first_line(exc)}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                cause = _first_line(exc)
+                if conn is None and not self._opened:
+                    raise RepositoryUnreachable(
+                        f"cannot connect to the repository {self.url}: {cause}"
+                    ) from None
+                lost = conn is None or conn.broken
+                if not (lost and retry and self._opened):
+                    raise RepositoryError(f"{self.url}: {what}: {cause}") from None
+            else:
+                self._outage = False
+                return result
+            now = time.monotonic()
+            if deadline is None:
+                if self._outage:
+                    raise RepositoryError(
+                        f"{self.url}: {what}: {cause} (the repository is still lost; "
+                        f"reconnecting for {RECONNECT_SECONDS:g} s gave up earlier)"
+                    ) from None
+                log.warning("repository connection lost (%s); reconnecting", cause)
+                deadline = now + RECONNECT_SECONDS
+            delay = next(delays, _BACKOFF[-1])
+            if now + delay > deadline:
+                self._outage = True
+                raise RepositoryError(
+                    f"{self.url}: {what}: {cause} (the repository is lost: no connection "
+                    f"after reconnecting for {RECONNECT_SECONDS:g} s)"
+                ) from None
+            time.sleep(delay)
 
     # -- the schema ----------------------------------------------------------------------
 
@@ -207,7 +248,7 @@ class PostgresRepository(SQLLookups):
                     conn.execute(statement)
 
         try:
-            self._run("creating the repository tables", create, retry=False)
+            self._run("creating the repository tables", create, retry=True)
         except RepositoryError as exc:
             if "permission denied" in str(exc):
                 raise RepositoryError(
@@ -241,30 +282,59 @@ class PostgresRepository(SQLLookups):
 
     def put(self, record: Record) -> None:
         self.create_schema()
+        attempts = 0
+        values = (
+            record.manifest,
+            record.manifest_label,
+            record.binding_alg,
+            record.binding_value,
+            record.media_type,
+            record.signer,
+            record.created_at,
+            to_sql(record.record_id),
+        )
 
         def update(conn: psycopg.Connection[Any]) -> int:
+            nonlocal attempts
+            attempts += 1
             cursor = conn.execute(
                 f"UPDATE {RECORDS} SET manifest = %s, manifest_label = %s, binding_alg = %s, "
                 "binding_value = %s, media_type = %s, signer = %s, created_at = %s "
                 "WHERE record_id = %s AND manifest IS NULL",
-                (
-                    record.manifest,
-                    record.manifest_label,
-                    record.binding_alg,
-                    record.binding_value,
-                    record.media_type,
-                    record.signer,
-                    record.created_at,
-                    to_sql(record.record_id),
-                ),
+                values,
             )
             return cursor.rowcount
 
-        # Not repeated on a lost connection: the first try may have been stored.
-        if self._run("storing a record", update, retry=False) != 1:
-            raise RepositoryError(
-                f"record {record.record_hex} was not reserved or is already stored"
+        def insert(conn: psycopg.Connection[Any]) -> int:
+            cursor = conn.execute(
+                f"INSERT INTO {RECORDS} (manifest, manifest_label, binding_alg, binding_value, "
+                "media_type, signer, created_at, record_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (record_id) DO NOTHING",
+                values,
             )
+            return cursor.rowcount
+
+        # Repeated on a lost connection: the first try may have been stored with its
+        # answer lost, which the record's label (a new urn:uuid each signature) tells.
+        if self._run("storing a record", update, retry=True) == 1:
+            return
+        if attempts > 1:
+            if self._stored_as(record):
+                return
+            # The server lost this signer's reservation with the connection (a crash
+            # under asynchronous commit, a fail-over to a replica behind): the id is still
+            # this signer's, and its watermark already carries it.
+            if self._run("storing a record", insert, retry=True) == 1 or self._stored_as(record):
+                log.warning(
+                    "record %s: reserved again, its reservation was lost", record.record_hex
+                )
+                return
+        raise RepositoryError(f"record {record.record_hex} was not reserved or is already stored")
+
+    def _stored_as(self, record: Record) -> bool:
+        """Whether ``record``'s id holds ``record`` (by its manifest label)."""
+        found = self.get(record.record_id)
+        return found is not None and found.manifest_label == record.manifest_label
 
     def _query(self, where: str, args: tuple[object, ...]) -> list[Record]:
         if not self._check_schema():

@@ -14,7 +14,7 @@ from pathlib import Path
 from provenance.credentials.read import CredentialReader
 from provenance.credentials.softbinding import SoftBinding, soft_bindings
 from provenance.credentials.store import ManifestStore
-from provenance.errors import UsageError
+from provenance.errors import RepositoryError, UsageError
 from provenance.repository import Record, Repository, open_repository
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,24 @@ class RecordLookup:
         return self.location is not None
 
     def find(self, alg: str, payload: bytes) -> Recovered | None:
-        """The record ``payload`` names, validated; None when there is none."""
+        """The record ``payload`` names, validated; None when there is none.
+
+        ``RepositoryError`` when the repository cannot be read (a server lost, after the
+        backend's bounded reconnect, or gone when first opened here): the verifier
+        reports that file as an ``error``."""
         if self.location is None or len(payload) != 8:
             return None
-        if self._repository is None:
-            self._repository = open_repository(self.location)
-        record = self._repository.get(int.from_bytes(payload, "big"))
+        try:
+            if self._repository is None:
+                self._repository = open_repository(self.location)
+            record = self._repository.get(int.from_bytes(payload, "big"))
+        except RepositoryError as exc:
+            # Checked before the batch (``check_repository``): lost since, it is this
+            # file's failure, not the batch's (a server that dropped, after the backend's
+            # bounded reconnect).
+            raise RepositoryError(
+                f"the manifest repository could not be read: {exc.diagnostics()}"
+            ) from None
         if record is None:
             return None
         store = self._reader.read(record.manifest, "application/c2pa")

@@ -26,7 +26,7 @@ from provenance.credentials.read import (
 )
 from provenance.credentials.revocation import Revocation, Revocations
 from provenance.credentials.store import ManifestStore, made_for_other_content
-from provenance.errors import InputError, UsageError
+from provenance.errors import InputError, RepositoryError, UsageError
 from provenance.kinds import (
     MediaKind,
     StreamedKind,
@@ -121,7 +121,7 @@ class Verifier:
                     report = self._verify(kind, media_type, data, path, source)
                 else:
                     report = self._verify(stream_kind, media_type, handle, path, source)
-        except InputError as exc:
+        except (InputError, RepositoryError) as exc:  # a repository lost mid-batch: this file
             return Report.failed(path, exc.diagnostics(), media_type)
         if named and report.media_type and extension_mismatch(Path(path), report.media_type):
             note = f"file name suggests another type; content is {report.media_type}"
@@ -134,7 +134,7 @@ class Verifier:
         try:
             kind, media_type = identify(data)
             return self._verify(kind, media_type, data, name)
-        except InputError as exc:
+        except (InputError, RepositoryError) as exc:
             return Report.failed(name, exc.diagnostics(), media_type)
 
     def manifest_store(self, path: Path, *, manifest: Path | None = None) -> ManifestStore | None:

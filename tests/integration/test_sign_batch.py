@@ -376,3 +376,77 @@ def test_sidecars_go_beside_each_signed_copy_and_two_inputs_never_share_one(
         "manifest in again/gen/a.c2pa)"
         in run("sign", "gen/a.jpg", "--out-dir", "again", "--sidecar", "--model", "m").stdout
     )
+
+
+# -- resuming an interrupted batch (issue 23, item 14) -------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT are POSIX")
+def test_a_batch_stopped_by_ctrl_c_resumes_with_skip_existing(
+    tmp_path: Path, env_store: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    for index in range(40):
+        fmt = "PNG" if index % 2 else "JPEG"
+        (folder / f"{index:02d}.{fmt.lower()}").write_bytes(
+            encode(natural_image(320, 256, seed=index), fmt)
+        )
+    monkeypatch.chdir(tmp_path)
+    command = [str(CLI), "sign", "-r", "gen", "--out-dir", "out", "--jsonl", "-w", "1"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert b'"signed"' in first, first
+    os.killpg(process.pid, signal.SIGINT)
+    rest, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err.decode()
+    done = {json.loads(line)["input"] for line in (first + rest).decode().splitlines()}
+    assert 1 <= len(done) < 40
+
+    # Run again as it was: every finished file is refused, each under its kind.
+    again = run("sign", "-r", "gen", "--out-dir", "out", "--jsonl", "--model", "m")
+    assert again.exit_code == 2, again.output
+    refused = [o for o in lines(again) if o["status"] == "refused"]
+    assert {o["input"] for o in refused} == done
+    assert all(o["media_type"] in ("image/png", "image/jpeg") for o in refused)
+    assert again.stderr.splitlines()[-1] == (
+        f"40 files: {40 - len(done)} signed, {len(done)} refused; by kind: 40 image"
+    )
+    # Interrupted again at the same place, now resumed: what exists is skipped, exit 0.
+    for outcome in lines(again):
+        if outcome["status"] == "signed":
+            Path(outcome["output"]).unlink()
+    resumed = run("sign", "-r", "gen", "--out-dir", "out", "--jsonl", "--skip-existing")
+    assert resumed.exit_code == 0, resumed.output
+    outcomes = lines(resumed)
+    assert {o["input"] for o in outcomes if o["status"] == "skipped"} == done
+    assert {o["status"] for o in outcomes} == {"signed", "skipped"}
+    skipped = next(o for o in outcomes if o["status"] == "skipped")
+    assert skipped["error"] is None and skipped["record"] is None
+    assert skipped["media_type"] in ("image/png", "image/jpeg")
+    assert resumed.stderr.splitlines()[-1] == (
+        f"40 files: {40 - len(done)} signed, {len(done)} skipped; by kind: 40 image"
+    )
+    assert len(list(Path("out").rglob("*.*"))) == 40
+    text = run("sign", "gen/00.jpeg", "--out-dir", "out", "--skip-existing")
+    assert (
+        text.exit_code == 0
+        and text.stdout == "skipped    gen/00.jpeg -> out/gen/00.jpeg  (exists)\n"
+    )
+
+
+def test_skip_existing_is_a_usage_error_with_force_or_one_file(tree: Path) -> None:
+    both = run("sign", "-r", "gen", "--out-dir", "out", "--skip-existing", "--force")
+    assert both.exit_code == 2
+    assert both.stderr.strip() == (
+        "error: choose one of --force (replace outputs that exist) and --skip-existing"
+    )
+    one = run("sign", "gen/a.jpg", "-o", "a.jpg", "--skip-existing")
+    assert one.exit_code == 2
+    assert one.stderr.strip() == (
+        "error: --skip-existing goes with --out-dir DIR (many files), not with -o"
+    )
+    assert not Path("out").exists() and not Path("a.jpg").exists()
