@@ -79,13 +79,14 @@ def check_text_binding(text: str, wrapper: Wrapper) -> str | None:
     if algorithm not in _HASHES:
         return f"unsupported hash algorithm {algorithm!r}"
     problem = _binding_problem(text, data, algorithm)
+    if problem is None:
+        return None
+    # The signer measured the exclusion in the NFC text it signed; a copy rewritten in
+    # another normal form (NFD: macOS file systems, some editors) moved the wrapper's
+    # bytes, not its characters. In the signed form the rest is the same text.
     normalized = unicodedata.normalize("NFC", text)
-    if problem is not None and normalized != text:
-        # The signer measured the exclusion in the NFC text it signed; a copy rewritten
-        # in another normal form (NFD: macOS file systems, some editors) moved the
-        # wrapper's bytes, not its characters. In the signed form the rest is the same.
-        if _binding_problem(normalized, data, algorithm) is None:
-            return None
+    if normalized != text and _binding_problem(normalized, data, algorithm) is None:
+        return None
     return problem
 
 
