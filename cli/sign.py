@@ -266,13 +266,14 @@ def _sign_one(source: Path, output: Path, settings: SignSettings) -> None:
     asset = read_asset(source, limits=settings.limits)  # a bad input: before the passphrase
     assert settings.home is not None
     with ContentSigner(settings.home, lambda: _passphrase(settings), settings) as session:
-        named = (source, output, sidecar_path(output), settings.parent)
+        files = (source, output, sidecar_path(output), settings.parent)
+        named = [f"{path}: " for path in files if isinstance(path, str | Path)]
         try:
             result = session.sign_file(asset, output)
         except ProvenanceError as exc:
             # Every error line names its file once: the input, unless the library named
             # a file already (the output, its sidecar, the parent, the input itself).
-            if any(str(exc).startswith(f"{path}: ") for path in named if path is not None):
+            if str(exc).startswith(tuple(named)):
                 raise
             raise exc.about(source) from None
         stamped = session.time_stamp_authority
