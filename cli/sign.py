@@ -38,7 +38,7 @@ from cli._common import (
     with_hint,
 )
 from provenance import TrainingMining
-from provenance.errors import InputError, UsageError
+from provenance.errors import InputError, ProvenanceError, UsageError
 from provenance.files import read_input
 
 if TYPE_CHECKING:
@@ -277,7 +277,16 @@ def _sign_one(source: Path, output: Path, settings: SignSettings) -> None:
     asset = read_asset(source, limits=settings.limits)  # a bad input: before the passphrase
     assert settings.home is not None
     with ContentSigner(settings.home, lambda: _passphrase(settings), settings) as session:
-        result = session.sign_file(asset, output)
+        files = (source, output, sidecar_path(output), settings.parent)
+        named = [f"{path}: " for path in files if isinstance(path, str | Path)]
+        try:
+            result = session.sign_file(asset, output)
+        except ProvenanceError as exc:
+            # Every error line names its file once: the input, unless the library named
+            # a file already (the output, its sidecar, the parent, the input itself).
+            if str(exc).startswith(tuple(named)):
+                raise
+            raise exc.about(source) from None
         stamped = session.time_stamp_authority
     record = f"{result.record_id:016x}" if result.record_id is not None else None
     mark = f", watermark record {record}" if record else ", no watermark"

@@ -158,7 +158,10 @@ def verify(
             raise InputError(f"standard input: {exc}") from None
         reports: Iterable[Report] = [Verifier(config).verify_bytes(data, "-")]
     elif manifest is not None:
-        reports = [Verifier(config).verify_path(paths[0], manifest=manifest)]
+        try:
+            reports = [Verifier(config).verify_path(paths[0], manifest=manifest)]
+        except UsageError as exc:  # text with --manifest: the report line never came
+            raise exc.about(paths[0]) from None
     else:
         reports = verify_many(
             iter_files(inputs.names(), recursive=recursive),
@@ -243,7 +246,7 @@ def inspect(
         if detailed:
             typer.echo(json.dumps(found.detailed(), indent=2))
             return
-    except InputError as exc:
+    except (InputError, UsageError) as exc:
         raise exc.about(file) from None
     store = found.store
     if tree:

@@ -364,13 +364,21 @@ def write_output(path: Path, data: bytes, *, force: bool, mode: int = 0o644) -> 
 def write_output_from(path: Path, write: Callable[[IO[bytes]], T], *, force: bool) -> T:
     """``write_output`` for content made straight into the file: ``write`` gets the
     temporary file (readable and seekable too) and what it returns is returned. The same
-    guarantees: the output appears whole or not at all; OSErrors are one error line."""
+    guarantees: the output appears whole or not at all; OSErrors are one error line,
+    also those a writer met and reported as something else (c2pa-rs writes through
+    callbacks and says "embedding error" for a disk that filled up under it)."""
     path = Path(path)
+    target: _EarlyWriteback | None = None
     try:
         with atomic_write(path, replace=force, readable=True) as handle:
-            return write(cast(IO[bytes], _EarlyWriteback(handle)))
+            target = _EarlyWriteback(handle)
+            return write(cast(IO[bytes], target))
     except OSError as exc:
         raise output_error(path, exc) from None
+    except Exception as exc:
+        if target is not None and target.failure is not None:
+            raise output_error(path, target.failure) from exc
+        raise
 
 
 #: ``sync_file_range(2)``'s flag that starts writeback and does not wait for it (Linux).
@@ -405,17 +413,37 @@ class _EarlyWriteback:
     def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
         self._unsynced = 0
+        #: The first OSError the file raised: a writer may report it in its own words.
+        self.failure: OSError | None = None
 
     def write(self, data: bytes) -> int:
-        written = self._handle.write(data)
-        self._unsynced += written
-        if self._unsynced >= _WRITEBACK_EVERY:
-            start = _sync_file_range()
-            if start is not None:
-                self._handle.flush()
-                start(self._handle.fileno(), 0, 0, _SYNC_FILE_RANGE_WRITE)  # best effort
-            self._unsynced = 0
+        try:
+            written = self._handle.write(data)
+            self._unsynced += written
+            if self._unsynced >= _WRITEBACK_EVERY:
+                start = _sync_file_range()
+                if start is not None:
+                    self._handle.flush()
+                    start(self._handle.fileno(), 0, 0, _SYNC_FILE_RANGE_WRITE)  # best effort
+                self._unsynced = 0
+        except OSError as exc:
+            self.failure = self.failure or exc
+            raise
         return written
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        try:
+            return self._handle.seek(offset, whence)  # flushes what is buffered
+        except OSError as exc:
+            self.failure = self.failure or exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except OSError as exc:
+            self.failure = self.failure or exc
+            raise
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._handle, name)

@@ -133,7 +133,8 @@ class SignJob(FileJob[SignOutcome]):
             return self._sign(given, output, media_type)
         except ProvenanceError as exc:
             status = SignStatus.for_exit_code(exc.exit_code)
-            message = exc.diagnostics()
+            # The outcome names the input: a message naming it again drops that.
+            message = exc.diagnostics().removeprefix(f"{self._here(given)}: ")
             if output is not None and self.cwd is not None:  # name the output as given
                 message = message.replace(str(self._here(output)), str(output))
             remedy = str(exc.remedy) if exc.remedy else None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from provenance.kinds.media import AUDIO_TYPES, VIDEO_TYPES, Limits
 
-from .containers import check_container
+from .containers import check_container, check_embedded_store
 
 if TYPE_CHECKING:
     from provenance.credentials.read import CredentialReader
@@ -54,7 +54,7 @@ class _TimedMedia:
     def read_stream_credentials(
         self, stream: BinaryIO, media_type: str, reader: CredentialReader, limits: Limits
     ) -> ManifestStore | None:
-        stream.seek(0)
+        check_embedded_store(stream, media_type, limits)
         try:
             return reader.read(stream, media_type)
         finally:

@@ -135,6 +135,10 @@ class Asset:
         if self.content is not None:
             return self.content
         from provenance._internal.fs import read_input
+        from provenance.errors import InputError
 
         assert self.path is not None  # __post_init__
-        return read_input(self.path, self.limits.max_file_bytes)
+        try:
+            return read_input(self.path, self.limits.max_file_bytes)
+        except InputError as exc:  # read late (an edit, a parent): say which file it was
+            raise exc.about(self.path) from None

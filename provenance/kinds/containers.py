@@ -6,12 +6,18 @@ its top-level boxes (ISO BMFF: MP4, MOV, M4A), chunks (RIFF: WAV, AVI), metadata
 them than ``Limits.max_container_entries`` (a chunk bomb has thousands). Only headers are
 read, a few bytes at a time, through a seekable stream: a file of many gigabytes costs a
 few hundred reads. c2pa-rs parses the rest when it reads the manifest.
+
+``check_embedded_store`` runs before c2pa-rs reads a file's credentials: c2pa-rs reads a
+manifest store whole, at whatever size its box, chunk or frame declares (a sparse file of
+a few kilobytes on disk can declare gigabytes), so a store over ``MAX_STORE_BYTES`` (the
+bound a sidecar has) is refused here first. Only that store's header is trusted; the rest
+of the walk is left to ``check_container`` and c2pa-rs.
 """
 
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from provenance.errors import InputError
 from provenance.kinds.media import Limits, id3_tag_end, sniff
@@ -22,6 +28,16 @@ _RIFF_FORMS = {"audio/wav": b"WAVE", "video/x-msvideo": b"AVI "}
 # FLAC metadata block types 0-6 are defined; 127 is invalid, the rest reserved.
 _FLAC_INVALID_BLOCK = 127
 _FLAC_STREAMINFO_LENGTH = 34
+
+#: The largest manifest store c2pa-rs is let read from inside a file (as
+#: ``credentials.read.MAX_SIDECAR_BYTES`` for one beside it).
+MAX_STORE_BYTES: Final = 64 * 1024 * 1024
+#: Where c2pa-rs keeps a store: a top-level ``uuid`` box with this UUID (ISO BMFF), a
+#: top-level ``C2PA`` chunk (RIFF), a ``GEOB`` frame of this MIME type in a leading ID3v2
+#: tag (MP3, FLAC).
+_C2PA_UUID: Final = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
+_C2PA_CHUNK: Final = b"C2PA"
+_C2PA_GEOB_TYPES: Final = (b"application/c2pa", b"application/x-c2pa-manifest-store")
 
 
 def stream_size(stream: BinaryIO) -> int:
@@ -164,3 +180,95 @@ def _check_mpeg(stream: BinaryIO, size: int) -> None:
     frame = _read_at(stream, offset, min(4, size - offset), "the first MPEG audio frame")
     if sniff(frame) != "audio/mpeg" or frame.startswith(b"ID3"):
         raise InputError(f"damaged: no MPEG audio frame at byte {offset:,}")
+
+
+def check_embedded_store(stream: BinaryIO, media_type: str, limits: Limits) -> None:
+    """Refuse (``InputError``) a file whose C2PA manifest store is over ``MAX_STORE_BYTES``
+    before c2pa-rs reads it whole. Nothing else is judged: a walk that meets damage stops
+    there (``check_container`` and c2pa-rs say what is wrong)."""
+    size = stream_size(stream)
+    try:
+        if media_type in _BMFF:
+            found = _bmff_store(stream, size, limits)
+        elif media_type in _RIFF:
+            found = _riff_store(stream, size, limits)
+        elif media_type in ("audio/flac", "audio/mpeg"):
+            found = _id3_store(stream, size, limits)
+        else:
+            raise ValueError(f"not an audio or video type: {media_type}")
+    finally:
+        stream.seek(0)
+    if found is not None and found[1] > MAX_STORE_BYTES:
+        where, length = found
+        raise InputError(
+            f"the C2PA manifest store in {where} declares {length:,} bytes, over the "
+            f"{MAX_STORE_BYTES:,}-byte limit for a manifest store; not read"
+        )
+
+
+def _header(stream: BinaryIO, offset: int, length: int) -> bytes:
+    stream.seek(offset)
+    return stream.read(length)
+
+
+def _bmff_store(stream: BinaryIO, size: int, limits: Limits) -> tuple[str, int] | None:
+    offset = 0
+    for _ in range(limits.max_container_entries):
+        header = _header(stream, offset, 32)
+        if len(header) < 8:
+            return None
+        length, kind, header_length = int.from_bytes(header[:4], "big"), header[4:8], 8
+        if length == 1 and len(header) >= 16:
+            length, header_length = int.from_bytes(header[8:16], "big"), 16
+        elif length == 0:
+            length = size - offset
+        if kind == b"uuid" and header[header_length : header_length + 16] == _C2PA_UUID:
+            return f"the 'uuid' box at byte {offset:,}", length
+        if length < header_length:
+            return None
+        offset += length
+    return None
+
+
+def _riff_store(stream: BinaryIO, size: int, limits: Limits) -> tuple[str, int] | None:
+    offset = 12
+    for _ in range(limits.max_container_entries):
+        chunk = _header(stream, offset, 8)
+        if len(chunk) < 8:
+            return None
+        length = int.from_bytes(chunk[4:8], "little")
+        if chunk[:4] == _C2PA_CHUNK:
+            return f"the 'C2PA' chunk at byte {offset:,}", length
+        offset += 8 + length + (length & 1)
+    return None
+
+
+def _id3_store(stream: BinaryIO, size: int, limits: Limits) -> tuple[str, int] | None:
+    head = _header(stream, 0, 10)
+    end = id3_tag_end(head) if head.startswith(b"ID3") else None
+    if end is None or head[3] not in (3, 4):
+        return None  # no tag, or ID3v2.2 (three-letter frames: c2pa-rs writes v2.4)
+    syncsafe = head[3] == 4
+    offset = 10
+    if head[5] & 0x40:  # an extended header comes first
+        extended = _header(stream, offset, 4)
+        if len(extended) < 4:
+            return None
+        length = _size(extended, syncsafe)
+        offset += length if syncsafe else 4 + length
+    for _ in range(limits.max_container_entries):
+        frame = _header(stream, offset, 10 + 1 + max(map(len, _C2PA_GEOB_TYPES)) + 1)
+        if offset + 10 > end or len(frame) < 10 or frame[0] == 0:  # the end, or padding
+            return None
+        length = _size(frame[4:8], syncsafe)
+        if frame[:4] == b"GEOB" and frame[11:].split(b"\0", 1)[0] in _C2PA_GEOB_TYPES:
+            return f"the ID3 'GEOB' frame at byte {offset:,}", length
+        offset += 10 + length
+    return None
+
+
+def _size(data: bytes, syncsafe: bool) -> int:
+    """An ID3v2 size: four 7-bit bytes in v2.4, a 32-bit integer in v2.3."""
+    if not syncsafe:
+        return int.from_bytes(data[:4], "big")
+    return (data[0] & 0x7F) << 21 | (data[1] & 0x7F) << 14 | (data[2] & 0x7F) << 7 | data[3] & 0x7F

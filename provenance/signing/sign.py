@@ -15,6 +15,7 @@ from provenance._internal.fs import (
     check_output,
     check_paths,
     open_input,
+    output_error,
     read_opened,
     write_output,
     write_output_from,
@@ -374,7 +375,10 @@ def _sign_streamed(
         # The marked copy waits in an unnamed file beside the output (its file system has
         # room for the output), never in memory; c2pa-rs signs from it.
         with tempfile.TemporaryFile(dir=output.parent) as marked:
-            mark(payload, cast(BinaryIO, marked))
+            try:
+                mark(payload, cast(BinaryIO, marked))
+            except OSError as exc:  # that file system is full: the output's one line
+                raise output_error(output, exc) from None
 
             def write_marked(handle: IO[bytes]) -> int:
                 marked.seek(0)

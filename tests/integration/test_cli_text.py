@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,26 @@ def test_inspect_prints_a_text_manifest(signed: Path, tmp_path: Path) -> None:
     result = run("inspect", str(junk))
     assert result.exit_code == 3
     assert result.stderr == f"error: {junk}: not a supported image, text, audio or video type\n"
+
+
+def test_an_nfd_copy_of_signed_text_is_trusted(home: Path, passphrase: str, tmp_path: Path) -> None:
+    """The binding is over NFC text: a copy a macOS file system or an editor rewrote in
+    NFD (its bytes longer, so the wrapper sits later than the exclusion says) is the
+    same text; an edit in the NFD copy is still caught."""
+    assert run("keys", "init").exit_code == 0
+    source = tmp_path / "café.txt"
+    source.write_text("Crème brûlée at the café, naïve and déjà vu. " * 20, encoding="utf-8")
+    signed = tmp_path / "signed.txt"
+    assert run("sign", str(source), "-o", str(signed), "--model", "llm-9b").exit_code == 0
+    text = signed.read_text(encoding="utf-8")
+    nfd = unicodedata.normalize("NFD", text)
+    assert nfd != text and unicodedata.normalize("NFC", nfd) == text
+    copy = tmp_path / "nfd.txt"
+    copy.write_text(nfd, encoding="utf-8")
+    code, report = verdict_of(copy)
+    assert code == 0 and report["verdict"] == "trusted", report["summary"]
+    edited = tmp_path / "nfd-edited.txt"
+    edited.write_text(nfd.replace("vu", "VU", 1), encoding="utf-8")
+    code, report = verdict_of(edited)
+    assert code == 1 and report["verdict"] == "invalid"
+    assert str(report["summary"]).startswith("content changed after signing")

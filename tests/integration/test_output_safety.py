@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from fixtures import media
 from fixtures.support import PASSPHRASE, encode, natural_image
 from provenance._internal import fs
 from provenance._internal.fs import check_output, write_output
@@ -384,6 +385,87 @@ def test_disk_full_is_one_line_and_leaves_nothing(
         one_error_line(sign(png, small / "old.png", "--force"), 1, "no space left")
         assert [p.name for p in small.iterdir()] == ["old.png"]
         assert (small / "old.png").read_bytes() == b"old"
+
+
+def _inputs(folder: Path, png: Path) -> list[Path]:
+    """One input of every kind: an image, text, and each audio and video container."""
+    text = folder / "story.txt"
+    text.write_text("A calm paragraph the model wrote about rivers and hills. " * 40)
+    made = [png, text]
+    for maker in media.every_kind():
+        generated = maker()
+        made.append(folder / generated.name)
+        made[-1].write_bytes(generated.data)
+    return made
+
+
+def test_disk_full_while_signing_is_the_same_line_for_every_kind(
+    env_store: object, tmp_path: Path, png: Path
+) -> None:
+    """Audio and video are signed by c2pa-rs writing through callbacks, which reported a
+    full disk as "[c2pa: Other: embedding error]" or "[c2pa: Io: Other: UntrackedPointer]"."""
+    inputs = _inputs(tmp_path, png)
+    with tmpfs(tmp_path / "small", "size=64k") as small:
+        (small / "filler").write_bytes(b"x" * (56 * 1024))  # 8 KiB left: no output fits
+        for source in inputs:
+            output = small / f"signed-{source.name}"
+            one_error_line(
+                sign(source, output),
+                1,
+                f"{output}: no space left on the device; nothing was written",
+            )
+            assert sorted(p.name for p in small.iterdir()) == ["filler"]
+
+
+class _FillingFile:
+    """A file on a disk that fills up after ``room`` bytes (ENOSPC, as write(2) says)."""
+
+    def __init__(self, handle: Any, room: int) -> None:
+        self._handle, self._room = handle, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self._room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= len(data)
+        return int(self._handle.write(data))
+
+    def __enter__(self) -> _FillingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
+def test_disk_full_while_streaming_is_named_without_a_tmpfs(
+    env_store: object, tmp_path: Path, png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same without root: the output file (the one opened for reading and writing,
+    which c2pa-rs goes back over) fills up after 4 KiB, through the CLI in-process."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    real_fdopen = os.fdopen
+
+    def filling(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        return _FillingFile(handle, 4096) if mode == "w+b" else handle
+
+    monkeypatch.setattr(fs.os, "fdopen", filling)
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    for source in _inputs(tmp_path, png)[2:]:  # audio and video: written by c2pa-rs
+        output = outputs / f"signed-{source.name}"
+        result = CliRunner().invoke(
+            app, ["sign", str(source), "-o", str(output), "--no-timestamp", "--model", "m"]
+        )
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+        assert errors == [f"error: {output}: no space left on the device; nothing was written"]
+        assert list(outputs.iterdir()) == []
 
 
 def test_read_only_folder_is_refused_before_signing(

@@ -3,8 +3,11 @@
 c2pa-rs reads the bare JUMBF store (``application/c2pa``) and checks the claim signature,
 the certificate chain against the trust anchors and every assertion's hashed URI. Having
 no asset, it reports the ``c2pa.hash.data`` binding as a mismatch; that one check is
-done here, over the text as C2PA specifies it for unstructured text: remove the excluded
-UTF-8 byte ranges, normalise the rest to NFC, hash, compare.
+done here, over the text as C2PA specifies it for unstructured text (15.12.1.3.1): remove
+the excluded UTF-8 byte ranges, normalise the rest to NFC, hash, compare. The signer
+(``sign.py``) signs NFC text and measures the exclusion there; a copy rewritten in another
+normal form (NFD) has the same characters at other byte offsets, so when the text as read
+does not match and is not NFC, its NFC form is judged the same way.
 """
 
 from __future__ import annotations
@@ -75,8 +78,22 @@ def check_text_binding(text: str, wrapper: Wrapper) -> str | None:
     algorithm = data.get("alg", "sha256")
     if algorithm not in _HASHES:
         return f"unsupported hash algorithm {algorithm!r}"
-    encoded = text.encode("utf-8")
-    remaining = _without_exclusions(encoded, data.get("exclusions"))
+    problem = _binding_problem(text, data, algorithm)
+    if problem is None:
+        return None
+    # The signer measured the exclusion in the NFC text it signed; a copy rewritten in
+    # another normal form (NFD: macOS file systems, some editors) moved the wrapper's
+    # bytes, not its characters. In the signed form the rest is the same text.
+    normalized = unicodedata.normalize("NFC", text)
+    if normalized != text and _binding_problem(normalized, data, algorithm) is None:
+        return None
+    return problem
+
+
+def _binding_problem(text: str, data: dict[str, Any], algorithm: str) -> str | None:
+    """C2PA's rule: remove the excluded UTF-8 ranges (exactly the wrapper), normalise the
+    rest to NFC, hash, compare."""
+    remaining = _without_exclusions(text.encode("utf-8"), data.get("exclusions"))
     if remaining is None:
         return "the exclusions are malformed or overlap"
     try:
@@ -86,7 +103,7 @@ def check_text_binding(text: str, wrapper: Wrapper) -> str | None:
     try:
         left_over = find_wrapper(hashed)
     except TextWrapperError:
-        left_over = wrapper
+        return "the exclusions do not cover the wrapper"
     if left_over is not None:
         return "the exclusions do not cover the wrapper"
     digest = _HASHES[algorithm](unicodedata.normalize("NFC", hashed).encode("utf-8")).digest()

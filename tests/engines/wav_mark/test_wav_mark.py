@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from fixtures.media import wav
 from provenance.errors import InputError, UnsupportedMedia
+from provenance.kinds.av import AudioKind
 from provenance.kinds.media import Limits
 from provenance.report import MarkStatus
 from provenance.watermark import WatermarkSecret, detect_in
@@ -147,3 +151,39 @@ def test_an_engine_that_cannot_stream_reads_a_stream_whole_within_the_limits() -
     small = Limits(max_file_bytes=len(marked) - 1)
     skipped = detect_in(engine, io.BytesIO(marked), "audio/wav", [SECRET], small)
     assert skipped.status is MarkStatus.NOT_CHECKED and "limit" in (skipped.note or "")
+
+
+def test_a_full_disk_while_the_marked_copy_is_written_is_the_output_line(
+    home: Path, passphrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A streamed engine's marked copy waits in a temporary file beside the output: a
+    disk that fills up there is the output's one line, as for every kind."""
+    monkeypatch.setattr(AudioKind, "mark", WavLsbMark())
+    assert run("keys", "init").exit_code == 0
+    source = tmp_path / "song.wav"
+    source.write_bytes(wav(seconds=1.0, rate=8000, seed=3).data)
+    real = tempfile.TemporaryFile
+
+    class Full:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._file = real(*args, **kwargs)
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._file.close()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._file, name)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", Full)
+    output = tmp_path / "signed.wav"
+    result = run("sign", source, "-o", output, "--model", "tts")
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert errors == [f"error: {output}: no space left on the device; nothing was written"]
+    assert not output.exists()
