@@ -189,7 +189,10 @@ class SignJob(FileJob[SignOutcome]):
             output: Path | None = self.out_dir / mirrored(Path(path))
         except OutputRefused:
             output = None
-        return SignOutcome.make(path, output, status=SignStatus.FAILED, error=message)
+        media_type = _media_type(self._here(Path(path)), self.settings.limits)
+        return SignOutcome.make(
+            path, output, status=SignStatus.FAILED, media_type=media_type, error=message
+        )
 
     def warm_up(self) -> None:
         self._signer()
