@@ -1095,22 +1095,30 @@ def test_a_text_preview_cut_inside_the_wrapper_shows_no_replacement_character(
     server: tuple[str, str], browser: Any, tmp_path: Path
 ) -> None:
     base, token = server
-    text = b"A short generated caption.\nSecond line.\n"
-    response = httpx.post(
-        f"{base}/v1/sign",
-        params={"model": "gpt"},
-        files={"file": ("caption.txt", text)},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    signed = response.content
-    assert len(signed) > 4096 and signed[:4096].decode("utf-8", "replace").endswith("\ufffd")
+    # The page previews the first 4096 bytes. Where that cut falls depends on the signed
+    # wrapper's bytes (3- and 4-byte characters), so sign a few captions of different
+    # lengths and keep one whose cut falls inside a character (each does with p ~ 3/4).
+    for extra in range(8):
+        text = b"A short generated caption." + b"!" * extra + b"\nSecond line.\n"
+        response = httpx.post(
+            f"{base}/v1/sign",
+            params={"model": "gpt"},
+            files={"file": ("caption.txt", text)},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        signed = response.content
+        assert len(signed) > 4096
+        if signed[:4096].decode("utf-8", "replace").endswith("\ufffd"):
+            break
+    else:
+        pytest.fail("no signed caption had its 4096-byte cut inside a character")
     page = browser.new_page()
     open_with(page, base, [write(tmp_path, "caption.txt", signed)])
     wait_for_verdict(page)
     shown = page.text_content("#media .text-preview")
-    assert shown.startswith("A short generated caption.\n")
+    assert shown.startswith(text.decode("utf-8").split("\n")[0] + "\n")
     assert "\ufffd" not in shown
     page.close()
 
