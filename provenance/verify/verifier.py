@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from provenance._internal.fs import read_input, read_opened
 from provenance._internal.text import safe_text
-from provenance.credentials.certs import signer_certificates
 from provenance.credentials.inspected import Inspected
 from provenance.credentials.manifest import RecoveredStore
 from provenance.credentials.markkey import mark_key_id
@@ -458,6 +457,9 @@ def _signer_of(store: ManifestStore) -> tuple[x509.Certificate | None, x509.Cert
     label = store.store.get("active_manifest")
     if data is None:
         return None, None
+    # JUMBF and CBOR load only for a serial that some revocation lists (start-up).
+    from provenance.credentials.certs import signer_certificates
+
     try:
         return signer_certificates(data, label if isinstance(label, str) else None)
     except InputError:
