@@ -106,25 +106,17 @@ def _time_stamp_signer(headers: list[Mapping[Any, Any]]) -> x509.Certificate | N
 def token_signer(token: bytes) -> x509.Certificate | None:
     """The certificate among an RFC 3161 token's (CMS SignedData) that its signer info
     names, else None."""
-    from asn1crypto import cms  # loads only where a time-stamp is asked about
+    # These load only where a time-stamp is asked about.
+    from asn1crypto import cms
+
+    from provenance.timestamp.protocol import named_certificate
 
     try:
         signed = cms.ContentInfo.load(token)["content"]
-        sid = signed["signer_infos"][0]["sid"].chosen
-        for choice in signed["certificates"] or ():
-            candidate = choice.chosen
-            if isinstance(sid, cms.IssuerAndSerialNumber):
-                match = (
-                    candidate.issuer == sid["issuer"]
-                    and candidate.serial_number == sid["serial_number"].native
-                )
-            else:
-                match = candidate.key_identifier == sid.native
-            if match:
-                return x509.load_der_x509_certificate(candidate.dump())
+        choices = signed["certificates"] or ()
+        return named_certificate(signed["signer_infos"][0], (c.chosen for c in choices))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
-    return None
 
 
 def _signature_box(store: jumbf.Superbox, label: str | None) -> jumbf.Superbox:

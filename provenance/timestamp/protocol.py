@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
 from asn1crypto import cms, core, tsp
@@ -285,9 +286,11 @@ def check_response(response_der: bytes, request: TimeStampRequest) -> Stamp:
     return Stamp(bytes(token.dump()), gen_time, certificate.subject.rfc4514_string())
 
 
-def _signing_certificate(
-    signer: cms.SignerInfo, certificates: list[asn1_x509.Certificate]
-) -> x509.Certificate:
+def named_certificate(
+    signer: cms.SignerInfo, certificates: Iterable[asn1_x509.Certificate]
+) -> x509.Certificate | None:
+    """The certificate among ``certificates`` that a CMS signer info names (by issuer
+    and serial, or by subject key identifier), else None."""
     sid = signer["sid"].chosen
     for candidate in certificates:
         if isinstance(sid, cms.IssuerAndSerialNumber):
@@ -298,9 +301,15 @@ def _signing_certificate(
         else:
             match = candidate.key_identifier == sid.native
         if match:
-            certificate = x509.load_der_x509_certificate(candidate.dump())
-            break
-    else:
+            return x509.load_der_x509_certificate(candidate.dump())
+    return None
+
+
+def _signing_certificate(
+    signer: cms.SignerInfo, certificates: list[asn1_x509.Certificate]
+) -> x509.Certificate:
+    certificate = named_certificate(signer, certificates)
+    if certificate is None:
         raise TimeStampError("the time-stamp token does not carry its signing certificate")
     try:
         usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
