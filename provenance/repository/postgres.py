@@ -85,9 +85,27 @@ _PASSWORD_REFUSED = (
 CONNECT_TIMEOUT = 10
 #: How long a lost connection is made again before a statement fails: a restart or a
 #: fail-over takes seconds. The waits between attempts (seconds) grow to the last one;
-#: a server that does not answer at all adds at most one CONNECT_TIMEOUT.
+#: a server that does not answer at all adds at most one CONNECT_TIMEOUT. The
+#: environment variable RECONNECT_ENV sets another bound (0 to 3600 seconds).
 RECONNECT_SECONDS = 30.0
+RECONNECT_ENV = "PROVENANCE_REPOSITORY_RECONNECT"
 _BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def reconnect_seconds() -> float:
+    """The reconnect bound: ``RECONNECT_ENV`` when set, else ``RECONNECT_SECONDS``."""
+    text = os.environ.get(RECONNECT_ENV, "").strip()
+    if not text:
+        return RECONNECT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise UsageError(
+            f"{RECONNECT_ENV} must be a number of seconds from 0 to 3600, not {text!r}"
+        )
+    return seconds
 
 
 def is_postgres_url(location: str) -> bool:
@@ -105,7 +123,7 @@ class PostgresRepository(SQLLookups):
     Connects at once, so that a server that cannot be reached is a usage error
     (``RepositoryUnreachable``) when the repository is opened (at the start of ``sign``
     or ``verify``), not at the first file. Once open, a lost connection is made again
-    for up to ``RECONNECT_SECONDS`` before a statement fails (``RepositoryError``). A
+    for up to ``reconnect_seconds`` before a statement fails (``RepositoryError``). A
     schema newer than this version reads is refused.
     """
 
@@ -123,6 +141,7 @@ class PostgresRepository(SQLLookups):
         if "password" in params:
             raise UsageError(_PASSWORD_REFUSED)
         self.url = url
+        self.reconnect_seconds = reconnect_seconds()
         extra: dict[str, Any] = {}
         if "connect_timeout" not in params:
             extra["connect_timeout"] = CONNECT_TIMEOUT
@@ -164,7 +183,7 @@ class PostgresRepository(SQLLookups):
         ``retry`` (only for what is safe to repeat): when the connection is lost (the
         server restarted or failed over, an idle connection was dropped) or cannot be
         made again, connect again and repeat, backing off, for up to
-        ``RECONNECT_SECONDS``; then ``RepositoryError``. Until the server answers again,
+        ``reconnect_seconds``; then ``RepositoryError``. Until the server answers again,
         later calls try once and fail at once, so a batch whose server is gone reports
         each file in turn rather than waiting the bound for each. While the repository is
         being opened nothing is repeated: a server that cannot be reached then is
@@ -194,16 +213,16 @@ class PostgresRepository(SQLLookups):
                 if self._outage:
                     raise RepositoryError(
                         f"{self.url}: {what}: {cause} (the repository is still lost; "
-                        f"reconnecting for {RECONNECT_SECONDS:g} s gave up earlier)"
+                        f"reconnecting for {self.reconnect_seconds:g} s gave up earlier)"
                     ) from None
                 log.warning("repository connection lost (%s); reconnecting", cause)
-                deadline = now + RECONNECT_SECONDS
+                deadline = now + self.reconnect_seconds
             delay = next(delays, _BACKOFF[-1])
             if now + delay > deadline:
                 self._outage = True
                 raise RepositoryError(
                     f"{self.url}: {what}: {cause} (the repository is lost: no connection "
-                    f"after reconnecting for {RECONNECT_SECONDS:g} s)"
+                    f"after reconnecting for {self.reconnect_seconds:g} s)"
                 ) from None
             time.sleep(delay)
 

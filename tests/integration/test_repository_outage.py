@@ -112,6 +112,7 @@ def test_verify_reports_every_file_when_the_repository_drops(
     for index in range(total):
         (folder / f"{index:02d}.jpg").write_bytes(copy)
     command = [str(CLI), "verify", "--jsonl", "-r", str(folder), "--repository", url]
+    env = {**env, "PROVENANCE_REPOSITORY_RECONNECT": "4"}  # the bound, short for the test
     process = start([*command, "--workers", workers], env)
     head = wait_for_lines(process, 2)
     server.stop()  # mid-batch, and for good
@@ -179,12 +180,14 @@ def test_a_long_outage_fails_the_rest_and_keeps_outputs_and_records_consistent(
     server: PostgresServer, pg: dict[str, Any], tmp_path: Path
 ) -> None:
     env, url = pg["env"], pg["url"]
+    env = {**env, "PROVENANCE_REPOSITORY_RECONNECT": "4"}  # the bound, short for the test
     folder, out = signing_batch(tmp_path, 8), tmp_path / "out"
     command = [str(CLI), "sign", "-r", str(folder), "--out-dir", str(out), "--jsonl"]
     process = start([*command, "--model", "m", "--repository", url, "--workers", "1"], env)
     head = wait_for_lines(process, 2)
     server.stop()
     rest, err = process.communicate(timeout=300)
+    assert "after reconnecting for 4 s" in err.decode() + rest.decode()
     server.start()
     stderr = err.decode()
 

@@ -106,3 +106,16 @@ def test_open_repository_locations(tmp_path: Path) -> None:
         open_repository("postgresql://signer:secret@db.example/provenance")
     with pytest.raises(UsageError, match="folder does not exist"):
         open_repository(tmp_path / "missing" / "c.db")
+
+
+def test_the_reconnect_bound_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenance.repository.postgres import RECONNECT_ENV, RECONNECT_SECONDS, reconnect_seconds
+
+    monkeypatch.delenv(RECONNECT_ENV, raising=False)
+    assert reconnect_seconds() == RECONNECT_SECONDS
+    monkeypatch.setenv(RECONNECT_ENV, "2.5")
+    assert reconnect_seconds() == 2.5
+    for bad in ("soon", "-1", "3601", "nan"):
+        monkeypatch.setenv(RECONNECT_ENV, bad)
+        with pytest.raises(UsageError, match=RECONNECT_ENV):
+            reconnect_seconds()
